@@ -1,0 +1,41 @@
+// The users file: one "name:hash" a line, '#' starts a comment, blank lines ignored.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ferry::passwd {
+
+struct UserEntry {
+  std::string name;
+  std::string hash;
+  unsigned line = 0;
+};
+
+struct UsersFile {
+  std::vector<UserEntry> users;
+  const UserEntry* find(std::string_view name) const;
+};
+
+struct UsersFileResult {
+  std::optional<UsersFile> file;
+  std::string error;  // "PATH:LINE: reason" when file is empty
+};
+
+// Parses the text of a users file. Rejects: a line without ':', an empty or invalid name
+// (allowed: letters, digits, '.', '_', '-', '@'), a duplicate name, and a hash of an
+// unknown scheme (plain text included) — naming `source` and the line.
+UsersFileResult parse_users(std::string_view text, std::string_view source);
+UsersFileResult load_users_file(const std::string& path);
+
+// True for a name that may appear in a users file.
+bool valid_user_name(std::string_view name);
+
+// Adds or replaces `user` with `hash` in the file at `path` (created when missing),
+// keeping other lines and comments. Atomic: writes PATH.tmp.XXXXXX with mode 0600 and
+// renames it over PATH. Returns "" on success, else an error message.
+std::string set_user(const std::string& path, std::string_view user, std::string_view hash);
+
+}  // namespace ferry::passwd
