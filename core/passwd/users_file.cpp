@@ -1,0 +1,246 @@
+// The users file: parsing with line-numbered errors, and the atomic read-modify-write that
+// `ferryd passwd` uses (temp file in the same directory, fsync, rename).
+#include "passwd/users_file.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include "passwd/password_hash.hpp"
+
+namespace ferry::passwd {
+namespace {
+
+// A users file is a few lines per user; anything this large is a mistake, not a users file.
+constexpr std::size_t max_file_size = 16 * 1024 * 1024;
+
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v'; }
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
+  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+// Calls fn(line_number, line) for every line, without its '\n' (a final line may lack one).
+template <class Fn>
+void for_each_line(std::string_view text, Fn&& fn) {
+  unsigned number = 0;
+  while (!text.empty()) {
+    const auto end = text.find('\n');
+    const std::string_view line = text.substr(0, end);
+    fn(++number, line);
+    if (end == std::string_view::npos) break;
+    text.remove_prefix(end + 1);
+  }
+}
+
+// True for a line that holds no entry: blank, or a comment ('#' after optional blanks).
+bool is_ignored_line(std::string_view line) {
+  const std::string_view t = trim(line);
+  return t.empty() || t.front() == '#';
+}
+
+std::string errno_text(int error) { return std::strerror(error); }
+
+// Reads a whole file; on failure returns false and sets `error` to "PATH: reason".
+bool read_file(const std::string& path, std::string& out, std::string& error, int* error_number = nullptr) {
+  // O_NONBLOCK: opening a FIFO by mistake must not hang (no effect on regular files).
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) {
+    if (error_number) *error_number = errno;
+    error = path + ": " + errno_text(errno);
+    return false;
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    const int e = errno;
+    ::close(fd);
+    error = path + ": " + errno_text(e);
+    return false;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    error = path + ": not a regular file";
+    return false;
+  }
+  out.clear();
+  char buffer[8192];
+  for (;;) {
+    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int e = errno;
+      ::close(fd);
+      error = path + ": " + errno_text(e);
+      return false;
+    }
+    if (n == 0) break;
+    out.append(buffer, static_cast<std::size_t>(n));
+    if (out.size() > max_file_size) {
+      ::close(fd);
+      error = path + ": file too large for a users file";
+      return false;
+    }
+  }
+  ::close(fd);
+  return true;
+}
+
+bool write_all(int fd, std::string_view data) {
+  while (!data.empty()) {
+    const ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return true;
+}
+
+std::string directory_of(const std::string& path) {
+  const auto slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+}  // namespace
+
+const UserEntry* UsersFile::find(std::string_view name) const {
+  for (const UserEntry& user : users) {
+    if (user.name == name) return &user;
+  }
+  return nullptr;
+}
+
+bool valid_user_name(std::string_view name) {
+  if (name.empty()) return false;
+  for (char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+                    c == '_' || c == '-' || c == '@';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+UsersFileResult parse_users(std::string_view text, std::string_view source) {
+  UsersFile file;
+  std::string error;
+  for_each_line(text, [&](unsigned number, std::string_view line) {
+    if (!error.empty() || is_ignored_line(line)) return;
+    auto fail = [&](const std::string& reason) {
+      error = std::string(source) + ":" + std::to_string(number) + ": " + reason;
+    };
+    line = trim(line);
+    const auto colon = line.find(':');
+    if (colon == std::string_view::npos) {
+      fail("expected 'name:hash'");
+      return;
+    }
+    const std::string_view name = line.substr(0, colon);
+    const std::string_view hash = line.substr(colon + 1);
+    if (!valid_user_name(name)) {
+      fail(name.empty() ? std::string("empty user name")
+                        : "invalid user name (allowed: letters, digits, '.', '_', '-', '@')");
+      return;
+    }
+    // Built with append: `"'" + std::string(...)` trips GCC 12's false -Wrestrict (PR 105329).
+    std::string quoted(1, '\'');
+    quoted.append(name).push_back('\'');
+    if (const UserEntry* first = file.find(name)) {
+      fail("duplicate user " + quoted + " (first on line " + std::to_string(first->line) + ")");
+      return;
+    }
+    if (hash.empty()) {
+      fail("empty hash for user " + quoted);
+      return;
+    }
+    if (classify_hash(hash) == HashScheme::unknown) {
+      if (hash.front() == '$') {
+        fail("unsupported hash scheme for user " + quoted +
+             " (use yescrypt $y$, bcrypt $2b$/$2y$ or sha512crypt $6$)");
+      } else {
+        fail("the entry for user " + quoted +
+             " is not a crypt(3) hash (plain-text passwords are not accepted; use 'ferryd passwd')");
+      }
+      return;
+    }
+    file.users.push_back(UserEntry{std::string(name), std::string(hash), number});
+  });
+  if (!error.empty()) return UsersFileResult{std::nullopt, std::move(error)};
+  return UsersFileResult{std::move(file), {}};
+}
+
+UsersFileResult load_users_file(const std::string& path) {
+  std::string text;
+  std::string error;
+  if (!read_file(path, text, error)) return UsersFileResult{std::nullopt, std::move(error)};
+  return parse_users(text, path);
+}
+
+std::string set_user(const std::string& path, std::string_view user, std::string_view hash) {
+  if (!valid_user_name(user)) return "invalid user name '" + std::string(user) + "'";
+  if (classify_hash(hash) == HashScheme::unknown) return "not a supported crypt(3) hash";
+
+  std::string old_text;
+  std::string error;
+  int error_number = 0;
+  if (!read_file(path, old_text, error, &error_number) && error_number != ENOENT) return error;
+
+  // Copy every line as it is, replacing the user's line (the first one; later duplicates,
+  // which would make the file invalid, are dropped) or appending it at the end.
+  const std::string new_line = std::string(user) + ":" + std::string(hash);
+  std::string new_text;
+  bool replaced = false;
+  for_each_line(old_text, [&](unsigned, std::string_view line) {
+    if (!is_ignored_line(line)) {
+      const std::string_view t = trim(line);
+      if (t.substr(0, t.find(':')) == user) {
+        if (!replaced) new_text += new_line + "\n";
+        replaced = true;
+        return;
+      }
+    }
+    new_text.append(line);
+    new_text += '\n';
+  });
+  if (!replaced) new_text += new_line + "\n";
+
+  std::string temp = path + ".tmp.XXXXXX";
+  const int fd = ::mkstemp(temp.data());
+  if (fd < 0) return temp + ": " + errno_text(errno);
+  auto abandon = [&](const std::string& what) {
+    const std::string message = what + ": " + errno_text(errno);
+    ::close(fd);
+    ::unlink(temp.c_str());
+    return message;
+  };
+  if (::fchmod(fd, 0600) != 0) return abandon(temp);
+  if (!write_all(fd, new_text)) return abandon(temp);
+  if (::fsync(fd) != 0) return abandon(temp);
+  if (::close(fd) != 0) {
+    const std::string message = temp + ": " + errno_text(errno);
+    ::unlink(temp.c_str());
+    return message;
+  }
+  if (::rename(temp.c_str(), path.c_str()) != 0) {
+    const std::string message = path + ": " + errno_text(errno);
+    ::unlink(temp.c_str());
+    return message;
+  }
+  // Make the rename itself durable. A failure here does not undo the update: ignore it.
+  const int dir_fd = ::open(directory_of(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd >= 0) {
+    ::fsync(dir_fd);
+    ::close(dir_fd);
+  }
+  return {};
+}
+
+}  // namespace ferry::passwd

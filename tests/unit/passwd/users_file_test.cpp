@@ -1,0 +1,258 @@
+// Tests for core/passwd/users_file: parsing with line-numbered errors, and set_user's
+// atomic update that keeps every other line.
+#include "passwd/users_file.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "passwd/password_hash.hpp"
+
+namespace fs = std::filesystem;
+using ferry::passwd::load_users_file;
+using ferry::passwd::parse_users;
+using ferry::passwd::set_user;
+using ferry::passwd::valid_user_name;
+
+namespace {
+
+constexpr const char* yescrypt_hash = "$y$j9T$ohc/lDj908J7bofjQFzpN1$jiV9cM8X.DDEsAbgSUrxAO84LuBD0ggUU1eM/dY26sD";
+constexpr const char* bcrypt_hash = "$2y$05$A8ppwDtWF9RKrcTR/0PZRO77RG8uZ0QmJSFA9pAE0HlHsQhouiaoW";
+constexpr const char* sha512_hash =
+    "$6$sko1QsvujFIaYP5Y$NA/qDqTmV6pwoSe60BRQyo97I5IH661a3I9pJqjRHxqlPkRNuLV1qyJx0zQ0pfnPWJ2rNn51hmkV3gCJDtmFj1";
+
+// A fresh directory, removed with everything in it at the end of the test.
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (fs::temp_directory_path() / "ferry_users_test.XXXXXX").string();
+    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
+    path_ = pattern;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+std::string read_text(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+void write_text(const fs::path& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+}
+
+std::vector<std::string> names_in(const fs::path& dir) {
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator(dir)) names.push_back(entry.path().filename().string());
+  return names;
+}
+
+}  // namespace
+
+TEST_CASE("users file: entries, comments and blank lines", "[passwd]") {
+  const std::string text = std::string("# ferry users\n") + "\n" + "   \n" + "demo:" + yescrypt_hash + "\n" +
+                           "  # indented comment\n" + "alice:" + bcrypt_hash + "\r\n" + "bob.smith@example-1:" +
+                           sha512_hash;  // no final newline
+  const auto result = parse_users(text, "users.passwd");
+  REQUIRE(result.file.has_value());
+  CHECK(result.error.empty());
+  const auto& users = result.file->users;
+  REQUIRE(users.size() == 3);
+  CHECK(users[0].name == "demo");
+  CHECK(users[0].hash == yescrypt_hash);
+  CHECK(users[0].line == 4);
+  CHECK(users[1].name == "alice");
+  CHECK(users[1].hash == bcrypt_hash);  // the '\r' of a CRLF line is not part of the hash
+  CHECK(users[1].line == 6);
+  CHECK(users[2].name == "bob.smith@example-1");
+  CHECK(users[2].line == 7);
+
+  REQUIRE(result.file->find("alice") != nullptr);
+  CHECK(result.file->find("alice")->line == 6);
+  CHECK(result.file->find("Alice") == nullptr);
+  CHECK(result.file->find("nobody") == nullptr);
+}
+
+TEST_CASE("users file: an empty file has no users", "[passwd]") {
+  const auto result = parse_users("", "users.passwd");
+  REQUIRE(result.file.has_value());
+  CHECK(result.file->users.empty());
+}
+
+TEST_CASE("users file: a bad line is named with its line number", "[passwd]") {
+  const std::string good = std::string("demo:") + yescrypt_hash + "\n";
+
+  SECTION("no colon") {
+    const auto result = parse_users("# c\n" + good + "justaname\n", "u.passwd");
+    CHECK_FALSE(result.file.has_value());
+    CHECK_THAT(result.error, Catch::StartsWith("u.passwd:3: "));
+  }
+  SECTION("empty name") {
+    const auto result = parse_users(good + ":" + yescrypt_hash + "\n", "u.passwd");
+    CHECK_FALSE(result.file.has_value());
+    CHECK_THAT(result.error, Catch::StartsWith("u.passwd:2: ") && Catch::Contains("empty user name"));
+  }
+  SECTION("invalid characters in the name") {
+    const auto result = parse_users(std::string("bad name:") + yescrypt_hash + "\n", "u.passwd");
+    CHECK_FALSE(result.file.has_value());
+    CHECK_THAT(result.error, Catch::StartsWith("u.passwd:1: ") && Catch::Contains("invalid user name"));
+  }
+  SECTION("duplicate user") {
+    const auto result = parse_users(good + "\n" + "demo:" + bcrypt_hash + "\n", "u.passwd");
+    CHECK_FALSE(result.file.has_value());
+    CHECK_THAT(result.error, Catch::StartsWith("u.passwd:3: ") && Catch::Contains("duplicate user 'demo'") &&
+                                 Catch::Contains("line 1"));
+  }
+  SECTION("empty hash") {
+    const auto result = parse_users("demo:\n", "u.passwd");
+    CHECK_FALSE(result.file.has_value());
+    CHECK_THAT(result.error, Catch::StartsWith("u.passwd:1: ") && Catch::Contains("empty hash"));
+  }
+}
+
+TEST_CASE("users file: plain-text passwords are refused", "[passwd]") {
+  const auto result = parse_users(std::string("demo:") + yescrypt_hash + "\nmallory:hunter2\n", "u.passwd");
+  CHECK_FALSE(result.file.has_value());
+  CHECK_THAT(result.error, Catch::StartsWith("u.passwd:2: ") && Catch::Contains("'mallory'") &&
+                               Catch::Contains("plain-text"));
+}
+
+TEST_CASE("users file: unknown hash schemes are refused", "[passwd]") {
+  // md5crypt (`openssl passwd -1`): libcrypt knows it, ferry does not accept it.
+  const auto result = parse_users("old:$1$saltsalt$qjXMvbEw8oaL.CzflDtaK/\n", "u.passwd");
+  CHECK_FALSE(result.file.has_value());
+  CHECK_THAT(result.error, Catch::StartsWith("u.passwd:1: ") && Catch::Contains("unsupported hash scheme"));
+}
+
+TEST_CASE("users file: valid user names", "[passwd]") {
+  CHECK(valid_user_name("demo"));
+  CHECK(valid_user_name("Bob.Smith_2@example-host"));
+  CHECK_FALSE(valid_user_name(""));
+  CHECK_FALSE(valid_user_name("a b"));
+  CHECK_FALSE(valid_user_name("a:b"));
+  CHECK_FALSE(valid_user_name("a/b"));
+  CHECK_FALSE(valid_user_name("caf\xc3\xa9"));
+  CHECK_FALSE(valid_user_name(std::string("a\0b", 3)));
+  CHECK_FALSE(valid_user_name("a\r\n"));
+}
+
+TEST_CASE("users file: loading a missing file names it", "[passwd]") {
+  TempDir dir;
+  const std::string path = (dir.path() / "missing.passwd").string();
+  const auto result = load_users_file(path);
+  CHECK_FALSE(result.file.has_value());
+  CHECK_THAT(result.error, Catch::StartsWith(path + ": "));
+}
+
+TEST_CASE("users file: load reports errors with the file's path", "[passwd]") {
+  TempDir dir;
+  const fs::path path = dir.path() / "users.passwd";
+  write_text(path, "# comment\nmallory:hunter2\n");
+  const auto result = load_users_file(path.string());
+  CHECK_FALSE(result.file.has_value());
+  CHECK_THAT(result.error, Catch::StartsWith(path.string() + ":2: "));
+}
+
+TEST_CASE("set_user creates a missing file with mode 0600", "[passwd]") {
+  TempDir dir;
+  const fs::path path = dir.path() / "users.passwd";
+  REQUIRE(set_user(path.string(), "demo", yescrypt_hash).empty());
+  CHECK(read_text(path) == std::string("demo:") + yescrypt_hash + "\n");
+
+  struct stat st {};
+  REQUIRE(::stat(path.c_str(), &st) == 0);
+  CHECK((st.st_mode & 07777) == 0600);
+  CHECK(names_in(dir.path()) == std::vector<std::string>{"users.passwd"});
+}
+
+TEST_CASE("set_user appends a new user and keeps every other line", "[passwd]") {
+  TempDir dir;
+  const fs::path path = dir.path() / "users.passwd";
+  const std::string before = std::string("# ferry users: add with `ferryd passwd users.passwd NAME`\n") + "\n" +
+                             "demo:" + yescrypt_hash + "\n" + "  # a note about alice\n" + "alice:" +
+                             bcrypt_hash;  // no final newline
+  write_text(path, before);
+  ::chmod(path.c_str(), 0644);
+
+  REQUIRE(set_user(path.string(), "carol", sha512_hash).empty());
+  CHECK(read_text(path) == before + "\ncarol:" + sha512_hash + "\n");
+
+  struct stat st {};
+  REQUIRE(::stat(path.c_str(), &st) == 0);
+  CHECK((st.st_mode & 07777) == 0600);
+  CHECK(names_in(dir.path()) == std::vector<std::string>{"users.passwd"});  // no temp file left
+
+  const auto loaded = load_users_file(path.string());
+  REQUIRE(loaded.file.has_value());
+  CHECK(loaded.file->users.size() == 3);
+}
+
+TEST_CASE("set_user replaces an existing user's line in place", "[passwd]") {
+  TempDir dir;
+  const fs::path path = dir.path() / "users.passwd";
+  write_text(path, std::string("# head\n") + "demo:" + yescrypt_hash + "\n" + "# middle\n" + "alice:" + bcrypt_hash +
+                       "\n" + "# tail\n");
+
+  REQUIRE(set_user(path.string(), "demo", sha512_hash).empty());
+  CHECK(read_text(path) == std::string("# head\n") + "demo:" + sha512_hash + "\n" + "# middle\n" + "alice:" +
+                               bcrypt_hash + "\n" + "# tail\n");
+
+  REQUIRE(set_user(path.string(), "alice", yescrypt_hash).empty());
+  const auto loaded = load_users_file(path.string());
+  REQUIRE(loaded.file.has_value());
+  REQUIRE(loaded.file->users.size() == 2);
+  CHECK(loaded.file->find("demo")->hash == sha512_hash);
+  CHECK(loaded.file->find("alice")->hash == yescrypt_hash);
+  CHECK(loaded.file->find("alice")->line == 4);
+  CHECK(names_in(dir.path()) == std::vector<std::string>{"users.passwd"});
+}
+
+TEST_CASE("set_user with a real hash: the new password verifies", "[passwd]") {
+  TempDir dir;
+  const fs::path path = dir.path() / "users.passwd";
+  const auto hash = ferry::passwd::hash_password("ferry");
+  REQUIRE(hash.has_value());
+  REQUIRE(set_user(path.string(), "demo", *hash).empty());
+  const auto loaded = load_users_file(path.string());
+  REQUIRE(loaded.file.has_value());
+  REQUIRE(loaded.file->find("demo") != nullptr);
+  CHECK(ferry::passwd::verify_password("ferry", loaded.file->find("demo")->hash));
+}
+
+TEST_CASE("set_user refuses bad names and non-hashes and leaves the file alone", "[passwd]") {
+  TempDir dir;
+  const fs::path path = dir.path() / "users.passwd";
+  const std::string before = std::string("demo:") + yescrypt_hash + "\n";
+  write_text(path, before);
+
+  CHECK_FALSE(set_user(path.string(), "bad name", yescrypt_hash).empty());
+  CHECK_FALSE(set_user(path.string(), "demo", "hunter2").empty());
+  CHECK_FALSE(set_user(path.string(), "demo", std::string(yescrypt_hash) + "\nroot:x").empty());
+  CHECK(read_text(path) == before);
+  CHECK(names_in(dir.path()) == std::vector<std::string>{"users.passwd"});
+}
+
+TEST_CASE("set_user fails cleanly when the directory is missing", "[passwd]") {
+  TempDir dir;
+  const fs::path path = dir.path() / "no-such-dir" / "users.passwd";
+  CHECK_FALSE(set_user(path.string(), "demo", yescrypt_hash).empty());
+  CHECK(names_in(dir.path()).empty());
+}
