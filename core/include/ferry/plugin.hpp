@@ -18,6 +18,10 @@
 #include "ferry/options.hpp"
 #include "ferry/result.hpp"
 
+// Interface types keep default visibility even in plugins built with hidden visibility,
+// so that their type_info is one and the same on both sides (dynamic_cast works).
+#define FERRY_INTERFACE __attribute__((visibility("default")))
+
 namespace ferry {
 
 inline constexpr std::uint32_t plugin_api_version = 1;
@@ -26,7 +30,7 @@ enum class PluginKind : std::uint32_t { authenticator = 1, file_provider = 2 };
 
 // Base of every object a plugin creates. The core keeps the plugin's library loaded for
 // longer than any object it made (the destructor's code lives in the library).
-class PluginObject {
+class FERRY_INTERFACE PluginObject {
  public:
   virtual ~PluginObject() = default;
 };
@@ -44,7 +48,7 @@ struct Identity {
   std::string name;  // the user name the session runs as (used for %u in mounts)
 };
 
-class Authenticator : public PluginObject {
+class FERRY_INTERFACE Authenticator : public PluginObject {
  public:
   // Blocking (may hash a password for tens of milliseconds). A refused login is
   // Status::permission_denied with a message for the log (never shown to the client).
@@ -75,7 +79,7 @@ struct UserContext {
   std::string_view user;
 };
 
-class ReadHandle {
+class FERRY_INTERFACE ReadHandle {
  public:
   virtual ~ReadHandle() = default;
   // A descriptor positioned nowhere in particular (the core uses pread/sendfile with
@@ -94,7 +98,7 @@ enum class WriteMode : std::uint8_t {
   unique,   // STOU: the provider picks a name that does not exist
 };
 
-class WriteHandle {
+class FERRY_INTERFACE WriteHandle {
  public:
   virtual ~WriteHandle() = default;
   virtual Result<std::size_t> write(std::span<const std::byte> data) noexcept = 0;
@@ -105,7 +109,7 @@ class WriteHandle {
   virtual std::string final_name() const { return {}; }
 };
 
-class FileProvider : public PluginObject {
+class FERRY_INTERFACE FileProvider : public PluginObject {
  public:
   virtual Result<FileInfo> stat(const UserContext& user, std::string_view path) noexcept = 0;
   virtual Result<std::vector<FileInfo>> list(const UserContext& user, std::string_view path) noexcept = 0;

@@ -1,0 +1,68 @@
+// The one list of every verb the server implements (see command_table.hpp).
+#include "server/command_table.hpp"
+
+#include <algorithm>
+#include <array>
+
+#include "server/session.hpp"
+
+namespace ferry {
+
+namespace {
+
+using S = Session;
+constexpr bool login = true;
+constexpr bool anyone = false;
+
+// Sorted by verb: find_command() searches it with a binary search.
+constexpr std::array commands = {
+    CommandSpec{"ABOR", &S::cmd_abor, login, Argument::none, "ABOR (abort transfer)"},
+    CommandSpec{"CDUP", &S::cmd_cdup, login, Argument::none, "CDUP (change to parent directory)"},
+    CommandSpec{"CWD", &S::cmd_cwd, login, Argument::required, "CWD <sp> path"},
+    CommandSpec{"EPSV", &S::cmd_epsv, login, Argument::optional, "EPSV [<sp> 1|2|ALL]"},
+    CommandSpec{"FEAT", &S::cmd_feat, anyone, Argument::none, "FEAT (list extensions)"},
+    CommandSpec{"HASH", &S::cmd_hash, login, Argument::required, "HASH <sp> path"},
+    CommandSpec{"HELP", &S::cmd_help, anyone, Argument::optional, "HELP [<sp> command]"},
+    CommandSpec{"LIST", &S::cmd_list, login, Argument::optional, "LIST [<sp> path]"},
+    CommandSpec{"MDTM", &S::cmd_mdtm, login, Argument::required, "MDTM <sp> path"},
+    CommandSpec{"MLSD", &S::cmd_mlsd, login, Argument::optional, "MLSD [<sp> path]"},
+    CommandSpec{"MLST", &S::cmd_mlst, login, Argument::optional, "MLST [<sp> path]"},
+    CommandSpec{"MODE", &S::cmd_mode, anyone, Argument::required, "MODE <sp> S"},
+    CommandSpec{"NLST", &S::cmd_nlst, login, Argument::optional, "NLST [<sp> path]"},
+    CommandSpec{"NOOP", &S::cmd_noop, anyone, Argument::none, "NOOP"},
+    CommandSpec{"OPTS", &S::cmd_opts, anyone, Argument::required, "OPTS <sp> UTF8 ON | HASH alg | MLST facts"},
+    CommandSpec{"PASS", &S::cmd_pass, anyone, Argument::optional, "PASS <sp> password"},
+    CommandSpec{"PASV", &S::cmd_pasv, login, Argument::none, "PASV (passive mode, IPv4)"},
+    CommandSpec{"PWD", &S::cmd_pwd, login, Argument::none, "PWD (print working directory)"},
+    CommandSpec{"QUIT", &S::cmd_quit, anyone, Argument::none, "QUIT (end the session)"},
+    CommandSpec{"REST", &S::cmd_rest, login, Argument::required, "REST <sp> offset"},
+    CommandSpec{"RETR", &S::cmd_retr, login, Argument::required, "RETR <sp> path"},
+    CommandSpec{"SIZE", &S::cmd_size, login, Argument::required, "SIZE <sp> path"},
+    CommandSpec{"STAT", &S::cmd_stat, anyone, Argument::optional, "STAT [<sp> path]"},
+    CommandSpec{"STRU", &S::cmd_stru, anyone, Argument::required, "STRU <sp> F"},
+    CommandSpec{"SYST", &S::cmd_syst, anyone, Argument::none, "SYST"},
+    CommandSpec{"TYPE", &S::cmd_type, anyone, Argument::required, "TYPE <sp> A|I"},
+    CommandSpec{"USER", &S::cmd_user, anyone, Argument::required, "USER <sp> name"},
+    CommandSpec{"XCUP", &S::cmd_cdup, login, Argument::none, "XCUP (same as CDUP)"},
+    CommandSpec{"XCWD", &S::cmd_cwd, login, Argument::required, "XCWD <sp> path (same as CWD)"},
+    CommandSpec{"XMD5", &S::cmd_xmd5, login, Argument::required, "XMD5 <sp> path"},
+    CommandSpec{"XPWD", &S::cmd_pwd, login, Argument::none, "XPWD (same as PWD)"},
+    CommandSpec{"XSHA1", &S::cmd_xsha1, login, Argument::required, "XSHA1 <sp> path"},
+    CommandSpec{"XSHA256", &S::cmd_xsha256, login, Argument::required, "XSHA256 <sp> path"},
+    CommandSpec{"XSHA512", &S::cmd_xsha512, login, Argument::required, "XSHA512 <sp> path"},
+};
+
+static_assert(std::is_sorted(commands.begin(), commands.end(),
+                             [](const CommandSpec& a, const CommandSpec& b) { return a.verb < b.verb; }));
+
+}  // namespace
+
+const CommandSpec* find_command(std::string_view verb) {
+  auto it = std::lower_bound(commands.begin(), commands.end(), verb,
+                             [](const CommandSpec& spec, std::string_view v) { return spec.verb < v; });
+  return it != commands.end() && it->verb == verb ? &*it : nullptr;
+}
+
+std::span<const CommandSpec> all_commands() { return commands; }
+
+}  // namespace ferry

@@ -1,0 +1,167 @@
+// Directory and file-fact handlers: PWD, CWD, CDUP, SIZE, MDTM, MLST, and the listings
+// (LIST, NLST, MLSD, and STAT with a path).
+#include <chrono>
+#include <ctime>
+
+#include "ftp/listing.hpp"
+#include "ftp/reply.hpp"
+#include "server/blocking.hpp"
+#include "server/log.hpp"
+#include "server/session.hpp"
+#include "vfs/path.hpp"
+
+namespace ferry {
+
+asio::awaitable<void> Session::cmd_pwd(std::string_view) {
+  co_await reply(257, ftp::quote_path(cwd_) + " is the current directory.");
+}
+
+asio::awaitable<void> Session::cmd_cwd(std::string_view arg) {
+  auto path = resolve(arg);
+  if (!path) {
+    co_await reply(553, "File name not allowed.");
+    co_return;
+  }
+  auto info = co_await stat(*path);
+  if (!info) {
+    co_await reply_error(info.error(), arg);
+  } else if (info->type != FileType::directory) {
+    co_await reply(550, std::string(arg) + ": Not a directory.");
+  } else {
+    cwd_ = *path;
+    co_await reply(250, "Directory changed to " + ftp::quote_path(cwd_) + ".");
+  }
+}
+
+asio::awaitable<void> Session::cmd_cdup(std::string_view) { co_await cmd_cwd(".."); }
+
+asio::awaitable<void> Session::cmd_size(std::string_view arg) {
+  auto path = resolve(arg);
+  if (!path) {
+    co_await reply(553, "File name not allowed.");
+    co_return;
+  }
+  auto info = co_await stat(*path);
+  if (!info) {
+    co_await reply_error(info.error(), arg);
+  } else if (info->type == FileType::directory) {
+    co_await reply(550, std::string(arg) + ": not a plain file.");
+  } else {
+    co_await reply(213, std::to_string(info->size));
+  }
+}
+
+asio::awaitable<void> Session::cmd_mdtm(std::string_view arg) {
+  auto path = resolve(arg);
+  if (!path) {
+    co_await reply(553, "File name not allowed.");
+    co_return;
+  }
+  auto info = co_await stat(*path);
+  if (!info) {
+    co_await reply_error(info.error(), arg);
+  } else if (info->type == FileType::directory) {
+    co_await reply(550, std::string(arg) + ": not a plain file.");
+  } else {
+    co_await reply(213, ftp::format_timeval(info->mtime));
+  }
+}
+
+asio::awaitable<void> Session::cmd_mlst(std::string_view arg) {
+  auto path = resolve(arg);
+  if (!path) {
+    co_await reply(553, "File name not allowed.");
+    co_return;
+  }
+  auto info = co_await stat(*path);
+  if (!info) {
+    co_await reply_error(info.error(), arg.empty() ? cwd_ : arg);
+    co_return;
+  }
+  // RFC 3659 7.2: the entry line starts with a space and carries the full path.
+  FileInfo entry = info.value();
+  entry.name = *path;
+  std::string text = "Listing " + *path + "\n";
+  ftp::append_mlsx_line(text, entry);
+  text += "\nEnd.";
+  co_await reply(250, text);
+}
+
+asio::awaitable<void> Session::cmd_list(std::string_view arg) { co_await send_listing(arg, ListingFormat::list); }
+asio::awaitable<void> Session::cmd_nlst(std::string_view arg) { co_await send_listing(arg, ListingFormat::nlst); }
+asio::awaitable<void> Session::cmd_mlsd(std::string_view arg) { co_await send_listing(arg, ListingFormat::mlsd); }
+
+asio::awaitable<void> Session::send_listing(std::string_view arg, ListingFormat format, bool over_control) {
+  restart_offset_ = 0;
+  if (format != ListingFormat::mlsd) {
+    // "LIST -la dir": ls-style options are accepted and ignored (the format is fixed).
+    while (arg.starts_with('-')) {
+      std::size_t space = arg.find(' ');
+      arg = space == std::string_view::npos ? std::string_view() : arg.substr(space + 1);
+    }
+  }
+  auto path = resolve(arg);
+  if (!path) {
+    passive_.reset();
+    co_await reply(553, "File name not allowed.");
+    co_return;
+  }
+  // Build the listing before touching the data connection, so errors get a clean 550.
+  struct Listing {
+    bool directory = true;
+    std::vector<FileInfo> entries;
+  };
+  auto listing = co_await run_blocking(state_->blocking, [fs = *fs_, p = *path]() -> Result<Listing> {
+    auto info = fs.stat(p);
+    if (!info) return info.error();
+    if (info->type != FileType::directory) return Listing{false, {info.value()}};
+    auto entries = fs.list(p);
+    if (!entries) return entries.error();
+    return Listing{true, std::move(entries.value())};
+  });
+  if (!listing) {
+    passive_.reset();
+    co_await reply_error(listing.error(), arg.empty() ? cwd_ : arg);
+    co_return;
+  }
+  if (format == ListingFormat::mlsd && !listing->directory) {
+    passive_.reset();  // MLSD lists a directory; for a file, MLST is the command (RFC 3659 7.1)
+    co_await reply(501, std::string(arg) + ": not a directory.");
+    co_return;
+  }
+  std::string text;
+  std::time_t now = std::time(nullptr);
+  for (const FileInfo& entry : listing->entries) {
+    switch (format) {
+      case ListingFormat::list: ftp::append_list_line(text, entry, now); break;
+      case ListingFormat::nlst: text += entry.name + "\r\n"; break;
+      case ListingFormat::mlsd:
+        ftp::append_mlsx_line(text, entry);
+        text += "\r\n";
+        break;
+    }
+  }
+  if (over_control) {
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+    std::string body = "Status of " + *path + ":\n";
+    for (char c : text) {
+      if (c != '\r') body.push_back(c);
+    }
+    co_await reply(213, body + "\nEnd of status.");
+    co_return;
+  }
+  auto data = co_await open_data_connection();
+  if (!data) co_return;
+  co_await reply(150, "Here comes the directory listing.");
+  std::error_code ec = co_await send_all(*data, text, std::chrono::seconds(state_->config.data_timeout));
+  std::error_code ignored;
+  data->shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+  data->close(ignored);
+  if (ec) {
+    co_await reply(426, "Connection closed; transfer aborted.");
+  } else {
+    co_await reply(226, "Directory send OK.");
+  }
+}
+
+}  // namespace ferry

@@ -1,0 +1,69 @@
+// Login handlers: USER, PASS, QUIT.
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/use_awaitable.hpp>
+
+#include "server/blocking.hpp"
+#include "server/log.hpp"
+#include "server/session.hpp"
+
+namespace ferry {
+
+namespace {
+// A refused login is answered after this pause (per session: others are not held up),
+// which slows password guessing without costing the server a thread.
+constexpr auto failed_login_delay = std::chrono::milliseconds(1000);
+// After this many refusals the session is closed.
+constexpr unsigned max_failed_logins = 3;
+}  // namespace
+
+asio::awaitable<void> Session::cmd_user(std::string_view arg) {
+  if (fs_) {
+    co_await reply(530, "Can't change to another user.");
+    co_return;
+  }
+  pending_user_ = std::string(arg);
+  co_await reply(331, "Please specify the password.");
+}
+
+asio::awaitable<void> Session::cmd_pass(std::string_view arg) {
+  if (fs_) {
+    co_await reply(230, "Already logged in.");
+    co_return;
+  }
+  if (pending_user_.empty()) {
+    co_await reply(503, "Login with USER first.");
+    co_return;
+  }
+  std::string user = std::exchange(pending_user_, {});
+  auto result = co_await run_blocking(
+      state_->blocking, [auth = state_->authenticator, user, password = std::string(arg), peer = peer_text_]() mutable {
+        auto r = auth->authenticate(LoginRequest{user, password, peer});
+        std::fill(password.begin(), password.end(), '\0');  // do not leave it lying in the heap
+        return r;
+      });
+  if (result) {
+    fs_.emplace(state_->mounts, result->name);
+    cwd_ = "/";
+    touch();
+    log_info("session ", id_, ": login ok: user ", result->name, " from ", peer_text_);
+    co_await reply(230, "Login successful.");
+    co_return;
+  }
+  ++failed_logins_;
+  log_warning("session ", id_, ": login refused: ", result.error().message, " (from ", peer_text_, ")");
+  asio::steady_timer pause(control_.get_executor(), failed_login_delay);
+  co_await pause.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+  if (failed_logins_ >= max_failed_logins) {
+    co_await reply(421, "Too many failed logins, closing control connection.");
+    close();
+    co_return;
+  }
+  co_await reply(530, "Login incorrect.");
+}
+
+asio::awaitable<void> Session::cmd_quit(std::string_view) {
+  co_await reply(221, "Goodbye.");
+  close();
+}
+
+}  // namespace ferry

@@ -1,0 +1,264 @@
+// Transfer parameters and transfers: TYPE, MODE, STRU, PASV, EPSV, REST, ABOR, RETR, and
+// the digests (HASH and the XSHA256 family).
+#include <unistd.h>
+
+#include <cctype>
+#include <charconv>
+#include <chrono>
+#include <vector>
+
+#include "ftp/address.hpp"
+#include "server/blocking.hpp"
+#include "server/log.hpp"
+#include "server/session.hpp"
+
+namespace ferry {
+
+namespace {
+
+std::string upper(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// The transfer buffer: allocated per transfer, never kept by an idle session.
+constexpr std::size_t transfer_buffer_size = 256 * 1024;
+
+// TYPE A on the wire: every LF becomes CR LF.
+void append_ascii(std::string& out, std::span<const std::byte> data) {
+  for (std::byte b : data) {
+    if (b == std::byte{'\n'}) out.push_back('\r');
+    out.push_back(static_cast<char>(b));
+  }
+}
+
+}  // namespace
+
+asio::awaitable<void> Session::cmd_type(std::string_view arg) {
+  std::string type = upper(arg);
+  if (type == "I" || type == "L 8" || type == "L8") {
+    binary_ = true;
+    co_await reply(200, "Switching to Binary mode.");
+  } else if (type == "A" || type == "A N") {
+    binary_ = false;
+    co_await reply(200, "Switching to ASCII mode.");
+  } else {
+    co_await reply(504, "Type not supported; use A or I.");
+  }
+}
+
+asio::awaitable<void> Session::cmd_mode(std::string_view arg) {
+  if (upper(arg) == "S") {
+    co_await reply(200, "Mode set to S.");
+  } else {
+    co_await reply(504, "Only stream mode (S) is supported.");
+  }
+}
+
+asio::awaitable<void> Session::cmd_stru(std::string_view arg) {
+  if (upper(arg) == "F") {
+    co_await reply(200, "Structure set to F.");
+  } else {
+    co_await reply(504, "Only file structure (F) is supported.");
+  }
+}
+
+asio::awaitable<void> Session::cmd_pasv(std::string_view) {
+  if (epsv_all_) {
+    co_await reply(503, "PASV not allowed after EPSV ALL.");
+    co_return;
+  }
+  std::error_code ec;
+  asio::ip::address local = control_.local_endpoint(ec).address();
+  if (local.is_v6() && local.to_v6().is_v4_mapped()) local = asio::ip::make_address_v4(asio::ip::v4_mapped, local.to_v6());
+  if (ec || !local.is_v4()) {
+    co_await reply(425, "PASV is for IPv4 only; use EPSV.");
+    co_return;
+  }
+  passive_ = PassiveListener::open(control_.get_executor(), local, state_->passive_ports);
+  if (!passive_) {
+    co_await reply(425, "No passive port available, try again later.");
+    co_return;
+  }
+  std::string announced =
+      state_->config.passive_address.empty() ? local.to_string() : state_->config.passive_address;
+  co_await reply(227, ftp::format_pasv(announced, passive_->port()));
+}
+
+asio::awaitable<void> Session::cmd_epsv(std::string_view arg) {
+  std::error_code ec;
+  asio::ip::address local = control_.local_endpoint(ec).address();
+  if (local.is_v6() && local.to_v6().is_v4_mapped()) local = asio::ip::make_address_v4(asio::ip::v4_mapped, local.to_v6());
+  std::string a = upper(arg);
+  if (a == "ALL") {
+    epsv_all_ = true;
+    co_await reply(200, "EPSV ALL ok.");
+    co_return;
+  }
+  if (!a.empty() && a != "1" && a != "2") {
+    co_await reply(501, "Syntax error in EPSV argument.");
+    co_return;
+  }
+  if ((a == "1" && !local.is_v4()) || (a == "2" && !local.is_v6())) {
+    co_await reply(522, local.is_v4() ? "Network protocol not supported, use (1)" : "Network protocol not supported, use (2)");
+    co_return;
+  }
+  passive_ = PassiveListener::open(control_.get_executor(), local, state_->passive_ports);
+  if (!passive_) {
+    co_await reply(425, "No passive port available, try again later.");
+    co_return;
+  }
+  co_await reply(229, ftp::format_epsv(passive_->port()));
+}
+
+asio::awaitable<void> Session::cmd_rest(std::string_view arg) {
+  std::uint64_t offset = 0;
+  auto [end, ec] = std::from_chars(arg.data(), arg.data() + arg.size(), offset);
+  if (ec != std::errc() || end != arg.data() + arg.size()) {
+    co_await reply(501, "REST needs a byte offset.");
+    co_return;
+  }
+  restart_offset_ = offset;
+  co_await reply(350, "Restart position accepted (" + std::to_string(offset) + ").");
+}
+
+asio::awaitable<void> Session::cmd_abor(std::string_view) {
+  // Transfers run to completion before the next command is read, so there is nothing to
+  // abort here; a pending passive listener is dropped.
+  passive_.reset();
+  co_await reply(225, "No transfer to abort.");
+}
+
+asio::awaitable<void> Session::cmd_retr(std::string_view arg) {
+  std::uint64_t offset = take_restart_offset();
+  auto path = resolve(arg);
+  if (!path) {
+    passive_.reset();
+    co_await reply(553, "File name not allowed.");
+    co_return;
+  }
+  auto opened = co_await run_blocking(state_->blocking, [fs = *fs_, p = *path]() -> Result<std::unique_ptr<ReadHandle>> {
+    auto info = fs.stat(p);
+    if (!info) return info.error();
+    if (info->type == FileType::directory) return Error{Status::is_a_directory, "is a directory"};
+    return fs.open_read(p);
+  });
+  if (!opened) {
+    passive_.reset();
+    co_await reply_error(opened.error(), arg);
+    co_return;
+  }
+  std::unique_ptr<ReadHandle> file = std::move(opened.value());
+  std::uint64_t size = file->size();
+  if (offset > size) {
+    passive_.reset();
+    co_await reply(554, "Restart offset " + std::to_string(offset) + " is beyond the end of the file.");
+    co_return;
+  }
+  auto data = co_await open_data_connection();
+  if (!data) co_return;
+  co_await reply(150, std::string("Opening ") + (binary_ ? "BINARY" : "ASCII") + " mode data connection for " +
+                          std::string(vfs::base_name(*path)) + " (" + std::to_string(size - offset) + " bytes).");
+
+  auto started = std::chrono::steady_clock::now();
+  auto timeout = std::chrono::seconds(state_->config.data_timeout);
+  // While data flows, the control connection is legitimately quiet.
+  deadline_ = std::chrono::steady_clock::time_point::max();
+  std::uint64_t sent = 0;
+  std::error_code ec;
+  if (binary_ && file->native_fd() >= 0) {
+    ec = co_await send_file(*data, file->native_fd(), offset, size - offset, timeout, sent);
+  } else {
+    std::vector<std::byte> buffer(transfer_buffer_size);
+    std::string wire;
+    std::uint64_t position = offset;
+    while (!ec && position < size) {
+      Result<std::size_t> n = file->native_fd() >= 0
+                                  ? file->read_at(position, buffer)  // a local file: page-cache read, like sendfile
+                                  : co_await run_blocking(state_->blocking, [&] { return file->read_at(position, buffer); });
+      if (!n || n.value() == 0) {
+        ec = std::make_error_code(std::errc::io_error);
+        break;
+      }
+      std::span<const std::byte> chunk(buffer.data(), n.value());
+      position += n.value();
+      if (binary_) {
+        ec = co_await send_all(*data, {reinterpret_cast<const char*>(chunk.data()), chunk.size()}, timeout);
+      } else {
+        wire.clear();
+        append_ascii(wire, chunk);
+        ec = co_await send_all(*data, wire, timeout);
+      }
+      if (!ec) sent += n.value();
+    }
+  }
+  std::error_code ignored;
+  data->shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+  data->close(ignored);
+  touch();
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
+  if (ec) {
+    log_info("session ", id_, ": transfer failed: RETR ", *path, " user ", fs_->user(), " after ", sent, " bytes, ",
+             ms, " ms: ", ec.message());
+    co_await reply(426, "Connection closed; transfer aborted.");
+    co_return;
+  }
+  log_info("session ", id_, ": transfer ok: RETR ", *path, " user ", fs_->user(), " ", sent, " bytes in ", ms, " ms");
+  co_await reply(226, "Transfer complete.");
+}
+
+asio::awaitable<void> Session::send_digest(std::string_view arg, digest::Algorithm algorithm, bool hash_style) {
+  auto path = resolve(arg);
+  if (!path) {
+    co_await reply(553, "File name not allowed.");
+    co_return;
+  }
+  struct Digest {
+    std::string hex;
+    std::uint64_t size = 0;
+  };
+  // Reading the whole file is slow work: it runs on the blocking pool, buffer and all.
+  auto result = co_await run_blocking(state_->blocking, [fs = *fs_, p = *path, algorithm]() -> Result<Digest> {
+    auto info = fs.stat(p);
+    if (!info) return info.error();
+    if (info->type == FileType::directory) return Error{Status::is_a_directory, "is a directory"};
+    auto file = fs.open_read(p);
+    if (!file) return file.error();
+    digest::Hasher hasher(algorithm);
+    std::vector<std::byte> buffer(transfer_buffer_size);
+    std::uint64_t size = file.value()->size();
+    std::uint64_t position = 0;
+    while (position < size) {
+      auto n = file.value()->read_at(position, buffer);
+      if (!n) return n.error();
+      if (n.value() == 0) break;
+      hasher.update(std::span<const std::byte>(buffer.data(), n.value()));
+      position += n.value();
+    }
+    return Digest{hasher.hex(), position};
+  });
+  if (!result) {
+    co_await reply_error(result.error(), arg);
+    co_return;
+  }
+  if (hash_style) {
+    // draft-bryan-ftpext-hash: "213 <algorithm> <start>-<end> <hex> <path>"
+    co_await reply(213, std::string(digest::algorithm_name(algorithm)) + " 0-" + std::to_string(result->size) + " " +
+                            result->hex + " " + std::string(arg));
+  } else {
+    co_await reply(213, result->hex);
+  }
+}
+
+asio::awaitable<void> Session::cmd_hash(std::string_view arg) { co_await send_digest(arg, hash_algorithm_, true); }
+asio::awaitable<void> Session::cmd_xsha256(std::string_view arg) {
+  co_await send_digest(arg, digest::Algorithm::sha256, false);
+}
+asio::awaitable<void> Session::cmd_xsha512(std::string_view arg) {
+  co_await send_digest(arg, digest::Algorithm::sha512, false);
+}
+asio::awaitable<void> Session::cmd_xsha1(std::string_view arg) { co_await send_digest(arg, digest::Algorithm::sha1, false); }
+asio::awaitable<void> Session::cmd_xmd5(std::string_view arg) { co_await send_digest(arg, digest::Algorithm::md5, false); }
+
+}  // namespace ferry

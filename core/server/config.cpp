@@ -1,0 +1,247 @@
+// config.toml parsing and validation (see config.hpp).
+#include "server/config.hpp"
+
+#include <arpa/inet.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <toml++/toml.h>
+
+#include "vfs/path.hpp"
+
+namespace ferry {
+
+namespace {
+
+// Thrown inside this file only, to unwind to parse_config with a positioned message.
+struct ConfigError {
+  std::string message;
+};
+
+class Parser {
+ public:
+  explicit Parser(const std::string& file) : file_(file) {}
+
+  [[noreturn]] void fail(const toml::source_region& where, std::string_view what) const {
+    std::ostringstream out;
+    out << file_ << ":" << where.begin.line << ":" << where.begin.column << ": " << what;
+    throw ConfigError{out.str()};
+  }
+
+  std::string string(const toml::node& node, std::string_view key) const {
+    if (auto v = node.value<std::string>(); v && node.is_string()) return *v;
+    fail(node.source(), std::string("'") + std::string(key) + "' must be a string");
+  }
+
+  std::int64_t integer(const toml::node& node, std::string_view key, std::int64_t min, std::int64_t max) const {
+    if (!node.is_integer()) fail(node.source(), std::string("'") + std::string(key) + "' must be an integer");
+    std::int64_t v = *node.value<std::int64_t>();
+    if (v < min || v > max) {
+      fail(node.source(), std::string("'") + std::string(key) + "' must be between " + std::to_string(min) + " and " +
+                              std::to_string(max));
+    }
+    return v;
+  }
+
+  void server(const toml::table& table, Config& config) const {
+    for (auto&& [key, node] : table) {
+      std::string_view k = key.str();
+      if (k == "listen") {
+        const toml::array* list = node.as_array();
+        if (!list) fail(node.source(), "'listen' must be an array of \"host:port\" strings");
+        config.listen.clear();
+        for (const toml::node& item : *list) {
+          auto address = parse_listen_address(string(item, "listen"));
+          if (!address) fail(item.source(), "'listen' entries must look like \"127.0.0.1:2121\" or \"[::1]:2121\"");
+          config.listen.push_back(*address);
+        }
+        if (config.listen.empty()) fail(node.source(), "'listen' must name at least one address");
+      } else if (k == "workers") {
+        config.workers = static_cast<unsigned>(integer(node, k, 0, 256));
+      } else if (k == "banner") {
+        config.banner = string(node, k);
+        if (config.banner.find_first_of("\r\n") != std::string::npos) fail(node.source(), "'banner' must be one line");
+      } else if (k == "max_sessions") {
+        config.max_sessions = static_cast<unsigned>(integer(node, k, 1, 1'000'000));
+      } else if (k == "max_sessions_per_ip") {
+        config.max_sessions_per_ip = static_cast<unsigned>(integer(node, k, 1, 1'000'000));
+      } else if (k == "login_timeout") {
+        config.login_timeout = static_cast<unsigned>(integer(node, k, 1, 86400));
+      } else if (k == "idle_timeout") {
+        config.idle_timeout = static_cast<unsigned>(integer(node, k, 1, 86400));
+      } else if (k == "data_timeout") {
+        config.data_timeout = static_cast<unsigned>(integer(node, k, 1, 86400));
+      } else if (k == "passive_ports") {
+        const toml::array* range = node.as_array();
+        if (!range || range->size() != 2) fail(node.source(), "'passive_ports' must be [first, last]");
+        auto first = integer(*range->get(0), k, 1024, 65535);
+        auto last = integer(*range->get(1), k, 1024, 65535);
+        if (first > last) fail(node.source(), "'passive_ports' first port is above the last");
+        config.passive_port_min = static_cast<std::uint16_t>(first);
+        config.passive_port_max = static_cast<std::uint16_t>(last);
+      } else if (k == "passive_address") {
+        config.passive_address = string(node, k);
+        in_addr a{};
+        if (!config.passive_address.empty() && inet_pton(AF_INET, config.passive_address.c_str(), &a) != 1) {
+          fail(node.source(), "'passive_address' must be an IPv4 address (or \"\")");
+        }
+      } else if (k == "plugin_dir") {
+        config.plugin_dir = string(node, k);
+      } else {
+        fail(key.source(), "unknown key 'server." + std::string(k) + "'");
+      }
+    }
+  }
+
+  // The "plugin" key and the rest of the table, flattened for the plugin.
+  PluginConfig plugin_table(const toml::table& table, std::string where, std::initializer_list<std::string_view> core_keys) const {
+    PluginConfig pc;
+    pc.where = std::move(where);
+    pc.options.config_file = file_;
+    pc.options.config_dir = config_dir_;
+    const toml::node* plugin = table.get("plugin");
+    if (!plugin) fail(table.source(), pc.where + " needs a 'plugin' key");
+    pc.plugin = string(*plugin, "plugin");
+    pc.line = static_cast<std::uint32_t>(plugin->source().begin.line);
+    for (auto&& [key, node] : table) {
+      std::string_view k = key.str();
+      bool is_core = k == "plugin";
+      for (std::string_view c : core_keys) is_core = is_core || k == c;
+      if (is_core) continue;
+      OptionValue ov;
+      ov.key = std::string(k);
+      ov.line = static_cast<std::uint32_t>(key.source().begin.line);
+      ov.column = static_cast<std::uint32_t>(key.source().begin.column);
+      if (node.is_string()) {
+        ov.value = *node.value<std::string>();
+      } else if (node.is_integer()) {
+        ov.value = *node.value<std::int64_t>();
+      } else if (node.is_boolean()) {
+        ov.value = *node.value<bool>();
+      } else if (node.is_floating_point()) {
+        ov.value = *node.value<double>();
+      } else if (const toml::array* arr = node.as_array(); arr && arr->is_homogeneous(toml::node_type::string)) {
+        std::vector<std::string> items;
+        for (const toml::node& item : *arr) items.push_back(*item.value<std::string>());
+        ov.value = std::move(items);
+      } else {
+        fail(node.source(), "'" + std::string(k) + "': unsupported value type for a plugin option");
+      }
+      pc.options.values.push_back(std::move(ov));
+    }
+    return pc;
+  }
+
+  Config parse(std::string_view text) {
+    config_dir_ = std::filesystem::path(file_).parent_path().string();
+    if (config_dir_.empty()) config_dir_ = ".";
+    toml::table root;
+    try {
+      root = toml::parse(text, std::string_view(file_));
+    } catch (const toml::parse_error& e) {
+      fail(e.source(), e.description());
+    }
+    Config config;
+    config.file = file_;
+    config.dir = config_dir_;
+    config.listen = {ListenAddress{"127.0.0.1", 2121}};
+    bool have_auth = false;
+    for (auto&& [key, node] : root) {
+      std::string_view k = key.str();
+      if (k == "server") {
+        const toml::table* t = node.as_table();
+        if (!t) fail(node.source(), "'server' must be a table");
+        server(*t, config);
+      } else if (k == "tls") {
+        fail(key.source(), "[tls]: FTPS is not available in this version of ferryd yet; remove the [tls] table");
+      } else if (k == "auth") {
+        const toml::table* t = node.as_table();
+        if (!t) fail(node.source(), "'auth' must be a table");
+        config.auth = plugin_table(*t, "[auth]", {});
+        have_auth = true;
+      } else if (k == "mount") {
+        const toml::array* mounts = node.as_array();
+        if (!mounts || !mounts->is_homogeneous(toml::node_type::table)) {
+          fail(node.source(), "'mount' must be an array of tables ([[mount]])");
+        }
+        for (const toml::node& m : *mounts) {
+          const toml::table& t = *m.as_table();
+          const toml::node* path = t.get("path");
+          if (!path) fail(t.source(), "[[mount]] needs a 'path' key");
+          std::string p = string(*path, "path");
+          if (p.empty() || p.front() != '/') fail(path->source(), "mount 'path' must start with '/'");
+          auto normal = vfs::normalize("/", p);
+          if (!normal) fail(path->source(), "mount 'path' is not a valid path");
+          for (const MountConfig& other : config.mounts) {
+            if (other.path == *normal) fail(path->source(), "mount path '" + *normal + "' is mounted twice");
+          }
+          config.mounts.push_back(MountConfig{*normal, plugin_table(t, "[[mount]] path = \"" + *normal + "\"", {"path"})});
+        }
+      } else {
+        fail(key.source(), "unknown key '" + std::string(k) + "'");
+      }
+    }
+    if (!have_auth) throw ConfigError{file_ + ": missing [auth] table (which plugin checks passwords)"};
+    if (config.mounts.empty()) throw ConfigError{file_ + ": no [[mount]]: a user would see no files"};
+    return config;
+  }
+
+ private:
+  std::string file_;
+  std::string config_dir_;
+};
+
+}  // namespace
+
+std::optional<ListenAddress> parse_listen_address(std::string_view text) {
+  ListenAddress out;
+  std::string_view port;
+  if (!text.empty() && text.front() == '[') {
+    std::size_t close = text.find(']');
+    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') return std::nullopt;
+    out.host = std::string(text.substr(1, close - 1));
+    port = text.substr(close + 2);
+    in6_addr a{};
+    if (inet_pton(AF_INET6, out.host.c_str(), &a) != 1) return std::nullopt;
+  } else {
+    std::size_t colon = text.rfind(':');
+    if (colon == std::string_view::npos) return std::nullopt;
+    out.host = std::string(text.substr(0, colon));
+    port = text.substr(colon + 1);
+    in_addr a{};
+    if (inet_pton(AF_INET, out.host.c_str(), &a) != 1) return std::nullopt;
+  }
+  if (port.empty() || port.size() > 5) return std::nullopt;
+  unsigned value = 0;
+  for (char c : port) {
+    if (c < '0' || c > '9') return std::nullopt;
+    value = value * 10 + static_cast<unsigned>(c - '0');
+  }
+  if (value > 65535) return std::nullopt;
+  out.port = static_cast<std::uint16_t>(value);
+  return out;
+}
+
+std::string to_string(const ListenAddress& address) {
+  bool v6 = address.host.find(':') != std::string::npos;
+  return (v6 ? "[" + address.host + "]" : address.host) + ":" + std::to_string(address.port);
+}
+
+ConfigResult parse_config(std::string_view text, const std::string& file) {
+  try {
+    return ConfigResult{Parser(file).parse(text), {}};
+  } catch (const ConfigError& e) {
+    return ConfigResult{std::nullopt, e.message};
+  }
+}
+
+ConfigResult load_config(const std::string& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return ConfigResult{std::nullopt, file + ": cannot open the configuration file"};
+  std::ostringstream text;
+  text << in.rdbuf();
+  return parse_config(text.str(), file);
+}
+
+}  // namespace ferry

@@ -1,0 +1,67 @@
+// config.toml: the schema of DESIGN.md, validated strictly (unknown keys and wrong types
+// are errors with file:line:column). Plugin tables are passed on, flattened, to plugins.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ferry/options.hpp"
+
+namespace ferry {
+
+struct ListenAddress {
+  std::string host;  // textual IP address, without brackets
+  std::uint16_t port = 0;
+};
+
+// "127.0.0.1:2121", "[::1]:21", "[::]:0". nullopt when malformed.
+std::optional<ListenAddress> parse_listen_address(std::string_view text);
+std::string to_string(const ListenAddress& address);
+
+// Which plugin, with its own keys, and where it was configured (for messages).
+struct PluginConfig {
+  std::string plugin;
+  PluginOptions options;
+  std::uint32_t line = 0;  // line of the "plugin = ..." key
+  std::string where;       // e.g. "[auth]" or "[[mount]] path = \"/\""
+};
+
+struct MountConfig {
+  std::string path;  // normalised virtual path
+  PluginConfig plugin;
+};
+
+struct Config {
+  std::string file;  // the config file's path
+  std::string dir;   // its directory: relative paths resolve against it
+
+  std::vector<ListenAddress> listen;
+  unsigned workers = 0;
+  std::string banner = "ferry ready";
+  unsigned max_sessions = 1000;
+  unsigned max_sessions_per_ip = 32;
+  unsigned login_timeout = 30;
+  unsigned idle_timeout = 300;
+  unsigned data_timeout = 60;
+  std::uint16_t passive_port_min = 50000;
+  std::uint16_t passive_port_max = 50999;
+  std::string passive_address;
+  std::string plugin_dir;
+
+  PluginConfig auth;
+  std::vector<MountConfig> mounts;
+};
+
+struct ConfigResult {
+  std::optional<Config> config;
+  std::string error;  // "FILE:LINE:COLUMN: reason" when config is empty
+};
+
+// Parses config text; `file` names it in messages and anchors relative paths.
+ConfigResult parse_config(std::string_view text, const std::string& file);
+ConfigResult load_config(const std::string& file);
+
+}  // namespace ferry

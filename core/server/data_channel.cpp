@@ -1,0 +1,112 @@
+// Passive data connections and send helpers (see data_channel.hpp).
+#include "server/data_channel.hpp"
+
+#include <sys/sendfile.h>
+
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/experimental/awaitable_operators.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/write.hpp>
+#include <cerrno>
+
+#include "server/log.hpp"
+
+namespace ferry {
+
+namespace {
+
+using asio::ip::tcp;
+using namespace asio::experimental::awaitable_operators;
+constexpr auto as_tuple_awaitable = asio::experimental::as_tuple(asio::use_awaitable);
+
+// Waits until the socket is writable, or the timeout passes (-> timed_out).
+asio::awaitable<std::error_code> wait_writable(tcp::socket& socket, std::chrono::seconds timeout) {
+  asio::steady_timer timer(socket.get_executor(), timeout);
+  auto result = co_await (socket.async_wait(tcp::socket::wait_write, as_tuple_awaitable) ||
+                          timer.async_wait(as_tuple_awaitable));
+  if (result.index() == 1) co_return std::make_error_code(std::errc::timed_out);
+  auto [ec] = std::get<0>(result);
+  co_return ec;
+}
+
+}  // namespace
+
+std::unique_ptr<PassiveListener> PassiveListener::open(const asio::any_io_executor& executor,
+                                                       const asio::ip::address& local, PassivePorts& ports) {
+  for (unsigned attempt = 0; attempt < ports.count(); ++attempt) {
+    std::uint16_t port = ports.next();
+    tcp::acceptor acceptor(executor);
+    std::error_code ec;
+    tcp::endpoint endpoint(local, port);
+    acceptor.open(endpoint.protocol(), ec);
+    if (ec) return nullptr;
+    acceptor.bind(endpoint, ec);
+    if (ec) continue;  // in use: try the next port
+    acceptor.listen(1, ec);
+    if (ec) continue;
+    return std::unique_ptr<PassiveListener>(new PassiveListener(std::move(acceptor), port));
+  }
+  return nullptr;
+}
+
+asio::awaitable<std::optional<tcp::socket>> PassiveListener::accept(asio::ip::address peer,
+                                                                     std::chrono::seconds timeout,
+                                                                     std::uint64_t session_id) {
+  asio::steady_timer timer(acceptor_.get_executor(), timeout);
+  while (true) {
+    auto result = co_await (acceptor_.async_accept(as_tuple_awaitable) || timer.async_wait(as_tuple_awaitable));
+    if (result.index() == 1) co_return std::nullopt;  // timed out
+    auto [ec, socket] = std::move(std::get<0>(result));
+    if (ec) co_return std::nullopt;
+    std::error_code peer_ec;
+    auto remote = socket.remote_endpoint(peer_ec);
+    if (!peer_ec && remote.address() == peer) co_return std::move(socket);
+    // Someone else raced for our port: refuse them and keep waiting for the real client.
+    log_warning("session ", session_id, ": refused data connection from ",
+                peer_ec ? std::string("?") : remote.address().to_string(), " (control connection is from ",
+                peer.to_string(), ")");
+  }
+}
+
+asio::awaitable<std::error_code> send_all(tcp::socket& socket, std::span<const char> data,
+                                          std::chrono::seconds timeout) {
+  socket.non_blocking(true);
+  while (!data.empty()) {
+    std::error_code ec;
+    std::size_t n = socket.write_some(asio::buffer(data.data(), data.size()), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+      if (auto wait_ec = co_await wait_writable(socket, timeout)) co_return wait_ec;
+      continue;
+    }
+    if (ec) co_return ec;
+    data = data.subspan(n);
+  }
+  co_return std::error_code{};
+}
+
+asio::awaitable<std::error_code> send_file(tcp::socket& socket, int fd, std::uint64_t offset, std::uint64_t count,
+                                           std::chrono::seconds timeout, std::uint64_t& sent) {
+  socket.non_blocking(true);
+  while (count > 0) {
+    off_t position = static_cast<off_t>(offset);
+    std::size_t chunk = count > (1u << 30) ? (1u << 30) : static_cast<std::size_t>(count);
+    ssize_t n = ::sendfile(socket.native_handle(), fd, &position, chunk);
+    if (n > 0) {
+      offset += static_cast<std::uint64_t>(n);
+      count -= static_cast<std::uint64_t>(n);
+      sent += static_cast<std::uint64_t>(n);
+      continue;
+    }
+    if (n == 0) co_return std::make_error_code(std::errc::io_error);  // the file shrank under us
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN) {
+      if (auto wait_ec = co_await wait_writable(socket, timeout)) co_return wait_ec;
+      continue;
+    }
+    co_return std::error_code(errno, std::system_category());
+  }
+  co_return std::error_code{};
+}
+
+}  // namespace ferry

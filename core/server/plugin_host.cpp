@@ -1,0 +1,113 @@
+// The plugin host (see plugin_host.hpp).
+#include "server/plugin_host.hpp"
+
+#include <boost/dll/import.hpp>
+#include <boost/dll/shared_library.hpp>
+#include <filesystem>
+
+namespace ferry {
+
+struct PluginHost::Library {
+  boost::dll::shared_library library;
+  const PluginDescriptor* descriptor = nullptr;
+  std::string name;
+};
+
+namespace {
+
+const char* kind_name(PluginKind kind) {
+  return kind == PluginKind::authenticator ? "authenticator" : "file provider";
+}
+
+// Plugin names are file names: keep them to a safe alphabet (no path tricks).
+bool valid_plugin_name(const std::string& name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (char c : name) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-')) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+PluginHost::PluginHost(std::string plugin_dir) : plugin_dir_(std::move(plugin_dir)) {}
+
+// Objects handed out hold their own reference to their library, so this may run first.
+PluginHost::~PluginHost() = default;
+
+Result<std::shared_ptr<PluginHost::Library>> PluginHost::load(const PluginConfig& config) {
+  std::string prefix = config.options.config_file + ":" + std::to_string(config.line) + ": " + config.where +
+                       " plugin '" + config.plugin + "': ";
+  for (const auto& lib : libraries_) {
+    if (lib->name == config.plugin) return lib;
+  }
+  if (!valid_plugin_name(config.plugin)) {
+    return Error{Status::bad_name, prefix + "not a valid plugin name (letters a-z, digits, '_' and '-')"};
+  }
+  std::filesystem::path path = std::filesystem::path(plugin_dir_) / ("lib" + config.plugin + ".so");
+  std::error_code exists_ec;
+  if (!std::filesystem::exists(path, exists_ec)) {
+    return Error{Status::not_found, prefix + "no such plugin: " + path.string() + " does not exist"};
+  }
+  auto lib = std::make_shared<Library>();
+  lib->name = config.plugin;
+  boost::dll::fs::error_code ec;
+  lib->library.load(path, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local, ec);
+  if (ec) return Error{Status::io_error, prefix + "cannot load " + path.string() + ": " + ec.message()};
+  if (!lib->library.has(plugin_entry_alias)) {
+    return Error{Status::not_supported,
+                 prefix + path.string() + " is not a ferry plugin (it exports no '" + plugin_entry_alias + "')"};
+  }
+  // The alias is a pointer to the entry function.
+  auto entry = lib->library.get_alias<PluginEntry>(plugin_entry_alias);
+  const PluginDescriptor* descriptor = entry();
+  if (!descriptor) return Error{Status::not_supported, prefix + "its entry point returned no descriptor"};
+  if (descriptor->api_version != plugin_api_version) {
+    return Error{Status::not_supported, prefix + "built for plugin API version " +
+                                            std::to_string(descriptor->api_version) + ", this ferryd has version " +
+                                            std::to_string(plugin_api_version) + "; rebuild the plugin"};
+  }
+  if (!descriptor->create || !descriptor->name || !descriptor->version) {
+    return Error{Status::not_supported, prefix + "its descriptor is incomplete"};
+  }
+  lib->descriptor = descriptor;
+  libraries_.push_back(lib);
+  loaded_.push_back(LoadedPluginInfo{descriptor->name, descriptor->version, descriptor->kind, path.string()});
+  return lib;
+}
+
+Result<std::shared_ptr<PluginObject>> PluginHost::create(const PluginConfig& config, PluginKind kind) {
+  auto lib = load(config);
+  if (!lib) return lib.error();
+  std::string prefix = config.options.config_file + ":" + std::to_string(config.line) + ": " + config.where +
+                       " plugin '" + config.plugin + "': ";
+  const PluginDescriptor& d = *lib.value()->descriptor;
+  if (d.kind != kind) {
+    return Error{Status::not_supported, prefix + "is " + std::string(kind_name(d.kind)) + ", but " +
+                                            std::string(kind_name(kind)) + " is needed here"};
+  }
+  std::string error;
+  PluginObject* raw = d.create(config.options, &error);
+  if (!raw) return Error{Status::io_error, prefix + (error.empty() ? "could not be created" : error)};
+  // The deleter holds the library: it is unloaded only after the object is gone.
+  std::shared_ptr<Library> keep = lib.value();
+  return std::shared_ptr<PluginObject>(raw, [keep](PluginObject* object) { delete object; });
+}
+
+Result<std::shared_ptr<Authenticator>> PluginHost::create_authenticator(const PluginConfig& config) {
+  auto object = create(config, PluginKind::authenticator);
+  if (!object) return object.error();
+  auto typed = std::dynamic_pointer_cast<Authenticator>(object.value());
+  if (!typed) return Error{Status::not_supported, "plugin '" + config.plugin + "' did not create an authenticator"};
+  return typed;
+}
+
+Result<std::shared_ptr<FileProvider>> PluginHost::create_file_provider(const PluginConfig& config) {
+  auto object = create(config, PluginKind::file_provider);
+  if (!object) return object.error();
+  auto typed = std::dynamic_pointer_cast<FileProvider>(object.value());
+  if (!typed) return Error{Status::not_supported, "plugin '" + config.plugin + "' did not create a file provider"};
+  return typed;
+}
+
+}  // namespace ferry

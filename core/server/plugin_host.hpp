@@ -1,0 +1,46 @@
+// Loads plugins with Boost.DLL, checks their descriptor and API version, and creates
+// their objects. Every object holds its library loaded (the library unloads last).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ferry/plugin.hpp"
+#include "server/config.hpp"
+
+namespace ferry {
+
+struct LoadedPluginInfo {
+  std::string name;
+  std::string version;
+  PluginKind kind;
+  std::string path;
+};
+
+class PluginHost {
+ public:
+  explicit PluginHost(std::string plugin_dir);
+  ~PluginHost();
+  PluginHost(const PluginHost&) = delete;
+  PluginHost& operator=(const PluginHost&) = delete;
+
+  // Each returns the object, or an error naming the plugin and the config line.
+  Result<std::shared_ptr<Authenticator>> create_authenticator(const PluginConfig& config);
+  Result<std::shared_ptr<FileProvider>> create_file_provider(const PluginConfig& config);
+
+  // What was loaded so far (one entry per library), for the start-up log.
+  const std::vector<LoadedPluginInfo>& loaded() const noexcept { return loaded_; }
+  const std::string& plugin_dir() const noexcept { return plugin_dir_; }
+
+ private:
+  struct Library;
+  Result<std::shared_ptr<PluginObject>> create(const PluginConfig& config, PluginKind kind);
+  Result<std::shared_ptr<Library>> load(const PluginConfig& config);
+
+  std::string plugin_dir_;
+  std::vector<std::shared_ptr<Library>> libraries_;
+  std::vector<LoadedPluginInfo> loaded_;
+};
+
+}  // namespace ferry

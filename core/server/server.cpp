@@ -1,0 +1,114 @@
+// The server's accept loops, I/O threads and signal handling (see server.hpp).
+#include "server/server.hpp"
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/signal_set.hpp>
+#include <asio/strand.hpp>
+#include <asio/use_awaitable.hpp>
+#include <thread>
+
+#include "server/log.hpp"
+#include "server/session.hpp"
+
+namespace ferry {
+
+namespace {
+
+using asio::ip::tcp;
+
+asio::awaitable<void> run_session(std::shared_ptr<ServerState> state, tcp::socket socket) {
+  std::uint64_t id = state->next_session_id.fetch_add(1, std::memory_order_relaxed);
+  Session session(std::move(state), std::move(socket), id);
+  co_await session.run();
+}
+
+}  // namespace
+
+struct Server::Impl {
+  Impl(std::shared_ptr<ServerState> s, unsigned w)
+      : state(std::move(s)), workers(w), io(static_cast<int>(w)), signals(io, SIGINT, SIGTERM) {}
+
+  asio::awaitable<void> accept_loop(tcp::acceptor& acceptor) {
+    while (acceptor.is_open()) {
+      // Each session gets its own strand: its handlers never run on two threads at once.
+      auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(io),
+                                                         asio::experimental::as_tuple(asio::use_awaitable));
+      if (ec) {
+        if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
+        // Out of descriptors and the like: log, pause briefly, keep serving.
+        log_error("accept failed: ", ec.message());
+        asio::steady_timer pause(io, std::chrono::milliseconds(100));
+        co_await pause.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+        continue;
+      }
+      auto executor = socket.get_executor();
+      asio::co_spawn(executor, run_session(state, std::move(socket)), [](std::exception_ptr e) {
+        if (!e) return;
+        try {
+          std::rethrow_exception(e);
+        } catch (const std::exception& ex) {
+          log_error("session ended with an error: ", ex.what());
+        }
+      });
+    }
+  }
+
+  std::shared_ptr<ServerState> state;
+  unsigned workers;
+  asio::io_context io;
+  asio::signal_set signals;
+  std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
+};
+
+Server::Server(std::shared_ptr<ServerState> state, unsigned workers)
+    : impl_(std::make_unique<Impl>(std::move(state), workers == 0 ? 1 : workers)) {}
+
+Server::~Server() = default;
+
+std::string Server::bind(const std::vector<ListenAddress>& addresses) {
+  for (const ListenAddress& address : addresses) {
+    std::error_code ec;
+    auto ip = asio::ip::make_address(address.host, ec);
+    if (ec) return "cannot listen on " + to_string(address) + ": " + ec.message();
+    tcp::endpoint endpoint(ip, address.port);
+    auto acceptor = std::make_unique<tcp::acceptor>(impl_->io);
+    acceptor->open(endpoint.protocol(), ec);
+    if (!ec) acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec && ip.is_v6()) acceptor->set_option(asio::ip::v6_only(true), ec);
+    if (!ec) acceptor->bind(endpoint, ec);
+    if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) return "cannot listen on " + to_string(address) + ": " + ec.message();
+    ListenAddress bound{address.host, acceptor->local_endpoint().port()};
+    log_info("listening on ", to_string(bound));
+    impl_->acceptors.push_back(std::move(acceptor));
+  }
+  return {};
+}
+
+int Server::run() {
+  Impl& impl = *impl_;
+  for (auto& acceptor : impl.acceptors) {
+    asio::co_spawn(impl.io, impl.accept_loop(*acceptor), asio::detached);
+  }
+  impl.signals.async_wait([&impl](std::error_code ec, int signal) {
+    if (ec) return;
+    log_info("received ", signal == SIGINT ? "SIGINT" : "SIGTERM", ", shutting down");
+    for (auto& acceptor : impl.acceptors) {
+      std::error_code ignored;
+      acceptor->close(ignored);
+    }
+    impl.io.stop();
+  });
+  std::vector<std::thread> threads;
+  for (unsigned i = 1; i < impl.workers; ++i) threads.emplace_back([&impl] { impl.io.run(); });
+  impl.io.run();
+  for (auto& t : threads) t.join();
+  log_info("stopped");
+  return 0;
+}
+
+}  // namespace ferry

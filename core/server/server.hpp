@@ -1,0 +1,32 @@
+// The server: binds the listen addresses, runs one accept loop coroutine per address and
+// one session coroutine per connection on `workers` I/O threads, until SIGINT/SIGTERM.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "server/config.hpp"
+#include "server/server_state.hpp"
+
+namespace ferry {
+
+class Server {
+ public:
+  Server(std::shared_ptr<ServerState> state, unsigned workers);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds every address and logs "listening on HOST:PORT" with the real port.
+  // Returns "" or an error message.
+  std::string bind(const std::vector<ListenAddress>& addresses);
+  // Serves until SIGINT or SIGTERM; returns the process exit code.
+  int run();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ferry

@@ -1,0 +1,69 @@
+// What every session of one server shares: the configuration, the plugins it created,
+// the blocking-work pool, and the counters behind the session limits.
+#pragma once
+
+#include <asio/ip/address.hpp>
+#include <asio/thread_pool.hpp>
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "ferry/plugin.hpp"
+#include "server/config.hpp"
+#include "vfs/mount_table.hpp"
+
+namespace ferry {
+
+// Counts control connections, globally and per client address. Touched only when a
+// session starts or ends, never per command.
+class SessionLimits {
+ public:
+  SessionLimits(unsigned max_total, unsigned max_per_ip) : max_total_(max_total), max_per_ip_(max_per_ip) {}
+  enum class Admission { admitted, too_many_total, too_many_from_address };
+  Admission admit(const asio::ip::address& peer);
+  void release(const asio::ip::address& peer);
+  unsigned active() const noexcept { return total_.load(std::memory_order_relaxed); }
+
+ private:
+  unsigned max_total_;
+  unsigned max_per_ip_;
+  std::atomic<unsigned> total_{0};
+  std::mutex mutex_;
+  std::unordered_map<std::string, unsigned> per_ip_;
+};
+
+// Hands out passive ports round-robin over the configured range, so that consecutive
+// transfers do not race for the same port.
+class PassivePorts {
+ public:
+  PassivePorts(std::uint16_t first, std::uint16_t last) : first_(first), count_(last - first + 1u) {}
+  std::uint16_t next() noexcept {
+    return static_cast<std::uint16_t>(first_ + next_.fetch_add(1, std::memory_order_relaxed) % count_);
+  }
+  unsigned count() const noexcept { return count_; }
+
+ private:
+  std::uint16_t first_;
+  unsigned count_;
+  std::atomic<unsigned> next_{0};
+};
+
+struct ServerState {
+  ServerState(Config c, asio::thread_pool& pool)
+      : config(std::move(c)),
+        blocking(pool),
+        limits(config.max_sessions, config.max_sessions_per_ip),
+        passive_ports(config.passive_port_min, config.passive_port_max) {}
+
+  const Config config;
+  std::shared_ptr<Authenticator> authenticator;
+  vfs::MountTable mounts;
+  asio::thread_pool& blocking;
+  SessionLimits limits;
+  PassivePorts passive_ports;
+  std::atomic<std::uint64_t> next_session_id{1};
+};
+
+}  // namespace ferry

@@ -1,0 +1,246 @@
+// The session's control loop, line reader, watchdog and shared helpers (see session.hpp).
+// The handlers themselves live in commands_*.cpp.
+#include "server/session.hpp"
+
+#include <array>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/experimental/awaitable_operators.hpp>
+#include <asio/use_awaitable.hpp>
+
+#include "ftp/command.hpp"
+#include "ftp/reply.hpp"
+#include "server/blocking.hpp"
+#include "server/command_table.hpp"
+#include "server/log.hpp"
+#include "server/reply_map.hpp"
+#include "vfs/path.hpp"
+
+namespace ferry {
+
+namespace {
+using namespace asio::experimental::awaitable_operators;
+constexpr auto as_tuple_awaitable = asio::experimental::as_tuple(asio::use_awaitable);
+}  // namespace
+
+Session::Session(std::shared_ptr<ServerState> state, asio::ip::tcp::socket socket, std::uint64_t id)
+    : state_(std::move(state)), control_(std::move(socket)), watchdog_timer_(control_.get_executor()), id_(id) {
+  std::error_code ec;
+  auto remote = control_.remote_endpoint(ec);
+  if (!ec) {
+    peer_ = remote.address();
+    if (peer_.is_v6() && peer_.to_v6().is_v4_mapped()) peer_ = asio::ip::make_address_v4(asio::ip::v4_mapped, peer_.to_v6());
+    peer_text_ = peer_.to_string();
+  }
+}
+
+Session::~Session() = default;
+
+asio::awaitable<void> Session::run() {
+  auto admission = state_->limits.admit(peer_);
+  if (admission != SessionLimits::Admission::admitted) {
+    log_warning("session ", id_, ": refused connection from ", peer_text_,
+                admission == SessionLimits::Admission::too_many_total ? ": too many sessions"
+                                                                      : ": too many sessions from this address");
+    control_.non_blocking(true);
+    co_await reply(421, admission == SessionLimits::Admission::too_many_total
+                            ? "Too many users, try again later."
+                            : "Too many connections from your address.");
+    close();
+    co_return;
+  }
+  log_info("session ", id_, ": connected from ", peer_text_);
+  std::error_code ec;
+  control_.set_option(asio::ip::tcp::no_delay(true), ec);
+  control_.non_blocking(true, ec);
+  deadline_ = std::chrono::steady_clock::now() + std::chrono::seconds(state_->config.login_timeout);
+  try {
+    co_await (command_loop() || watchdog());
+  } catch (const std::exception& e) {
+    log_error("session ", id_, ": ", e.what());
+  }
+  close();
+  state_->limits.release(peer_);
+  log_info("session ", id_, ": closed");
+}
+
+asio::awaitable<void> Session::command_loop() {
+  try {
+    co_await reply(220, state_->config.banner);
+    std::string line;
+    while (!closing_) {
+      LineStatus status = co_await read_line(line);
+      if (status == LineStatus::closed) break;
+      touch();
+      if (status == LineStatus::too_long) {
+        co_await reply(500, "Command line too long.");
+        continue;
+      }
+      co_await dispatch(line);
+    }
+  } catch (const std::exception& e) {
+    // Never let an exception escape: the watchdog branch would wait for its deadline.
+    log_error("session ", id_, ": ", e.what());
+  }
+}
+
+asio::awaitable<void> Session::watchdog() {
+  while (!closing_) {
+    watchdog_timer_.expires_at(deadline_);
+    auto [ec] = co_await watchdog_timer_.async_wait(as_tuple_awaitable);
+    if (ec == asio::error::operation_aborted) co_return;
+    if (std::chrono::steady_clock::now() < deadline_) continue;  // activity moved the deadline
+    log_info("session ", id_, ": ", fs_ ? "idle timeout" : "login timeout");
+    co_await reply(421, fs_ ? "Timeout: closing control connection." : "Login timeout: closing control connection.");
+    close();
+    co_return;
+  }
+}
+
+void Session::touch() {
+  auto now = std::chrono::steady_clock::now();
+  if (fs_) {
+    deadline_ = now + std::chrono::seconds(state_->config.idle_timeout);
+  }  // before login the login deadline set at connect time stays in force
+}
+
+asio::awaitable<Session::LineStatus> Session::read_line(std::string& line) {
+  // One read buffer per I/O thread, not per session: idle sessions hold no buffer.
+  thread_local std::array<char, 4096> buffer;
+  while (true) {
+    std::size_t newline = input_.find('\n');
+    if (newline != std::string::npos) {
+      if (discarding_) {  // the tail of an over-long line: drop it
+        input_.erase(0, newline + 1);
+        discarding_ = false;
+        continue;
+      }
+      line.assign(input_, 0, newline + 1);
+      input_.erase(0, newline + 1);
+      if (input_.empty() && input_.capacity() > 256) std::string().swap(input_);
+      co_return LineStatus::line;
+    }
+    if (input_.size() > ftp::max_command_line) {
+      input_.clear();
+      if (!discarding_) {
+        discarding_ = true;
+        co_return LineStatus::too_long;
+      }
+    }
+    std::error_code ec;
+    std::size_t n = control_.read_some(asio::buffer(buffer), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+      auto [wait_ec] = co_await control_.async_wait(asio::ip::tcp::socket::wait_read, as_tuple_awaitable);
+      if (wait_ec) co_return LineStatus::closed;
+      continue;
+    }
+    if (ec) co_return LineStatus::closed;  // EOF or reset
+    input_.append(buffer.data(), n);
+  }
+}
+
+asio::awaitable<void> Session::dispatch(std::string_view line) {
+  if (line.size() > ftp::max_command_line) {
+    co_await reply(500, "Command line too long.");
+    co_return;
+  }
+  ftp::ParseResult parsed = ftp::parse_command(line);
+  if (!parsed.ok()) {
+    co_await reply(500, parsed.error == ftp::ParseError::empty ? "Empty command." : "Syntax error, command unrecognized.");
+    co_return;
+  }
+  const Command& command = parsed.command;
+  if (log_enabled(LogLevel::debug)) {
+    log_debug("session ", id_, ": <- ", command.verb, command.verb == "PASS" ? " ****" : " " + command.argument);
+  }
+  const CommandSpec* spec = find_command(command.verb);
+  if (!spec) {
+    co_await reply(502, "Command not implemented.");
+    co_return;
+  }
+  if (spec->needs_login && !fs_) {
+    co_await reply(530, "Please login with USER and PASS.");
+    co_return;
+  }
+  if (spec->argument == Argument::required && command.argument.empty()) {
+    co_await reply(501, "Syntax error in parameters or arguments.");
+    co_return;
+  }
+  co_await (this->*(spec->handler))(command.argument);
+}
+
+asio::awaitable<void> Session::reply(int code, std::string_view text) {
+  if (closing_) co_return;
+  output_.clear();
+  ftp::append_reply(output_, code, text);
+  if (log_enabled(LogLevel::debug)) log_debug("session ", id_, ": -> ", output_.substr(0, output_.size() - 2));
+  std::error_code ec = co_await send_all(control_, output_, std::chrono::seconds(state_->config.data_timeout));
+  if (output_.capacity() > 1024) std::string().swap(output_);  // a big HELP/STAT reply: give it back
+  if (ec) close();
+}
+
+void Session::close() {
+  if (closing_) return;
+  closing_ = true;
+  std::error_code ec;
+  control_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+  control_.close(ec);
+  watchdog_timer_.cancel();
+  passive_.reset();
+}
+
+std::optional<std::string> Session::resolve(std::string_view arg) const { return vfs::normalize(cwd_, arg); }
+
+asio::awaitable<Result<FileInfo>> Session::stat(const std::string& path) {
+  co_return co_await run_blocking(state_->blocking, [fs = *fs_, path] { return fs.stat(path); });
+}
+
+asio::awaitable<void> Session::reply_error(const Error& error, std::string_view path) {
+  ReplyCode rc = reply_for(error.status);
+  if (error.status != Status::not_found) {
+    log_info("session ", id_, ": ", fs_ ? fs_->user() : std::string("-"), ": ", path, ": ", error.message);
+  }
+  co_await reply(rc.code, std::string(path) + ": " + rc.text);
+}
+
+asio::awaitable<std::optional<asio::ip::tcp::socket>> Session::open_data_connection() {
+  if (!passive_) {
+    co_await reply(425, "Use PASV or EPSV first.");
+    co_return std::nullopt;
+  }
+  std::unique_ptr<PassiveListener> listener = std::move(passive_);
+  auto socket = co_await listener->accept(peer_, std::chrono::seconds(state_->config.data_timeout), id_);
+  if (!socket) {
+    co_await reply(425, "Can't open data connection.");
+    co_return std::nullopt;
+  }
+  co_return socket;
+}
+
+std::uint64_t Session::take_restart_offset() noexcept { return std::exchange(restart_offset_, 0); }
+
+// ---- SessionLimits (server_state.hpp) ----
+
+SessionLimits::Admission SessionLimits::admit(const asio::ip::address& peer) {
+  if (total_.fetch_add(1, std::memory_order_relaxed) >= max_total_) {
+    total_.fetch_sub(1, std::memory_order_relaxed);
+    return Admission::too_many_total;
+  }
+  std::lock_guard lock(mutex_);
+  unsigned& count = per_ip_[peer.to_string()];
+  if (count >= max_per_ip_) {
+    total_.fetch_sub(1, std::memory_order_relaxed);
+    if (count == 0) per_ip_.erase(peer.to_string());
+    return Admission::too_many_from_address;
+  }
+  ++count;
+  return Admission::admitted;
+}
+
+void SessionLimits::release(const asio::ip::address& peer) {
+  total_.fetch_sub(1, std::memory_order_relaxed);
+  std::lock_guard lock(mutex_);
+  auto it = per_ip_.find(peer.to_string());
+  if (it != per_ip_.end() && --it->second == 0) per_ip_.erase(it);
+}
+
+}  // namespace ferry

@@ -1,0 +1,120 @@
+// One control connection: reads commands, runs their handlers, keeps the session's state
+// (login, current directory, transfer parameters). One coroutine per session; nothing
+// large lives here while the session is idle (transfer buffers belong to the transfer).
+#pragma once
+
+#include <asio/awaitable.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "digest/digest.hpp"
+#include "server/data_channel.hpp"
+#include "server/server_state.hpp"
+#include "vfs/virtual_fs.hpp"
+
+namespace ferry {
+
+struct CommandSpec;
+
+class Session {
+ public:
+  Session(std::shared_ptr<ServerState> state, asio::ip::tcp::socket socket, std::uint64_t id);
+  ~Session();
+
+  // Runs the session until QUIT, disconnect, timeout or error. Never throws.
+  asio::awaitable<void> run();
+
+  // ---- command handlers (one per verb; families in commands_*.cpp) ----
+  // login
+  asio::awaitable<void> cmd_user(std::string_view arg);
+  asio::awaitable<void> cmd_pass(std::string_view arg);
+  asio::awaitable<void> cmd_quit(std::string_view arg);
+  // information
+  asio::awaitable<void> cmd_noop(std::string_view arg);
+  asio::awaitable<void> cmd_syst(std::string_view arg);
+  asio::awaitable<void> cmd_feat(std::string_view arg);
+  asio::awaitable<void> cmd_opts(std::string_view arg);
+  asio::awaitable<void> cmd_help(std::string_view arg);
+  asio::awaitable<void> cmd_stat(std::string_view arg);
+  // directories and file facts
+  asio::awaitable<void> cmd_pwd(std::string_view arg);
+  asio::awaitable<void> cmd_cwd(std::string_view arg);
+  asio::awaitable<void> cmd_cdup(std::string_view arg);
+  asio::awaitable<void> cmd_size(std::string_view arg);
+  asio::awaitable<void> cmd_mdtm(std::string_view arg);
+  asio::awaitable<void> cmd_mlst(std::string_view arg);
+  // transfer parameters and transfers
+  asio::awaitable<void> cmd_type(std::string_view arg);
+  asio::awaitable<void> cmd_mode(std::string_view arg);
+  asio::awaitable<void> cmd_stru(std::string_view arg);
+  asio::awaitable<void> cmd_pasv(std::string_view arg);
+  asio::awaitable<void> cmd_epsv(std::string_view arg);
+  asio::awaitable<void> cmd_rest(std::string_view arg);
+  asio::awaitable<void> cmd_abor(std::string_view arg);
+  asio::awaitable<void> cmd_list(std::string_view arg);
+  asio::awaitable<void> cmd_nlst(std::string_view arg);
+  asio::awaitable<void> cmd_mlsd(std::string_view arg);
+  asio::awaitable<void> cmd_retr(std::string_view arg);
+  asio::awaitable<void> cmd_hash(std::string_view arg);
+  asio::awaitable<void> cmd_xsha256(std::string_view arg);
+  asio::awaitable<void> cmd_xsha512(std::string_view arg);
+  asio::awaitable<void> cmd_xsha1(std::string_view arg);
+  asio::awaitable<void> cmd_xmd5(std::string_view arg);
+
+ private:
+  enum class ListingFormat { list, nlst, mlsd };
+  enum class LineStatus { line, too_long, closed };
+
+  asio::awaitable<void> command_loop();
+  asio::awaitable<void> watchdog();
+  asio::awaitable<LineStatus> read_line(std::string& line);
+  asio::awaitable<void> dispatch(std::string_view line);
+
+  // Queues a reply and sends everything queued. A failed write closes the session.
+  asio::awaitable<void> reply(int code, std::string_view text);
+  void close();
+  void touch();  // pushes the idle deadline forward
+
+  // Resolves a client path argument against the current directory (nullopt: 553/501).
+  std::optional<std::string> resolve(std::string_view arg) const;
+  asio::awaitable<Result<FileInfo>> stat(const std::string& path);
+  asio::awaitable<void> reply_error(const Error& error, std::string_view path);
+
+  // Data connection: waits for the client on the pending passive listener.
+  asio::awaitable<std::optional<asio::ip::tcp::socket>> open_data_connection();
+  // LIST/NLST/MLSD over the data connection, or (STAT path) over the control connection.
+  asio::awaitable<void> send_listing(std::string_view arg, ListingFormat format, bool over_control = false);
+  asio::awaitable<void> send_digest(std::string_view path_arg, digest::Algorithm algorithm, bool hash_style);
+  std::uint64_t take_restart_offset() noexcept;
+
+  std::shared_ptr<ServerState> state_;
+  asio::ip::tcp::socket control_;
+  asio::steady_timer watchdog_timer_;
+  std::chrono::steady_clock::time_point deadline_;
+  std::uint64_t id_;
+  asio::ip::address peer_;
+  std::string peer_text_;
+
+  std::string input_;   // bytes read but not yet consumed as a line
+  bool discarding_ = false;  // skipping the rest of an over-long line
+  std::string output_;  // reply bytes being sent
+
+  std::string pending_user_;
+  std::optional<vfs::VirtualFs> fs_;  // set once logged in
+  std::string cwd_ = "/";
+  bool binary_ = false;
+  bool epsv_all_ = false;
+  bool closing_ = false;
+  unsigned failed_logins_ = 0;
+  std::uint64_t restart_offset_ = 0;
+  digest::Algorithm hash_algorithm_ = digest::Algorithm::sha256;
+  std::unique_ptr<PassiveListener> passive_;
+};
+
+}  // namespace ferry

@@ -1,0 +1,75 @@
+// One user's view of the mount table (see virtual_fs.hpp).
+#include "vfs/virtual_fs.hpp"
+
+#include <algorithm>
+#include <ctime>
+
+#include "vfs/path.hpp"
+
+namespace ferry::vfs {
+
+namespace {
+
+// A directory that exists only because mounts lie beneath it.
+FileInfo synthetic_directory(std::string_view name) {
+  FileInfo info;
+  info.name = std::string(name);
+  info.type = FileType::directory;
+  info.mode = 0555;
+  info.mtime = static_cast<std::int64_t>(std::time(nullptr));
+  info.readable = true;
+  info.writable = false;
+  return info;
+}
+
+}  // namespace
+
+Result<FileInfo> VirtualFs::stat(std::string_view path) const {
+  Resolved r = mounts_->resolve(path);
+  if (r.mount) {
+    auto info = r.mount->provider->stat(context(), r.relative);
+    if (info) {
+      info->name = std::string(base_name(path));
+      return info;
+    }
+    if (info.error().status != Status::not_found || !mounts_->is_mount_ancestor(path)) return info;
+  } else if (!mounts_->is_mount_ancestor(path)) {
+    return Error{Status::not_found, "no such file or directory"};
+  }
+  return synthetic_directory(base_name(path));
+}
+
+Result<std::vector<FileInfo>> VirtualFs::list(std::string_view path) const {
+  std::vector<FileInfo> entries;
+  Resolved r = mounts_->resolve(path);
+  bool ancestor = mounts_->is_mount_ancestor(path);
+  if (r.mount) {
+    auto listed = r.mount->provider->list(context(), r.relative);
+    if (listed) {
+      entries = std::move(listed.value());
+    } else if (listed.error().status != Status::not_found || !ancestor) {
+      return listed.error();
+    }
+  } else if (!ancestor) {
+    return Error{Status::not_found, "no such file or directory"};
+  }
+  // Mount points show up as directories, shadowing anything of the same name below.
+  for (const std::string& name : mounts_->child_mounts(path)) {
+    entries.erase(std::remove_if(entries.begin(), entries.end(), [&](const FileInfo& e) { return e.name == name; }),
+                  entries.end());
+    std::string child = std::string(path == "/" ? "" : path) + "/" + name;
+    auto info = stat(child);
+    entries.push_back(info ? info.value() : synthetic_directory(name));
+    entries.back().name = name;
+  }
+  std::sort(entries.begin(), entries.end(), [](const FileInfo& a, const FileInfo& b) { return a.name < b.name; });
+  return entries;
+}
+
+Result<std::unique_ptr<ReadHandle>> VirtualFs::open_read(std::string_view path) const {
+  Resolved r = mounts_->resolve(path);
+  if (!r.mount) return Error{Status::not_found, "no such file"};
+  return r.mount->provider->open_read(context(), r.relative);
+}
+
+}  // namespace ferry::vfs
