@@ -1,0 +1,457 @@
+// FtpClient's coroutines: control-line I/O, login, passive data connections, transfers.
+#include "ftp_client.hpp"
+
+#include <algorithm>
+#include <asio/buffer.hpp>
+#include <asio/connect.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/post.hpp>
+#include <asio/read_until.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/write.hpp>
+#include <cctype>
+#include <exception>
+
+#include "ftp/address.hpp"
+#include "ftp/listing.hpp"
+
+namespace ferry::client {
+
+namespace {
+
+constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
+
+// A reply line longer than this is not a reply; it also bounds memory against a hostile
+// server that never sends a line end.
+constexpr std::size_t max_reply_line = 16 * 1024;
+// MLSD/LIST output is held in memory to be parsed; a directory listing beyond this is
+// refused rather than allowed to eat all memory.
+constexpr std::size_t max_listing_bytes = 64 * 1024 * 1024;
+constexpr std::size_t transfer_chunk = 64 * 1024;
+
+std::string endpoint_text(const std::string& host, std::uint16_t port) {
+  const bool ipv6 = host.find(':') != std::string::npos;
+  return (ipv6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+std::string endpoint_text(const asio::ip::tcp::endpoint& endpoint) {
+  return endpoint_text(endpoint.address().to_string(), endpoint.port());
+}
+
+std::string reply_summary(const ftp::Reply& reply) {
+  std::string text = reply.text();
+  std::replace(text.begin(), text.end(), '\n', ' ');
+  return std::to_string(reply.code) + " " + text;
+}
+
+std::string upper(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  return text;
+}
+
+// 550 on a file command: the server's words go in parentheses because "no such file" is
+// the common case but permission problems share the code.
+ClientError not_found(const std::string& path, const ftp::Reply& reply) {
+  return ClientError(ErrorKind::not_found, path + ": no such file (" + reply_summary(reply) + ")");
+}
+
+ClientError unexpected(const std::string& what, const ftp::Reply& reply) {
+  return ClientError(ErrorKind::protocol, what + ": the server replied " + reply_summary(reply));
+}
+
+bool not_implemented(const ftp::Reply& reply) { return reply.code == 500 || reply.code == 502 || reply.code == 504; }
+
+// "." and ".." in an MLSD listing (type=cdir / type=pdir), which FileInfo cannot express.
+bool is_directory_self_entry(std::string_view line) {
+  const std::size_t space = line.find(' ');
+  std::string facts = upper(std::string(line.substr(0, space)));
+  return facts.find("TYPE=CDIR") != std::string::npos || facts.find("TYPE=PDIR") != std::string::npos;
+}
+
+}  // namespace
+
+FtpClient::FtpClient(asio::any_io_executor executor)
+    : executor_(executor), resolver_(executor), control_(executor), data_(executor), watchdog_(executor) {}
+
+FtpClient::~FtpClient() = default;
+
+// ---------------------------------------------------------------------------------------
+// Watchdog and cancellation.
+
+void FtpClient::arm() {
+  deadline_ = std::chrono::steady_clock::now() + timeout_;
+  armed_ = true;
+  if (!watch_pending_) start_watch();
+}
+
+void FtpClient::start_watch() {
+  // One wait at a time; activity only moves deadline_, and the wait re-arms itself up to
+  // it, so a busy transfer does not cancel and restart the timer for every chunk.
+  watch_pending_ = true;
+  watchdog_.expires_at(deadline_);
+  watchdog_.async_wait([this](std::error_code ec) {
+    // An error means the timer was cancelled or destroyed: `this` may be gone.
+    if (ec) return;
+    watch_pending_ = false;
+    if (!armed_) return;
+    if (std::chrono::steady_clock::now() < deadline_) {
+      start_watch();
+      return;
+    }
+    timed_out_ = true;
+    close_sockets();
+  });
+}
+
+void FtpClient::close_sockets() {
+  std::error_code ignored;
+  resolver_.cancel();
+  data_.close(ignored);
+  control_.close(ignored);
+}
+
+void FtpClient::cancel() {
+  asio::post(executor_, [this] {
+    cancelled_ = true;
+    close_sockets();
+  });
+}
+
+void FtpClient::note(TranscriptKind kind, std::string_view line) const {
+  if (transcript_) transcript_(kind, line);
+}
+
+ClientError FtpClient::io_error(std::error_code ec, ErrorKind kind, const std::string& what) const {
+  if (cancelled_) return ClientError(ErrorKind::cancelled, what + ": cancelled");
+  if (timed_out_) {
+    const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(timeout_).count();
+    return ClientError(ErrorKind::timeout,
+                       what + ": no answer from " + peer_ + " for " + std::to_string(seconds) + " s");
+  }
+  if (ec == asio::error::eof) return ClientError(kind, what + ": the server closed the connection");
+  return ClientError(kind, what + ": " + ec.message());
+}
+
+// ---------------------------------------------------------------------------------------
+// Control connection.
+
+asio::awaitable<void> FtpClient::send(std::string line) {
+  // A line break inside an argument would end the command early and start another one.
+  if (line.find_first_of("\r\n") != std::string::npos) {
+    throw ClientError(ErrorKind::protocol, "refusing to send a command containing a line break");
+  }
+  note(TranscriptKind::sent, line.starts_with("PASS ") ? std::string_view("PASS ****") : std::string_view(line));
+  line += "\r\n";
+  arm();
+  auto [ec, n] = co_await asio::async_write(control_, asio::buffer(line), use_tuple);
+  disarm();
+  if (ec) throw io_error(ec, ErrorKind::connect, "sending to " + peer_);
+}
+
+asio::awaitable<std::string> FtpClient::read_line() {
+  arm();
+  auto [ec, n] =
+      co_await asio::async_read_until(control_, asio::dynamic_buffer(inbox_, max_reply_line), '\n', use_tuple);
+  disarm();
+  if (ec == asio::error::not_found) {
+    throw ClientError(ErrorKind::protocol,
+                      "the server sent a reply line longer than " + std::to_string(max_reply_line) + " bytes");
+  }
+  if (ec) throw io_error(ec, ErrorKind::connect, "reading the reply from " + peer_);
+  std::string line = inbox_.substr(0, n);
+  inbox_.erase(0, n);
+  while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
+  co_return line;
+}
+
+asio::awaitable<ftp::Reply> FtpClient::read_reply() {
+  ftp::ReplyParser parser;
+  for (;;) {
+    const std::string line = co_await read_line();
+    note(TranscriptKind::received, line);
+    auto step = parser.feed(line);
+    if (step.error) throw ClientError(ErrorKind::protocol, "malformed reply line from the server: " + line);
+    if (step.reply) co_return std::move(*step.reply);
+  }
+}
+
+asio::awaitable<ftp::Reply> FtpClient::command(std::string line) {
+  co_await send(std::move(line));
+  co_return co_await read_reply();
+}
+
+asio::awaitable<void> FtpClient::connect(std::string host, std::uint16_t port) {
+  close_sockets();
+  inbox_.clear();
+  features_.reset();
+  hash_algorithm_.clear();
+  epsv_refused_ = false;
+  timed_out_ = false;
+  cancelled_ = false;
+  peer_ = endpoint_text(host, port);
+
+  arm();
+  auto [resolve_ec, endpoints] = co_await resolver_.async_resolve(host, std::to_string(port), use_tuple);
+  disarm();
+  if (resolve_ec) throw io_error(resolve_ec, ErrorKind::connect, "cannot resolve " + host);
+
+  arm();
+  auto [ec, endpoint] = co_await asio::async_connect(control_, endpoints, use_tuple);
+  disarm();
+  if (ec == asio::error::connection_refused && !cancelled_ && !timed_out_) {
+    throw ClientError(ErrorKind::connect, "connection refused: is an FTP server running on " + peer_ + "?");
+  }
+  if (ec) throw io_error(ec, ErrorKind::connect, "cannot connect to " + peer_);
+  note(TranscriptKind::info, "connected to " + endpoint_text(endpoint));
+
+  ftp::Reply greeting = co_await read_reply();
+  if (greeting.code == 120) greeting = co_await read_reply();  // "ready in nnn minutes"
+  if (greeting.code == 421) {
+    throw ClientError(ErrorKind::connect,
+                      "the server at " + peer_ + " refused the session: " + reply_summary(greeting));
+  }
+  if (greeting.code != 220) throw unexpected("greeting from " + peer_, greeting);
+}
+
+asio::awaitable<void> FtpClient::login(std::string user, std::string password) {
+  const auto refused = [&] { return ClientError(ErrorKind::login, "login refused for user " + user); };
+  ftp::Reply reply = co_await command("USER " + user);
+  if (reply.code == 331) reply = co_await command("PASS " + password);
+  if (reply.code == 530) throw refused();
+  if (reply.code == 332) {
+    throw ClientError(ErrorKind::login,
+                      "the server wants an account (ACCT) for user " + user + ", which ferry does not support");
+  }
+  if (reply.code != 230 && reply.code != 202) throw unexpected("login as " + user, reply);
+  // Servers may announce more features to a logged-in user.
+  features_.reset();
+}
+
+asio::awaitable<Features> FtpClient::feat() {
+  if (!features_) features_ = parse_features(co_await command("FEAT"));
+  co_return *features_;
+}
+
+asio::awaitable<void> FtpClient::type_binary() {
+  const ftp::Reply reply = co_await command("TYPE I");
+  if (reply.code != 200) throw unexpected("TYPE I", reply);
+}
+
+asio::awaitable<std::optional<std::uint64_t>> FtpClient::size(std::string path) {
+  const ftp::Reply reply = co_await command("SIZE " + path);
+  if (reply.code == 213) {
+    if (auto bytes = parse_size_reply(reply.text())) co_return *bytes;
+    throw unexpected("SIZE " + path, reply);
+  }
+  if (reply.code == 550) throw not_found(path, reply);
+  if (not_implemented(reply)) co_return std::nullopt;
+  throw unexpected("SIZE " + path, reply);
+}
+
+asio::awaitable<std::optional<std::int64_t>> FtpClient::mdtm(std::string path) {
+  const ftp::Reply reply = co_await command("MDTM " + path);
+  if (reply.code == 213) {
+    if (auto seconds = ftp::parse_timeval(reply.text())) co_return *seconds;
+    throw unexpected("MDTM " + path, reply);
+  }
+  if (reply.code == 550) throw not_found(path, reply);
+  if (not_implemented(reply)) co_return std::nullopt;
+  throw unexpected("MDTM " + path, reply);
+}
+
+asio::awaitable<std::optional<std::string>> FtpClient::hash(std::string path, std::string algorithm) {
+  algorithm = upper(std::move(algorithm));
+  const Features features = co_await feat();
+  if (features.has("HASH")) {
+    if (hash_algorithm_ != algorithm) {
+      const ftp::Reply reply = co_await command("OPTS HASH " + algorithm);
+      if (reply.code != 200) throw unexpected("OPTS HASH " + algorithm, reply);
+      hash_algorithm_ = algorithm;
+    }
+    const ftp::Reply reply = co_await command("HASH " + path);
+    if (reply.code == 213) {
+      auto parsed = parse_hash_reply(reply.text());
+      if (!parsed || upper(parsed->algorithm) != algorithm) throw unexpected("HASH " + path, reply);
+      co_return std::move(parsed->hex);
+    }
+    if (reply.code == 550) throw not_found(path, reply);
+    if (!not_implemented(reply)) throw unexpected("HASH " + path, reply);
+    // A FEAT that promises HASH and a HASH that is not implemented: try the X-command.
+  }
+
+  std::string verb = "X" + algorithm;  // "XSHA-256" -> "XSHA256"
+  verb.erase(std::remove(verb.begin(), verb.end(), '-'), verb.end());
+  const ftp::Reply reply = co_await command(verb + " " + path);
+  if (reply.code == 213 || reply.code == 250) {
+    if (auto hex = parse_xhash_reply(reply.text())) co_return std::move(*hex);
+    throw unexpected(verb + " " + path, reply);
+  }
+  if (reply.code == 550) throw not_found(path, reply);
+  if (not_implemented(reply)) co_return std::nullopt;
+  throw unexpected(verb + " " + path, reply);
+}
+
+asio::awaitable<void> FtpClient::quit() {
+  if (!control_.is_open()) co_return;
+  try {
+    co_await command("QUIT");
+  } catch (const ClientError&) {
+    // The server may close first; either way the session is over.
+  }
+  std::error_code ignored;
+  data_.close(ignored);
+  control_.close(ignored);
+}
+
+// ---------------------------------------------------------------------------------------
+// Data connections and transfers.
+
+asio::awaitable<void> FtpClient::connect_data(asio::ip::tcp::endpoint endpoint) {
+  note(TranscriptKind::info, "data connection to " + endpoint_text(endpoint));
+  std::error_code ignored;
+  data_.close(ignored);
+  arm();
+  auto [ec] = co_await data_.async_connect(endpoint, use_tuple);
+  disarm();
+  if (ec) throw io_error(ec, ErrorKind::transfer, "cannot open the data connection to " + endpoint_text(endpoint));
+}
+
+asio::awaitable<void> FtpClient::open_data() {
+  std::error_code ec;
+  const asio::ip::tcp::endpoint peer = control_.remote_endpoint(ec);
+  if (ec) throw io_error(ec, ErrorKind::connect, "the control connection to " + peer_);
+
+  if (!epsv_refused_) {
+    const ftp::Reply reply = co_await command("EPSV");
+    if (reply.code == 229) {
+      const auto port = ftp::parse_epsv_reply(reply.text());
+      if (!port) throw unexpected("EPSV", reply);
+      // RFC 2428: the data connection goes to the address the control connection uses.
+      co_await connect_data({peer.address(), *port});
+      co_return;
+    }
+    // 500/502 (unknown), 501/522 (network protocol) and the like: PASV may still work.
+    epsv_refused_ = true;
+  }
+
+  if (!peer.address().is_v4()) {
+    throw ClientError(ErrorKind::transfer, "the server refused EPSV, and PASV cannot work over IPv6");
+  }
+  const ftp::Reply reply = co_await command("PASV");
+  if (reply.code != 227) throw unexpected("PASV", reply);
+  const auto announced = ftp::parse_pasv_reply(reply.text());
+  if (!announced) throw unexpected("PASV", reply);
+  asio::ip::address address = asio::ip::make_address(announced->host, ec);
+  // 0.0.0.0 or garbage means "the address you already talk to" in practice.
+  if (ec || address.is_unspecified()) address = peer.address();
+  co_await connect_data({address, announced->port});
+}
+
+asio::awaitable<std::uint64_t> FtpClient::run_transfer(std::string command_line, const std::string& path,
+                                                       DataSink& sink, std::uint64_t offset, std::uint64_t total,
+                                                       ProgressSink& progress) {
+  std::error_code ignored;
+  const ftp::Reply opening = co_await command(std::move(command_line));
+  if (!opening.positive_preliminary() && !opening.positive_completion()) {
+    data_.close(ignored);
+    if (opening.code == 550) throw not_found(path, opening);
+    throw ClientError(ErrorKind::transfer, path + ": the server refused the transfer (" + reply_summary(opening) + ")");
+  }
+
+  std::uint64_t received = 0;
+  std::vector<std::byte> buffer(transfer_chunk);
+  std::exception_ptr sink_failure;
+  std::error_code data_ec;
+  for (;;) {
+    arm();
+    auto [ec, n] = co_await data_.async_read_some(asio::buffer(buffer), use_tuple);
+    disarm();
+    if (n > 0) {
+      try {
+        sink(std::span<const std::byte>(buffer.data(), n));
+      } catch (...) {
+        sink_failure = std::current_exception();
+        break;
+      }
+      received += n;
+      if (progress) progress(offset + received, total);
+    }
+    if (ec == asio::error::eof) break;
+    if (ec) {
+      data_ec = ec;
+      break;
+    }
+  }
+  data_.close(ignored);
+  if (data_ec && (cancelled_ || timed_out_)) throw io_error(data_ec, ErrorKind::transfer, "receiving " + path);
+
+  // Read the final reply even after a local failure, so the control connection stays in
+  // step for the next command (closing the data connection early makes the server send
+  // 426 at once).
+  ftp::Reply final_reply = opening;
+  if (opening.positive_preliminary()) {
+    try {
+      final_reply = co_await read_reply();
+    } catch (const ClientError&) {
+      if (!sink_failure && !data_ec) throw;
+    }
+  }
+  if (sink_failure) std::rethrow_exception(sink_failure);
+  if (data_ec) throw io_error(data_ec, ErrorKind::transfer, "receiving " + path);
+  if (final_reply.code != 226 && final_reply.code != 250) {
+    throw ClientError(ErrorKind::transfer, path + ": transfer failed (" + reply_summary(final_reply) + ")");
+  }
+  co_return received;
+}
+
+asio::awaitable<std::uint64_t> FtpClient::retrieve(std::string path, DataSink sink, std::uint64_t offset,
+                                                   std::uint64_t total, ProgressSink progress) {
+  co_await open_data();
+  if (offset > 0) {
+    const ftp::Reply reply = co_await command("REST " + std::to_string(offset));
+    if (reply.code != 350) {
+      std::error_code ignored;
+      data_.close(ignored);
+      throw ClientError(ErrorKind::transfer, "the server cannot resume " + path + " at byte " + std::to_string(offset) +
+                                                 " (" + reply_summary(reply) + ")");
+    }
+  }
+  co_return co_await run_transfer("RETR " + path, path, sink, offset, total, progress);
+}
+
+asio::awaitable<std::vector<FileInfo>> FtpClient::list(std::string path) {
+  const Features features = co_await feat();
+  const bool mlsd = features.has("MLST");
+  std::string listing;
+  DataSink collect = [&listing](std::span<const std::byte> chunk) {
+    if (listing.size() + chunk.size() > max_listing_bytes) {
+      throw ClientError(ErrorKind::transfer,
+                        "directory listing larger than " + std::to_string(max_listing_bytes / (1024 * 1024)) + " MiB");
+    }
+    listing.append(reinterpret_cast<const char*>(chunk.data()), chunk.size());
+  };
+  ProgressSink no_progress;
+  co_await open_data();
+  std::string line = mlsd ? "MLSD" : "LIST";
+  if (!path.empty()) line += " " + path;
+  co_await run_transfer(std::move(line), path.empty() ? "." : path, collect, 0, 0, no_progress);
+
+  std::vector<FileInfo> entries;
+  std::size_t start = 0;
+  while (start < listing.size()) {
+    std::size_t end = listing.find('\n', start);
+    if (end == std::string::npos) end = listing.size();
+    std::string_view entry_line(listing.data() + start, end - start);
+    start = end + 1;
+    if (!entry_line.empty() && entry_line.back() == '\r') entry_line.remove_suffix(1);
+    if (entry_line.empty()) continue;
+    if (mlsd && is_directory_self_entry(entry_line)) continue;
+    auto info = mlsd ? ftp::parse_mlsx_line(entry_line) : ftp::parse_list_line(entry_line);
+    if (!info || info->name == "." || info->name == "..") continue;
+    entries.push_back(std::move(*info));
+  }
+  co_return entries;
+}
+
+}  // namespace ferry::client

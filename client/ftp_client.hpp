@@ -1,0 +1,146 @@
+// FtpClient: one FTP control connection and the data connections it opens, as Asio C++20
+// coroutines. It never prints: the CLI and the GUI see the command/reply transcript and
+// transfer progress through callbacks, and every failure is a ClientError.
+#pragma once
+
+#include <asio/any_io_executor.hpp>
+#include <asio/awaitable.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "client_error.hpp"
+#include "ferry/plugin.hpp"
+#include "ftp/reply.hpp"
+#include "reply_fields.hpp"
+
+namespace ferry::client {
+
+enum class TranscriptKind {
+  sent,      // a command line as sent (PASS's argument replaced by ****)
+  received,  // one reply line as received
+  info,      // what the client did besides commands, e.g. "data connection to 127.0.0.1:50001"
+};
+using TranscriptSink = std::function<void(TranscriptKind kind, std::string_view line)>;
+// Bytes of the file present so far (a resumed transfer starts at its offset) and the total
+// (0 when unknown). Called on the client's executor after each chunk.
+using ProgressSink = std::function<void(std::uint64_t done, std::uint64_t total)>;
+// Receives the bytes of a download in order; may throw (a ClientError of kind `local`
+// for a failed write), which aborts the transfer.
+using DataSink = std::function<void(std::span<const std::byte> chunk)>;
+
+// Threading: not thread-safe. Construct it with the executor it runs on and call every
+// operation from coroutines on that executor, one at a time (FTP has one command in flight
+// per control connection). cancel() is the exception: any thread may call it. The client
+// must outlive the io_context's processing of cancel() and of any pending operation.
+//
+// Every operation is a coroutine taking its arguments by value (they outlive the caller's
+// temporaries) and reports failure by throwing ClientError.
+class FtpClient {
+ public:
+  explicit FtpClient(asio::any_io_executor executor);
+  ~FtpClient();
+  FtpClient(const FtpClient&) = delete;
+  FtpClient& operator=(const FtpClient&) = delete;
+
+  void set_transcript(TranscriptSink sink) { transcript_ = std::move(sink); }
+  // How long the server may stay silent on either connection before the operation fails
+  // with ErrorKind::timeout (default 60 s).
+  void set_timeout(std::chrono::steady_clock::duration timeout) { timeout_ = timeout; }
+
+  // Opens the control connection and reads the 220 greeting.
+  asio::awaitable<void> connect(std::string host, std::uint16_t port);
+  // USER, then PASS when asked. A 530 is ErrorKind::login ("login refused for user U").
+  asio::awaitable<void> login(std::string user, std::string password);
+  // FEAT, asked once per login and cached; empty when the server has no FEAT.
+  asio::awaitable<Features> feat();
+  // TYPE I: every transfer and SIZE after this counts bytes, not lines.
+  asio::awaitable<void> type_binary();
+
+  // The entries of a directory: MLSD when FEAT lists MLST, else LIST in Unix ls format.
+  // "." and ".." are left out; lines that cannot be parsed are skipped.
+  asio::awaitable<std::vector<FileInfo>> list(std::string path);
+  // SIZE and MDTM (RFC 3659); nullopt when the server lacks the command. A 550 is
+  // ErrorKind::not_found.
+  asio::awaitable<std::optional<std::uint64_t>> size(std::string path);
+  asio::awaitable<std::optional<std::int64_t>> mdtm(std::string path);
+  // The server's digest of a whole file as lower-case hex: HASH after OPTS HASH when FEAT
+  // lists HASH, else the X-command (XSHA256 for "SHA-256", XSHA512, XSHA1, XMD5).
+  // nullopt when the server offers neither.
+  asio::awaitable<std::optional<std::string>> hash(std::string path, std::string algorithm = "SHA-256");
+
+  // RETR, starting at `offset` (REST) when it is not 0; the bytes go to `sink` and progress
+  // is reported against `total` (0: unknown). Returns the bytes received. Complete only when
+  // the data connection reached end-of-file and the server confirmed with 226/250.
+  asio::awaitable<std::uint64_t> retrieve(std::string path, DataSink sink, std::uint64_t offset, std::uint64_t total,
+                                          ProgressSink progress);
+
+  // Sends any command line and returns the server's reply as it is (for a GUI's console).
+  asio::awaitable<ftp::Reply> command(std::string line);
+
+  // QUIT, then closes. Never throws: leaving is best effort.
+  asio::awaitable<void> quit();
+
+  // Closes both connections; the operation in progress fails with ErrorKind::cancelled.
+  // Thread-safe: the close runs on the client's executor.
+  void cancel();
+
+  bool is_connected() const { return control_.is_open(); }
+  const asio::any_io_executor& executor() const { return executor_; }
+
+ private:
+  asio::awaitable<void> send(std::string line);
+  asio::awaitable<std::string> read_line();
+  asio::awaitable<ftp::Reply> read_reply();
+  // Opens the data connection for the next transfer command into data_ (owned by the
+  // client, so that cancel() and the watchdog can close it): EPSV first, PASV after a
+  // refusal.
+  asio::awaitable<void> open_data();
+  asio::awaitable<void> connect_data(asio::ip::tcp::endpoint endpoint);
+  // The transfer command on an open data connection: waits for 1xx, drains the data
+  // connection into `sink`, then waits for the final 2xx.
+  asio::awaitable<std::uint64_t> run_transfer(std::string command_line, const std::string& path, DataSink& sink,
+                                              std::uint64_t offset, std::uint64_t total, ProgressSink& progress);
+
+  // The watchdog: armed around each socket operation, it closes the sockets when the
+  // server stays silent for longer than timeout_.
+  void arm();
+  void disarm() { armed_ = false; }
+  void start_watch();
+  void close_sockets();
+
+  void note(TranscriptKind kind, std::string_view line) const;
+  // A ClientError for a failed socket operation, naming cancellation or timeout first
+  // because those close the socket and surface as an unrelated-looking error code.
+  ClientError io_error(std::error_code ec, ErrorKind kind, const std::string& what) const;
+
+  asio::any_io_executor executor_;
+  asio::ip::tcp::resolver resolver_;
+  asio::ip::tcp::socket control_;
+  asio::ip::tcp::socket data_;
+  std::string inbox_;  // control bytes received but not yet consumed as lines
+  std::string peer_;   // "host:port" of the server, for messages
+
+  asio::steady_timer watchdog_;
+  std::chrono::steady_clock::duration timeout_ = std::chrono::seconds(60);
+  std::chrono::steady_clock::time_point deadline_;
+  bool armed_ = false;
+  bool watch_pending_ = false;
+  bool timed_out_ = false;
+  bool cancelled_ = false;
+
+  std::optional<Features> features_;
+  std::string hash_algorithm_;  // what OPTS HASH last selected
+  bool epsv_refused_ = false;   // skip EPSV after the first refusal on this connection
+  TranscriptSink transcript_;
+};
+
+}  // namespace ferry::client

@@ -1,0 +1,41 @@
+// ftp:// URLs as the command line and the GUI's connect form take them:
+// ftp://[user[:password]@]host[:port]/path. Pure parsing, no I/O.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace ferry::client {
+
+struct FtpUrl {
+  std::string user;  // percent-decoded; "" when the URL names none
+  // Accepted for compatibility with other tools, but discouraged: a password on the command
+  // line shows up in `ps` and in shell history. FERRY_PASSWORD or ~/.netrc are better.
+  std::optional<std::string> password;
+  std::string host;  // an IPv6 address comes without its brackets
+  std::uint16_t port = 21;
+  // Percent-decoded and always absolute ("/" when the URL has no path): ferry treats the
+  // path as a path in the server's virtual tree, not relative to a login directory.
+  std::string path;
+
+  // "host:port", with brackets around an IPv6 address: for messages.
+  std::string authority() const;
+};
+
+class UrlError : public std::invalid_argument {
+ public:
+  using std::invalid_argument::invalid_argument;
+};
+
+// Throws UrlError with a message fit for the user (it quotes the offending part). Decoded
+// parts never contain control characters: a "%0D%0A" in a path would otherwise smuggle a
+// second command onto the control connection.
+FtpUrl parse_url(std::string_view text);
+
+// "%41" -> "A". Throws UrlError on a truncated or non-hex escape.
+std::string percent_decode(std::string_view text);
+
+}  // namespace ferry::client

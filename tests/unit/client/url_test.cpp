@@ -1,0 +1,94 @@
+// parse_url: the ftp:// URL forms `ferry` accepts and the ones it refuses.
+#include "url.hpp"
+
+#include <catch2/catch.hpp>
+
+using ferry::client::parse_url;
+using ferry::client::percent_decode;
+using ferry::client::UrlError;
+
+TEST_CASE("a URL with user, host, port and path splits into its parts", "[client][url]") {
+  const auto url = parse_url("ftp://demo@127.0.0.1:2121/ferry.png");
+  CHECK(url.user == "demo");
+  CHECK_FALSE(url.password);
+  CHECK(url.host == "127.0.0.1");
+  CHECK(url.port == 2121);
+  CHECK(url.path == "/ferry.png");
+  CHECK(url.authority() == "127.0.0.1:2121");
+}
+
+TEST_CASE("the port defaults to 21 and the path to the root", "[client][url]") {
+  const auto url = parse_url("ftp://example.org");
+  CHECK(url.user.empty());
+  CHECK(url.host == "example.org");
+  CHECK(url.port == 21);
+  CHECK(url.path == "/");
+  CHECK(parse_url("ftp://example.org/").path == "/");
+  CHECK(parse_url("ftp://example.org:/x").port == 21);
+}
+
+TEST_CASE("the scheme is case-insensitive", "[client][url]") { CHECK(parse_url("FTP://host/a").host == "host"); }
+
+TEST_CASE("a password in the URL is accepted", "[client][url]") {
+  const auto url = parse_url("ftp://demo:s%40cret@host/x");
+  CHECK(url.user == "demo");
+  REQUIRE(url.password);
+  CHECK(*url.password == "s@cret");
+}
+
+TEST_CASE("an empty password in the URL is kept as empty, not absent", "[client][url]") {
+  const auto url = parse_url("ftp://demo:@host/x");
+  REQUIRE(url.password);
+  CHECK(url.password->empty());
+}
+
+TEST_CASE("an IPv6 host is written in brackets", "[client][url]") {
+  const auto url = parse_url("ftp://demo@[::1]:2121/dir/file.txt");
+  CHECK(url.host == "::1");
+  CHECK(url.port == 2121);
+  CHECK(url.path == "/dir/file.txt");
+  CHECK(url.authority() == "[::1]:2121");
+  CHECK(parse_url("ftp://[2001:db8::7]").port == 21);
+}
+
+TEST_CASE("user name and path are percent-decoded", "[client][url]") {
+  const auto url = parse_url("ftp://jane%40example.org@host/My%20Files/r%C3%A9sum%C3%A9.pdf");
+  CHECK(url.user == "jane@example.org");
+  CHECK(url.path == "/My Files/r\xC3\xA9sum\xC3\xA9.pdf");
+}
+
+TEST_CASE("an unencoded @ in the user name is tolerated (the last @ ends it)", "[client][url]") {
+  const auto url = parse_url("ftp://jane@example.org@host/x");
+  CHECK(url.user == "jane@example.org");
+  CHECK(url.host == "host");
+}
+
+TEST_CASE("URLs that are not ftp:// are refused", "[client][url]") {
+  CHECK_THROWS_AS(parse_url("http://host/x"), UrlError);
+  CHECK_THROWS_AS(parse_url("host/x"), UrlError);
+  CHECK_THROWS_AS(parse_url(""), UrlError);
+}
+
+TEST_CASE("malformed hosts and ports are refused", "[client][url]") {
+  CHECK_THROWS_AS(parse_url("ftp:///x"), UrlError);
+  CHECK_THROWS_AS(parse_url("ftp://user@/x"), UrlError);
+  CHECK_THROWS_AS(parse_url("ftp://host:0/x"), UrlError);
+  CHECK_THROWS_AS(parse_url("ftp://host:65536/x"), UrlError);
+  CHECK_THROWS_AS(parse_url("ftp://host:21a/x"), UrlError);
+  CHECK_THROWS_AS(parse_url("ftp://[::1/x"), UrlError);
+  CHECK_THROWS_AS(parse_url("ftp://[::1]x/x"), UrlError);
+  CHECK_THROWS_WITH(parse_url("ftp://::1/x"), Catch::Contains("brackets"));
+}
+
+TEST_CASE("an encoded line break cannot smuggle a command into the path", "[client][url]") {
+  CHECK_THROWS_AS(parse_url("ftp://host/a%0D%0ADELE%20b"), UrlError);
+  CHECK_THROWS_AS(parse_url("ftp://host/a%00b"), UrlError);
+  CHECK_THROWS_AS(parse_url("ftp://us%0Aer@host/a"), UrlError);
+}
+
+TEST_CASE("percent_decode refuses broken escapes", "[client][url]") {
+  CHECK(percent_decode("a%2Fb%2f") == "a/b/");
+  CHECK_THROWS_AS(percent_decode("%"), UrlError);
+  CHECK_THROWS_AS(percent_decode("%4"), UrlError);
+  CHECK_THROWS_AS(percent_decode("%zz"), UrlError);
+}
