@@ -72,7 +72,7 @@ void append_list_line(std::string& out, const FileInfo& info, std::time_t now) {
   for (int i = 0; i < 9; ++i) perms[1 + i] = (info.mode & (0400u >> i)) ? letters[i] : '-';
   perms[10] = 0;
   std::tm tm = to_utc(info.mtime);
-  char when[16];
+  char when[48];
   if (info.mtime > now - six_months && info.mtime < now + six_months) {
     std::snprintf(when, sizeof when, "%s %2d %02d:%02d", month_names[static_cast<std::size_t>(tm.tm_mon)], tm.tm_mday,
                   tm.tm_hour, tm.tm_min);
@@ -80,7 +80,7 @@ void append_list_line(std::string& out, const FileInfo& info, std::time_t now) {
     std::snprintf(when, sizeof when, "%s %2d  %4d", month_names[static_cast<std::size_t>(tm.tm_mon)], tm.tm_mday,
                   tm.tm_year + 1900);
   }
-  char head[96];
+  char head[160];
   std::snprintf(head, sizeof head, "%s %3d ferry    ferry    %12llu %s ", perms,
                 info.type == FileType::directory ? 2 : 1, static_cast<unsigned long long>(info.size), when);
   out += head;

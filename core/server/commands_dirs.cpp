@@ -111,14 +111,15 @@ asio::awaitable<void> Session::send_listing(std::string_view arg, ListingFormat 
     bool directory = true;
     std::vector<FileInfo> entries;
   };
-  auto listing = co_await run_blocking(state_->blocking, [fs = *fs_, p = *path]() -> Result<Listing> {
+  auto list_job = [fs = *fs_, p = *path]() -> Result<Listing> {
     auto info = fs.stat(p);
     if (!info) return info.error();
     if (info->type != FileType::directory) return Listing{false, {info.value()}};
     auto entries = fs.list(p);
     if (!entries) return entries.error();
     return Listing{true, std::move(entries.value())};
-  });
+  };
+  auto listing = co_await run_blocking(state_->blocking, std::move(list_job));
   if (!listing) {
     passive_.reset();
     co_await reply_error(listing.error(), arg.empty() ? cwd_ : arg);

@@ -35,12 +35,14 @@ asio::awaitable<void> Session::cmd_pass(std::string_view arg) {
     co_return;
   }
   std::string user = std::exchange(pending_user_, {});
-  auto result = co_await run_blocking(
-      state_->blocking, [auth = state_->authenticator, user, password = std::string(arg), peer = peer_text_]() mutable {
-        auto r = auth->authenticate(LoginRequest{user, password, peer});
-        std::fill(password.begin(), password.end(), '\0');  // do not leave it lying in the heap
-        return r;
-      });
+  // A named closure, not a temporary inside the co_await expression: g++ 12 relocates such
+  // temporaries bitwise, which corrupts captured std::strings.
+  auto login_job = [auth = state_->authenticator, user, password = std::string(arg), peer = peer_text_]() mutable {
+    auto r = auth->authenticate(LoginRequest{user, password, peer});
+    std::fill(password.begin(), password.end(), '\0');  // do not leave it lying in the heap
+    return r;
+  };
+  auto result = co_await run_blocking(state_->blocking, std::move(login_job));
   if (result) {
     fs_.emplace(state_->mounts, result->name);
     cwd_ = "/";

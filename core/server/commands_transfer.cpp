@@ -11,6 +11,7 @@
 #include "server/blocking.hpp"
 #include "server/log.hpp"
 #include "server/session.hpp"
+#include "vfs/path.hpp"
 
 namespace ferry {
 
@@ -138,12 +139,13 @@ asio::awaitable<void> Session::cmd_retr(std::string_view arg) {
     co_await reply(553, "File name not allowed.");
     co_return;
   }
-  auto opened = co_await run_blocking(state_->blocking, [fs = *fs_, p = *path]() -> Result<std::unique_ptr<ReadHandle>> {
+  auto open_job = [fs = *fs_, p = *path]() -> Result<std::unique_ptr<ReadHandle>> {
     auto info = fs.stat(p);
     if (!info) return info.error();
     if (info->type == FileType::directory) return Error{Status::is_a_directory, "is a directory"};
     return fs.open_read(p);
-  });
+  };
+  auto opened = co_await run_blocking(state_->blocking, std::move(open_job));
   if (!opened) {
     passive_.reset();
     co_await reply_error(opened.error(), arg);
@@ -219,7 +221,7 @@ asio::awaitable<void> Session::send_digest(std::string_view arg, digest::Algorit
     std::uint64_t size = 0;
   };
   // Reading the whole file is slow work: it runs on the blocking pool, buffer and all.
-  auto result = co_await run_blocking(state_->blocking, [fs = *fs_, p = *path, algorithm]() -> Result<Digest> {
+  auto digest_job = [fs = *fs_, p = *path, algorithm]() -> Result<Digest> {
     auto info = fs.stat(p);
     if (!info) return info.error();
     if (info->type == FileType::directory) return Error{Status::is_a_directory, "is a directory"};
@@ -237,7 +239,8 @@ asio::awaitable<void> Session::send_digest(std::string_view arg, digest::Algorit
       position += n.value();
     }
     return Digest{hasher.hex(), position};
-  });
+  };
+  auto result = co_await run_blocking(state_->blocking, std::move(digest_job));
   if (!result) {
     co_await reply_error(result.error(), arg);
     co_return;

@@ -6,6 +6,7 @@
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
+#include <asio/ip/v6_only.hpp>
 #include <asio/signal_set.hpp>
 #include <asio/strand.hpp>
 #include <asio/use_awaitable.hpp>

@@ -148,7 +148,7 @@ asio::awaitable<void> Session::dispatch(std::string_view line) {
     co_await reply(500, parsed.error == ftp::ParseError::empty ? "Empty command." : "Syntax error, command unrecognized.");
     co_return;
   }
-  const Command& command = parsed.command;
+  const ftp::Command& command = parsed.command;
   if (log_enabled(LogLevel::debug)) {
     log_debug("session ", id_, ": <- ", command.verb, command.verb == "PASS" ? " ****" : " " + command.argument);
   }
@@ -191,7 +191,8 @@ void Session::close() {
 std::optional<std::string> Session::resolve(std::string_view arg) const { return vfs::normalize(cwd_, arg); }
 
 asio::awaitable<Result<FileInfo>> Session::stat(const std::string& path) {
-  co_return co_await run_blocking(state_->blocking, [fs = *fs_, path] { return fs.stat(path); });
+  auto stat_job = [fs = *fs_, path] { return fs.stat(path); };
+  co_return co_await run_blocking(state_->blocking, std::move(stat_job));
 }
 
 asio::awaitable<void> Session::reply_error(const Error& error, std::string_view path) {
