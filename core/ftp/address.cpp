@@ -49,12 +49,19 @@ bool valid_ip(int family, const std::string& text) {
 std::string format_pasv(std::string_view ipv4, std::uint16_t port) {
   std::string out = "Entering Passive Mode (";
   for (char c : ipv4) out.push_back(c == '.' ? ',' : c);
-  out += "," + std::to_string(port / 256) + "," + std::to_string(port % 256) + ").";
+  out.push_back(',');
+  out.append(std::to_string(port / 256));
+  out.push_back(',');
+  out.append(std::to_string(port % 256));
+  out.append(").");
   return out;
 }
 
 std::string format_epsv(std::uint16_t port) {
-  return "Entering Extended Passive Mode (|||" + std::to_string(port) + "|)";
+  std::string out = "Entering Extended Passive Mode (|||";
+  out.append(std::to_string(port));
+  out.append("|)");
+  return out;
 }
 
 std::optional<HostPort> parse_port_argument(std::string_view argument) {

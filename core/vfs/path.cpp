@@ -29,7 +29,7 @@ std::optional<std::string> normalize(std::string_view cwd, std::string_view argu
     out.push_back('/');
     out.append(part);
   }
-  if (out.empty()) out = "/";
+  if (out.empty()) out.push_back('/');
   return out;
 }
 
