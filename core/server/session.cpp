@@ -165,6 +165,8 @@ asio::awaitable<void> Session::dispatch(std::string_view line) {
     co_await reply(501, "Syntax error in parameters or arguments.");
     co_return;
   }
+  // RNTO must come right after RNFR (RFC 959): any other command forgets the source.
+  if (command.verb != "RNTO") rename_from_.clear();
   co_await (this->*(spec->handler))(command.argument);
 }
 
@@ -195,8 +197,9 @@ asio::awaitable<Result<FileInfo>> Session::stat(const std::string& path) {
   co_return co_await run_blocking(state_->blocking, std::move(stat_job));
 }
 
-asio::awaitable<void> Session::reply_error(const Error& error, std::string_view path) {
+asio::awaitable<void> Session::reply_error(const Error& error, std::string_view path, bool changing) {
   ReplyCode rc = reply_for(error.status);
+  if (changing && error.status == Status::already_exists) rc = {553, "File exists."};
   if (error.status != Status::not_found) {
     log_info("session ", id_, ": ", fs_ ? fs_->user() : std::string("-"), ": ", path, ": ", error.message);
   }

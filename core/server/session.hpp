@@ -66,6 +66,16 @@ class Session {
   asio::awaitable<void> cmd_xsha512(std::string_view arg);
   asio::awaitable<void> cmd_xsha1(std::string_view arg);
   asio::awaitable<void> cmd_xmd5(std::string_view arg);
+  // changes to the tree
+  asio::awaitable<void> cmd_stor(std::string_view arg);
+  asio::awaitable<void> cmd_appe(std::string_view arg);
+  asio::awaitable<void> cmd_stou(std::string_view arg);
+  asio::awaitable<void> cmd_dele(std::string_view arg);
+  asio::awaitable<void> cmd_mkd(std::string_view arg);
+  asio::awaitable<void> cmd_rmd(std::string_view arg);
+  asio::awaitable<void> cmd_rnfr(std::string_view arg);
+  asio::awaitable<void> cmd_rnto(std::string_view arg);
+  asio::awaitable<void> cmd_allo(std::string_view arg);
 
  private:
   enum class ListingFormat { list, nlst, mlsd };
@@ -84,13 +94,15 @@ class Session {
   // Resolves a client path argument against the current directory (nullopt: 553/501).
   std::optional<std::string> resolve(std::string_view arg) const;
   asio::awaitable<Result<FileInfo>> stat(const std::string& path);
-  asio::awaitable<void> reply_error(const Error& error, std::string_view path);
+  // The reply for a provider's refusal; `changing` turns name problems into 553.
+  asio::awaitable<void> reply_error(const Error& error, std::string_view path, bool changing = false);
 
   // Data connection: waits for the client on the pending passive listener.
   asio::awaitable<std::optional<asio::ip::tcp::socket>> open_data_connection();
   // LIST/NLST/MLSD over the data connection, or (STAT path) over the control connection.
   asio::awaitable<void> send_listing(std::string_view arg, ListingFormat format, bool over_control = false);
   asio::awaitable<void> send_digest(std::string_view path_arg, digest::Algorithm algorithm, bool hash_style);
+  asio::awaitable<void> receive_file(std::string_view arg, WriteMode mode);
   std::uint64_t take_restart_offset() noexcept;
 
   std::shared_ptr<ServerState> state_;
@@ -106,6 +118,7 @@ class Session {
   std::string output_;  // reply bytes being sent
 
   std::string pending_user_;
+  std::string rename_from_;  // set by RNFR, consumed by the RNTO right after it
   std::optional<vfs::VirtualFs> fs_;  // set once logged in
   std::string cwd_ = "/";
   bool binary_ = false;

@@ -72,4 +72,47 @@ Result<std::unique_ptr<ReadHandle>> VirtualFs::open_read(std::string_view path) 
   return r.mount->provider->open_read(context(), r.relative);
 }
 
+Result<Resolved> VirtualFs::resolve_for_change(std::string_view path) const {
+  Resolved r = mounts_->resolve(path);
+  if (!r.mount) return Error{Status::permission_denied, "nothing is mounted here"};
+  if (r.relative == "/" || mounts_->is_mount_ancestor(path)) {
+    return Error{Status::permission_denied, "a mount point cannot be changed"};
+  }
+  return r;
+}
+
+Result<std::unique_ptr<WriteHandle>> VirtualFs::open_write(std::string_view path, WriteMode mode,
+                                                           std::uint64_t offset) const {
+  auto r = resolve_for_change(path);
+  if (!r) return r.error();
+  return r->mount->provider->open_write(context(), r->relative, mode, offset);
+}
+
+Result<void> VirtualFs::make_directory(std::string_view path) const {
+  auto r = resolve_for_change(path);
+  if (!r) return r.error();
+  return r->mount->provider->make_directory(context(), r->relative);
+}
+
+Result<void> VirtualFs::remove_directory(std::string_view path) const {
+  auto r = resolve_for_change(path);
+  if (!r) return r.error();
+  return r->mount->provider->remove_directory(context(), r->relative);
+}
+
+Result<void> VirtualFs::remove_file(std::string_view path) const {
+  auto r = resolve_for_change(path);
+  if (!r) return r.error();
+  return r->mount->provider->remove_file(context(), r->relative);
+}
+
+Result<void> VirtualFs::rename(std::string_view from, std::string_view to) const {
+  auto source = resolve_for_change(from);
+  if (!source) return source.error();
+  auto target = resolve_for_change(to);
+  if (!target) return target.error();
+  if (source->mount != target->mount) return Error{Status::bad_name, "cannot rename across mounts"};
+  return source->mount->provider->rename(context(), source->relative, target->relative);
+}
+
 }  // namespace ferry::vfs

@@ -22,10 +22,20 @@ class VirtualFs {
   Result<std::vector<FileInfo>> list(std::string_view path) const;
   Result<std::unique_ptr<ReadHandle>> open_read(std::string_view path) const;
 
+  // Changes: refused on a mount point itself (or a directory above one), and a rename
+  // across two mounts is refused with Status::bad_name (553).
+  Result<std::unique_ptr<WriteHandle>> open_write(std::string_view path, WriteMode mode, std::uint64_t offset) const;
+  Result<void> make_directory(std::string_view path) const;
+  Result<void> remove_directory(std::string_view path) const;
+  Result<void> remove_file(std::string_view path) const;
+  Result<void> rename(std::string_view from, std::string_view to) const;
+
   const std::string& user() const noexcept { return user_; }
 
  private:
   UserContext context() const { return UserContext{user_}; }
+  // The mount and relative path for a change to `path`, or the refusal.
+  Result<Resolved> resolve_for_change(std::string_view path) const;
   const MountTable* mounts_;
   std::string user_;
 };
