@@ -1,0 +1,127 @@
+// config.toml validation: the schema, positions in every error, plugin tables passed on.
+#include <catch2/catch.hpp>
+
+#include "server/config.hpp"
+
+using ferry::parse_config;
+
+namespace {
+
+const char* minimal = R"(
+[auth]
+plugin = "auth_file"
+users = "users.passwd"
+
+[[mount]]
+path = "/"
+plugin = "send_png"
+image = "ferry.png"
+)";
+
+std::string with_server(const std::string& server_table) { return "[server]\n" + server_table + "\n" + minimal; }
+
+}  // namespace
+
+TEST_CASE("a minimal config gets the documented defaults", "[config]") {
+  auto r = parse_config(minimal, "/etc/ferry/config.toml");
+  REQUIRE(r.config);
+  const ferry::Config& c = *r.config;
+  CHECK(c.dir == "/etc/ferry");
+  REQUIRE(c.listen.size() == 1);
+  CHECK(ferry::to_string(c.listen[0]) == "127.0.0.1:2121");
+  CHECK(c.max_sessions == 1000);
+  CHECK(c.max_sessions_per_ip == 32);
+  CHECK(c.passive_port_min == 50000);
+  CHECK(c.passive_port_max == 50999);
+  CHECK(c.auth.plugin == "auth_file");
+  REQUIRE(c.auth.options.values.size() == 1);
+  CHECK(c.auth.options.values[0].key == "users");
+  CHECK(c.auth.options.config_dir == "/etc/ferry");
+  REQUIRE(c.mounts.size() == 1);
+  CHECK(c.mounts[0].path == "/");
+  CHECK(c.mounts[0].plugin.options.values[0].line == 9);
+}
+
+TEST_CASE("server keys are read with their types", "[config]") {
+  auto r = parse_config(with_server(R"(listen = ["[::1]:0", "127.0.0.1:21"]
+workers = 3
+passive_ports = [40000, 40010]
+passive_address = "192.0.2.7"
+banner = "hello")"),
+                        "c.toml");
+  REQUIRE(r.config);
+  CHECK(r.config->listen.size() == 2);
+  CHECK(r.config->listen[0].host == "::1");
+  CHECK(r.config->workers == 3);
+  CHECK(r.config->passive_port_max == 40010);
+  CHECK(r.config->banner == "hello");
+}
+
+TEST_CASE("errors name file, line and column", "[config]") {
+  auto unknown = parse_config(with_server("colour = \"blue\""), "c.toml");
+  REQUIRE_FALSE(unknown.config);
+  CHECK(unknown.error == "c.toml:2:1: unknown key 'server.colour'");
+
+  auto wrong_type = parse_config(with_server("workers = \"many\""), "c.toml");
+  REQUIRE_FALSE(wrong_type.config);
+  CHECK(wrong_type.error.starts_with("c.toml:2:"));
+  CHECK(wrong_type.error.find("'workers' must be an integer") != std::string::npos);
+
+  auto syntax = parse_config("[server\nlisten = 1", "c.toml");
+  REQUIRE_FALSE(syntax.config);
+  CHECK(syntax.error.starts_with("c.toml:1:"));
+}
+
+TEST_CASE("bad values are refused", "[config]") {
+  CHECK_FALSE(parse_config(with_server("listen = [\"localhost:21\"]"), "c").config);
+  CHECK_FALSE(parse_config(with_server("listen = [\"127.0.0.1:70000\"]"), "c").config);
+  CHECK_FALSE(parse_config(with_server("listen = []"), "c").config);
+  CHECK_FALSE(parse_config(with_server("passive_ports = [50010, 50000]"), "c").config);
+  CHECK_FALSE(parse_config(with_server("passive_ports = [80, 90]"), "c").config);
+  CHECK_FALSE(parse_config(with_server("passive_address = \"nat.example\""), "c").config);
+  CHECK_FALSE(parse_config(with_server("max_sessions = 0"), "c").config);
+  CHECK_FALSE(parse_config(with_server("banner = \"two\\nlines\""), "c").config);
+}
+
+TEST_CASE("auth and mounts are required and checked", "[config]") {
+  CHECK(parse_config("[server]\n", "c").error.find("missing [auth]") != std::string::npos);
+  CHECK(parse_config("[auth]\nplugin = \"auth_file\"\n", "c").error.find("no [[mount]]") != std::string::npos);
+  auto no_plugin = parse_config("[auth]\nusers = \"u\"\n[[mount]]\npath = \"/\"\nplugin = \"send_png\"\n", "c");
+  CHECK(no_plugin.error.find("needs a 'plugin' key") != std::string::npos);
+  auto relative = parse_config(std::string(minimal) + "[[mount]]\npath = \"x\"\nplugin = \"send_png\"\n", "c");
+  CHECK(relative.error.find("must start with '/'") != std::string::npos);
+  auto twice = parse_config(std::string(minimal) + "[[mount]]\npath = \"/./\"\nplugin = \"send_png\"\n", "c");
+  CHECK(twice.error.find("mounted twice") != std::string::npos);
+}
+
+TEST_CASE("plugin options keep their values and positions", "[config][plugin]") {
+  auto r = parse_config(std::string(minimal) + R"([[mount]]
+path = "/files/"
+plugin = "fs_local"
+root = "/srv/%u"
+writable = true
+quota = 5
+hosts = ["a", "b"]
+)",
+                        "c");
+  REQUIRE(r.config);
+  const auto& mount = r.config->mounts[1];
+  CHECK(mount.path == "/files");
+  ferry::OptionReader reader(mount.plugin.options);
+  CHECK(reader.required_string("root") == "/srv/%u");
+  CHECK(reader.optional_bool("writable", false));
+  CHECK(reader.optional_int("quota", 0) == 5);
+  CHECK_FALSE(reader.finish());  // "hosts" was never read
+  CHECK(reader.error() == "c:16:1: key 'hosts' unknown key");
+}
+
+TEST_CASE("OptionReader reports wrong types and missing keys", "[config][plugin]") {
+  auto r = parse_config(minimal, "c");
+  REQUIRE(r.config);
+  ferry::OptionReader reader(r.config->mounts[0].plugin.options);
+  CHECK(reader.optional_bool("image", false) == false);
+  CHECK(reader.error() == "c:9:1: key 'image' must be a boolean (true or false)");
+  ferry::OptionReader missing(r.config->auth.options);
+  missing.required_string("nope");
+  CHECK(missing.error() == "c: missing required key 'nope'");
+}
