@@ -105,7 +105,7 @@ class FerryServer:
     def __init__(self, listen=("127.0.0.1:0",), server_extra="", config_extra="",
                  password=None, passive_ports=None, log_level="info", mounts=None,
                  auth_extra="", image_source=IMAGE_SOURCE, image_mtime=IMAGE_MTIME,
-                 keep_dir=False):
+                 data_timeout=20, keep_dir=False):
         self.listen = list(listen)
         self.server_extra = server_extra
         self.config_extra = config_extra
@@ -118,6 +118,7 @@ class FerryServer:
         self.image_source = image_source
         self.image_mtime = image_mtime
         self.keep_dir = keep_dir
+        self.data_timeout = data_timeout
         self.proc = None
         self.addresses = []  # ("host", port) as logged
         self.log_lines = []
@@ -155,7 +156,7 @@ class FerryServer:
             'banner = "ferry ready"\n'
             "login_timeout = 30\n"
             "idle_timeout = 60\n"
-            "data_timeout = 20\n"
+            f"data_timeout = {self.data_timeout}\n"
             f"passive_ports = [{lo}, {hi}]\n"
             f"plugin_dir = {toml_str(PLUGIN_DIR)}\n"
             f"{self.server_extra}\n"
