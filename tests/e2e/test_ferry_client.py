@@ -1,0 +1,330 @@
+"""The bundled `ferry` client against ferryd (and against a lying fake server)."""
+
+import glob
+import hashlib
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+
+from ferryd_harness import FERRY, ServerTestCase, subprocess_env
+
+# A healthy `ferry` run against a loopback server finishes in well under a second (a refused
+# login in about one). The bound is generous but far below the client's 60 s network
+# timeout, so a client that lingers after its job is done fails here instead of passing late.
+EXIT_TIMEOUT = float(os.environ.get("FERRY_EXIT_TIMEOUT", "5"))
+
+
+class FerryRun:
+    def __init__(self, returncode, stdout, stderr, timed_out):
+        self.returncode, self.stdout, self.stderr, self.timed_out = returncode, stdout, stderr, timed_out
+
+    def __repr__(self):
+        state = f"did not exit within {EXIT_TIMEOUT}s" if self.timed_out else f"exit {self.returncode}"
+        return f"<ferry {state}; stdout={self.stdout!r}; stderr={self.stderr!r}>"
+
+
+def run_ferry(args, home, cwd=None, password=None, timeout=EXIT_TIMEOUT):
+    env = subprocess_env(home)
+    if password is not None:
+        env["FERRY_PASSWORD"] = password
+    proc = subprocess.Popen([FERRY] + list(args), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, cwd=cwd or home, env=env)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+        timed_out = False
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate(timeout=5)
+        timed_out = True
+    return FerryRun(None if timed_out else proc.returncode, out.decode(errors="replace"),
+                    err.decode(errors="replace"), timed_out)
+
+
+class ClientTestMixin:
+    def make_tmp(self):
+        tmp = tempfile.mkdtemp(prefix="ferry-client-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        return tmp
+
+    def assertExit(self, run, code):
+        self.assertFalse(run.timed_out, f"ferry hung after its job: {run!r}")
+        self.assertEqual(run.returncode, code, repr(run))
+
+    def assertOneLineError(self, run):
+        lines = [ln for ln in run.stderr.splitlines() if ln.strip()]
+        self.assertEqual(len(lines), 1, f"want a one-line message: {run!r}")
+        self.assertTrue(lines[0].startswith("ferry:"), repr(run))
+
+    def assertNoPartials(self, directory):
+        self.assertEqual(glob.glob(os.path.join(directory, "*.part")), [])
+        self.assertEqual(glob.glob(os.path.join(directory, ".*.part")), [])
+
+
+class FerryClientTest(ClientTestMixin, ServerTestCase):
+
+    def setUp(self):
+        self.home = self.make_tmp()
+
+    def ferry(self, *args, password="<default>", cwd=None):
+        pw = self.server.password if password == "<default>" else password
+        return run_ferry(args, self.home, cwd=cwd, password=pw)
+
+    def test_ls(self):
+        run = self.ferry("ls", self.server.url("/"))
+        self.assertExit(run, 0)
+        lines = run.stdout.splitlines()
+        self.assertEqual(len(lines), 1, repr(run))
+        self.assertTrue(lines[0].endswith("ferry.png"), repr(run))
+        self.assertIn(str(len(self.server.image_bytes)), lines[0].split())
+
+    def test_get_identical_bytes_verified(self):
+        run = self.ferry("get", self.server.url())
+        self.assertExit(run, 0)
+        with open(os.path.join(self.home, "ferry.png"), "rb") as f:
+            self.assertEqual(f.read(), self.server.image_bytes)
+        self.assertIn("SHA-256", run.stdout)
+        self.assertIn("match", run.stdout)
+        self.assertIn(hashlib.sha256(self.server.image_bytes).hexdigest(), run.stdout)
+        self.assertNoPartials(self.home)
+
+    def test_get_output_path(self):
+        dest = os.path.join(self.home, "sub", "picture.png")
+        os.makedirs(os.path.dirname(dest))
+        run = self.ferry("get", self.server.url(), "-o", dest)
+        self.assertExit(run, 0)
+        with open(dest, "rb") as f:
+            self.assertEqual(f.read(), self.server.image_bytes)
+        self.assertEqual(sorted(os.listdir(os.path.dirname(dest))), ["picture.png"])
+        self.assertFalse(os.path.exists(os.path.join(self.home, "ferry.png")))
+
+    def test_get_output_directory_keeps_remote_name(self):
+        dest = os.path.join(self.home, "dir")
+        os.makedirs(dest)
+        run = self.ferry("get", self.server.url(), "-o", dest)
+        self.assertExit(run, 0)
+        with open(os.path.join(dest, "ferry.png"), "rb") as f:
+            self.assertEqual(f.read(), self.server.image_bytes)
+        self.assertNoPartials(dest)
+
+    def test_get_continue_resumes_partial(self):
+        part = os.path.join(self.home, "ferry.png.part")
+        with open(part, "wb") as f:
+            f.write(self.server.image_bytes[:5000])
+        run = self.ferry("get", self.server.url(), "-c")
+        self.assertExit(run, 0)
+        with open(os.path.join(self.home, "ferry.png"), "rb") as f:
+            self.assertEqual(f.read(), self.server.image_bytes)
+        self.assertNoPartials(self.home)
+
+    def test_wrong_password_exit_4_one_line(self):
+        run = self.ferry("get", self.server.url(), password="wrong-password")
+        self.assertExit(run, 4)
+        self.assertOneLineError(run)
+        self.assertNotIn("wrong-password", run.stderr)
+        self.assertFalse(os.path.exists(os.path.join(self.home, "ferry.png")))
+        self.assertNoPartials(self.home)
+
+    def test_missing_file_exit_5(self):
+        run = self.ferry("get", self.server.url("/nope.png"))
+        self.assertExit(run, 5)
+        self.assertOneLineError(run)
+        self.assertEqual(os.listdir(self.home), [])
+
+    def test_nothing_listening_exit_3(self):
+        with socket.socket() as s:  # a port that was free a moment ago
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        run = self.ferry("get", f"ftp://alice@127.0.0.1:{port}/ferry.png")
+        self.assertExit(run, 3)
+        self.assertOneLineError(run)
+
+    def test_no_password_anywhere_exit_2(self):
+        run = self.ferry("get", self.server.url(), password=None)
+        self.assertExit(run, 2)
+
+    def test_password_from_netrc(self):
+        netrc = os.path.join(self.home, ".netrc")
+        with open(netrc, "w") as f:
+            f.write(f"machine 127.0.0.1 login {self.server.user} password {self.server.password}\n")
+        os.chmod(netrc, 0o600)
+        run = self.ferry("get", self.server.url(), password=None)
+        self.assertExit(run, 0)
+        with open(os.path.join(self.home, "ferry.png"), "rb") as f:
+            self.assertEqual(f.read(), self.server.image_bytes)
+
+    def test_env_password_wins_over_netrc(self):
+        with open(os.path.join(self.home, ".netrc"), "w") as f:
+            f.write(f"machine 127.0.0.1 login {self.server.user} password not-it\n")
+        os.chmod(os.path.join(self.home, ".netrc"), 0o600)
+        run = self.ferry("ls", self.server.url("/"))
+        self.assertExit(run, 0)
+
+    def test_usage_error_exit_2(self):
+        run = self.ferry("get")
+        self.assertExit(run, 2)
+        run = self.ferry("get", "http://127.0.0.1/x")
+        self.assertExit(run, 2)
+
+
+# ---------------------------------------------------------------------------------------
+# A fake FTP server that serves some bytes but can lie about their hash.
+
+class FakeFtpServer:
+    """Minimal, bounded FTP server on 127.0.0.1:0 (threads; sockets time out after 10 s)."""
+
+    def __init__(self, payload, lie=True):
+        self.payload = payload
+        self.lie = lie
+        self.true_digest = hashlib.sha256(payload).hexdigest()
+        self.digest = hashlib.sha256(b"not the payload").hexdigest() if lie else self.true_digest
+        self.commands = []
+        self.stop_event = threading.Event()
+        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(8)
+        self.listener.settimeout(0.2)
+        self.port = self.listener.getsockname()[1]
+        self.threads = []
+
+    def __enter__(self):
+        t = threading.Thread(target=self._accept_loop, daemon=True)
+        t.start()
+        self.threads.append(t)
+        return self
+
+    def __exit__(self, *exc):
+        self.stop_event.set()
+        for t in self.threads:
+            t.join(timeout=10)
+        self.listener.close()
+        return False
+
+    def _accept_loop(self):
+        deadline = time.monotonic() + 60
+        while not self.stop_event.is_set() and time.monotonic() < deadline:
+            try:
+                conn, _ = self.listener.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            t = threading.Thread(target=self._session, args=(conn,), daemon=True)
+            t.start()
+            self.threads.append(t)
+
+    def _session(self, conn):
+        conn.settimeout(10)
+        data_listener = None
+        rest = 0
+        f = conn.makefile("rb")
+
+        def say(text):
+            conn.sendall(text.encode() + b"\r\n")
+
+        try:
+            say("220 fake ready")
+            for _ in range(200):
+                raw = f.readline(4096)
+                if not raw:
+                    break
+                line = raw.decode(errors="replace").rstrip("\r\n")
+                verb, _, arg = line.partition(" ")
+                verb = verb.upper()
+                self.commands.append(verb)
+                if verb == "USER":
+                    say("331 password please")
+                elif verb == "PASS":
+                    say("230 ok")
+                elif verb in ("TYPE", "MODE", "STRU", "NOOP"):
+                    say("200 ok")
+                elif verb == "OPTS":
+                    say("200 SHA-256" if arg.upper().startswith("HASH") else "200 ok")
+                elif verb == "FEAT":
+                    say("211-Features:\r\n EPSV\r\n PASV\r\n HASH SHA-256*\r\n SIZE\r\n"
+                        " MDTM\r\n REST STREAM\r\n UTF8\r\n211 End")
+                elif verb == "PWD":
+                    say('257 "/"')
+                elif verb == "SIZE":
+                    say(f"213 {len(self.payload)}")
+                elif verb == "MDTM":
+                    say("213 20210304050607")
+                elif verb == "REST":
+                    rest = int(arg)
+                    say(f"350 restarting at {rest}")
+                elif verb in ("EPSV", "PASV"):
+                    if data_listener:
+                        data_listener.close()
+                    data_listener = socket.socket()
+                    data_listener.bind(("127.0.0.1", 0))
+                    data_listener.listen(1)
+                    data_listener.settimeout(10)
+                    p = data_listener.getsockname()[1]
+                    if verb == "EPSV":
+                        say(f"229 Entering Extended Passive Mode (|||{p}|)")
+                    else:
+                        say(f"227 Entering Passive Mode (127,0,0,1,{p >> 8},{p & 255})")
+                elif verb == "RETR":
+                    if data_listener is None:
+                        say("425 use PASV first")
+                        continue
+                    say("150 here it comes")
+                    d, _ = data_listener.accept()
+                    d.sendall(self.payload[rest:])
+                    d.close()
+                    data_listener.close()
+                    data_listener = None
+                    rest = 0
+                    say("226 done")
+                elif verb == "HASH":
+                    n = len(self.payload)
+                    say(f"213 SHA-256 0-{n} {self.digest} {arg}")
+                elif verb == "XSHA256":
+                    say(f"213 {self.digest}")
+                elif verb == "QUIT":
+                    say("221 bye")
+                    break
+                else:
+                    say("502 not here")
+        except (OSError, ValueError):
+            pass
+        finally:
+            if data_listener:
+                data_listener.close()
+            f.close()
+            conn.close()
+
+
+class FerryClientVerificationTest(ClientTestMixin, unittest.TestCase):
+    PAYLOAD = bytes(range(256)) * 64 + b"tail"
+
+    def get(self, server):
+        home = self.make_tmp()
+        run = run_ferry(["get", f"ftp://alice@127.0.0.1:{server.port}/data.bin"], home, password="pw")
+        return home, run
+
+    def test_fake_server_with_honest_hash_is_accepted(self):
+        # guards the fake: the client accepts it when it tells the truth
+        with FakeFtpServer(self.PAYLOAD, lie=False) as srv:
+            home, run = self.get(srv)
+        self.assertExit(run, 0)
+        with open(os.path.join(home, "data.bin"), "rb") as f:
+            self.assertEqual(f.read(), self.PAYLOAD)
+
+    def test_hash_mismatch_exit_6_and_no_final_file(self):
+        with FakeFtpServer(self.PAYLOAD, lie=True) as srv:
+            home, run = self.get(srv)
+            self.assertTrue({"HASH", "XSHA256"} & set(srv.commands), srv.commands)
+        self.assertExit(run, 6)
+        self.assertFalse(os.path.exists(os.path.join(home, "data.bin")),
+                         f"a file failing verification was left under the final name: {os.listdir(home)}")
+        self.assertIn("SHA-256", run.stderr + run.stdout)
+
+
+if __name__ == "__main__":
+    unittest.main()
