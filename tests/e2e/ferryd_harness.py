@@ -79,8 +79,11 @@ def loopback_alias_available(addr="127.0.0.2"):
 
 
 def random_passive_range(size=100):
-    """A per-server random block of ports, so parallel test files don't collide."""
-    base = random.randrange(20000, 40000 - size, size)
+    """A per-server random block of ports, so parallel test files don't collide.
+
+    Drawn from 20000-32699, below Linux's default ephemeral range (32768-60999), so the
+    block does not compete with the clients' own outgoing ports."""
+    base = random.randrange(20000, 32700 - size, size)
     return base, base + size - 1
 
 
