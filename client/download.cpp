@@ -108,17 +108,19 @@ asio::awaitable<DownloadReceipt> download_file(FtpClient& client, DownloadReques
   const std::optional<std::uint64_t> remote_size = co_await client.size(request.remote_path);
 
   std::uint64_t offset = 0;
+  bool resume_from_target = false;
   if (request.resume) {
     std::error_code ec;
     // A file under the final name may be a partial download by another client (curl -C).
-    if (!fs::exists(part, ec) && fs::exists(request.target, ec)) rename_or_fail(request.target, part);
-    offset = existing_size(part);
+    resume_from_target = !fs::exists(part, ec) && fs::exists(request.target, ec);
+    offset = existing_size(resume_from_target ? request.target : part);
   }
   if (remote_size && offset > *remote_size) {
-    throw ClientError(ErrorKind::transfer, part.string() + " has " + std::to_string(offset) +
-                                               " bytes, more than the remote file's " + std::to_string(*remote_size) +
-                                               ": cannot resume");
+    throw ClientError(ErrorKind::transfer, (resume_from_target ? request.target : part).string() + " has " +
+                                               std::to_string(offset) + " bytes, more than the remote file's " +
+                                               std::to_string(*remote_size) + ": cannot resume");
   }
+  if (resume_from_target) rename_or_fail(request.target, part);
   receipt.resumed_from = offset;
 
   {

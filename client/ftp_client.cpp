@@ -80,28 +80,24 @@ FtpClient::~FtpClient() = default;
 // Watchdog and cancellation.
 
 void FtpClient::arm() {
-  deadline_ = std::chrono::steady_clock::now() + timeout_;
-  armed_ = true;
-  if (!watch_pending_) start_watch();
-}
-
-void FtpClient::start_watch() {
-  // One wait at a time; activity only moves deadline_, and the wait re-arms itself up to
-  // it, so a busy transfer does not cancel and restart the timer for every chunk.
-  watch_pending_ = true;
-  watchdog_.expires_at(deadline_);
-  watchdog_.async_wait([this](std::error_code ec) {
+  // Re-armed around every socket operation (each 64 KiB chunk of a transfer, too): a timer
+  // operation is cheap next to the read it guards. The generation tells a stale expiry,
+  // already queued when the guarded operation finished, from a real one.
+  const std::uint64_t generation = ++watch_generation_;
+  watchdog_.expires_after(timeout_);
+  watchdog_.async_wait([this, generation](std::error_code ec) {
     // An error means the timer was cancelled or destroyed: `this` may be gone.
-    if (ec) return;
-    watch_pending_ = false;
-    if (!armed_) return;
-    if (std::chrono::steady_clock::now() < deadline_) {
-      start_watch();
-      return;
-    }
+    if (ec || generation != watch_generation_) return;
     timed_out_ = true;
     close_sockets();
   });
+}
+
+void FtpClient::disarm() {
+  // Cancelled, not left to expire: a pending wait would keep io_context::run() busy for
+  // up to timeout_ after the last operation.
+  ++watch_generation_;
+  watchdog_.cancel();
 }
 
 void FtpClient::close_sockets() {
@@ -348,8 +344,8 @@ asio::awaitable<void> FtpClient::open_data() {
   co_await connect_data({address, announced->port});
 }
 
-asio::awaitable<std::uint64_t> FtpClient::run_transfer(std::string command_line, const std::string& path,
-                                                       DataSink& sink, std::uint64_t offset, std::uint64_t total,
+asio::awaitable<std::uint64_t> FtpClient::run_transfer(std::string command_line, std::string path, DataSink& sink,
+                                                       std::uint64_t offset, std::uint64_t total,
                                                        ProgressSink& progress) {
   std::error_code ignored;
   const ftp::Reply opening = co_await command(std::move(command_line));
@@ -435,7 +431,10 @@ asio::awaitable<std::vector<FileInfo>> FtpClient::list(std::string path) {
   co_await open_data();
   std::string line = mlsd ? "MLSD" : "LIST";
   if (!path.empty()) line += " " + path;
-  co_await run_transfer(std::move(line), path.empty() ? "." : path, collect, 0, 0, no_progress);
+  // Kept out of the co_await expression: GCC 12 mishandles a conditional's temporary
+  // there (it was destroyed twice: "free(): invalid pointer").
+  std::string shown_path = path.empty() ? "." : path;
+  co_await run_transfer(std::move(line), std::move(shown_path), collect, 0, 0, no_progress);
 
   std::vector<FileInfo> entries;
   std::size_t start = 0;

@@ -107,14 +107,13 @@ class FtpClient {
   asio::awaitable<void> connect_data(asio::ip::tcp::endpoint endpoint);
   // The transfer command on an open data connection: waits for 1xx, drains the data
   // connection into `sink`, then waits for the final 2xx.
-  asio::awaitable<std::uint64_t> run_transfer(std::string command_line, const std::string& path, DataSink& sink,
+  asio::awaitable<std::uint64_t> run_transfer(std::string command_line, std::string path, DataSink& sink,
                                               std::uint64_t offset, std::uint64_t total, ProgressSink& progress);
 
   // The watchdog: armed around each socket operation, it closes the sockets when the
   // server stays silent for longer than timeout_.
   void arm();
-  void disarm() { armed_ = false; }
-  void start_watch();
+  void disarm();
   void close_sockets();
 
   void note(TranscriptKind kind, std::string_view line) const;
@@ -131,9 +130,7 @@ class FtpClient {
 
   asio::steady_timer watchdog_;
   std::chrono::steady_clock::duration timeout_ = std::chrono::seconds(60);
-  std::chrono::steady_clock::time_point deadline_;
-  bool armed_ = false;
-  bool watch_pending_ = false;
+  std::uint64_t watch_generation_ = 0;
   bool timed_out_ = false;
   bool cancelled_ = false;
 

@@ -45,7 +45,7 @@ constexpr const char* exit_code_help =
     "\n"
     "Exit codes:\n"
     "  0  success\n"
-    "  1  any other failure (transfer, protocol, local file)\n"
+    "  1  any other failure (transfer, protocol, timeout, local file)\n"
     "  2  usage error (bad option or URL, no credentials)\n"
     "  3  connection refused or failed\n"
     "  4  login refused\n"
@@ -76,6 +76,7 @@ struct Job {
   std::filesystem::path target;  // get only
   bool resume = false;
   bool verbose = false;
+  unsigned timeout_seconds = 60;
 };
 
 TranscriptSink stderr_transcript() {
@@ -85,26 +86,20 @@ TranscriptSink stderr_transcript() {
   };
 }
 
-std::string mode_string(const ferry::FileInfo& info) {
-  std::string text = "----------";
-  switch (info.type) {
+// One letter, as the first column of ls -l. Permission bits are left out: MLSD carries
+// none unless the server adds UNIX.mode, and made-up bits would mislead.
+char type_letter(ferry::FileType type) {
+  switch (type) {
     case ferry::FileType::directory:
-      text[0] = 'd';
-      break;
+      return 'd';
     case ferry::FileType::symlink:
-      text[0] = 'l';
-      break;
+      return 'l';
     case ferry::FileType::other:
-      text[0] = '?';
-      break;
+      return '?';
     case ferry::FileType::file:
       break;
   }
-  static constexpr char letters[] = "rwxrwxrwx";
-  for (int bit = 0; bit < 9; ++bit) {
-    if (info.mode & (0400u >> bit)) text[static_cast<std::size_t>(bit) + 1] = letters[bit];
-  }
-  return text;
+  return '-';
 }
 
 std::string local_time(std::int64_t seconds) {
@@ -120,7 +115,7 @@ asio::awaitable<void> run_ls(FtpClient& client, const Job& job) {
   std::vector<ferry::FileInfo> entries = co_await client.list(job.url.path);
   std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
   for (const auto& entry : entries) {
-    std::printf("%s %12llu %s %s\n", mode_string(entry).c_str(), static_cast<unsigned long long>(entry.size),
+    std::printf("%c %12llu  %s  %s\n", type_letter(entry.type), static_cast<unsigned long long>(entry.size),
                 local_time(entry.mtime).c_str(), entry.name.c_str());
   }
 }
@@ -154,6 +149,7 @@ int execute(const Job& job) {
   asio::io_context io;
   FtpClient client(io.get_executor());
   if (job.verbose) client.set_transcript(stderr_transcript());
+  client.set_timeout(std::chrono::seconds(job.timeout_seconds));
   TerminalProgress progress;
   int status = exit_ok;
   asio::co_spawn(io, run_job(client, job, progress), [&](std::exception_ptr failure) {
@@ -183,6 +179,7 @@ int main(int argc, char** argv) {
       ("o,output", "get: save as PATH (a directory keeps the remote name)", cxxopts::value<std::string>(), "PATH")
       ("c,continue", "get: resume a partial download (PATH.part, or PATH itself)")
       ("v,verbose", "show the FTP conversation on stderr (passwords masked)")
+      ("timeout", "give up when the server is silent for SECONDS", cxxopts::value<unsigned>()->default_value("60"), "SECONDS")
       ("version", "print the version and exit")
       ("h,help", "print this help and exit");
   options.add_options("positional")
@@ -225,6 +222,11 @@ int main(int argc, char** argv) {
     if (result.count("output")) output = result["output"].as<std::string>();
     job.resume = result.count("continue") > 0;
     job.verbose = result.count("verbose") > 0;
+    job.timeout_seconds = result["timeout"].as<unsigned>();
+    if (job.timeout_seconds == 0) {
+      print_error("--timeout must be at least 1 second");
+      return exit_usage;
+    }
     job.url = parse_url(arguments.front());
     if (job.command == "get") job.target = choose_target(job.url.path, output);
     job.credentials = resolve_credentials(job.url, CredentialSources::from_environment());
