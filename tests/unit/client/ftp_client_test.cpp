@@ -1,0 +1,226 @@
+// FtpClient against a scripted in-process server on 127.0.0.1:0: login and the masked
+// transcript, the EPSV->PASV fallback with 150/data/226, and that cancel() and the timeout
+// end a stalled transfer with the right error kind.
+#include "ftp_client.hpp"
+
+#include <asio/co_spawn.hpp>
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/read_until.hpp>
+#include <asio/write.hpp>
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <functional>
+#include <future>
+#include <optional>
+#include <thread>
+
+using namespace ferry::client;
+using asio::ip::tcp;
+
+namespace {
+
+// One control connection, served on its own thread with blocking sockets. The script gets
+// each command line and may reply() any number of times (none: a stalled server).
+class ScriptedServer {
+ public:
+  using Script = std::function<void(const std::string& line, ScriptedServer& server)>;
+
+  explicit ScriptedServer(Script script)
+      : acceptor_(io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)), script_(std::move(script)) {
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~ScriptedServer() {
+    std::error_code ignored;
+    // shutdown() wakes the blocked accept/read on the server thread; close() alone may not.
+    acceptor_.close(ignored);
+    if (control_) control_->shutdown(tcp::socket::shutdown_both, ignored);
+    thread_.join();
+  }
+
+  std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
+
+  void reply(const std::string& text) {
+    std::error_code ignored;
+    asio::write(*control_, asio::buffer(text + "\r\n"), ignored);
+  }
+  // A passive listener; returns the 227 text naming it.
+  std::string open_passive() {
+    passive_.emplace(io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    const std::uint16_t p = passive_->local_endpoint().port();
+    return "227 Entering Passive Mode (127,0,0,1," + std::to_string(p / 256) + "," + std::to_string(p % 256) + ").";
+  }
+  void send_data(const std::string& bytes) {
+    tcp::socket data = passive_->accept();
+    asio::write(data, asio::buffer(bytes));
+  }
+
+ private:
+  void serve() {
+    std::error_code ec;
+    tcp::socket socket = acceptor_.accept(ec);
+    if (ec) return;
+    control_.emplace(std::move(socket));
+    reply("220 scripted");
+    std::string inbox;
+    for (;;) {
+      const std::size_t n = asio::read_until(*control_, asio::dynamic_buffer(inbox), "\r\n", ec);
+      if (ec) break;
+      const std::string line = inbox.substr(0, n - 2);
+      inbox.erase(0, n);
+      script_(line, *this);
+    }
+  }
+
+  asio::io_context io_;
+  tcp::acceptor acceptor_;
+  std::optional<tcp::socket> control_;
+  std::optional<tcp::acceptor> passive_;
+  Script script_;
+  std::thread thread_;
+};
+
+const std::string payload(200000, 'x');
+
+void standard_script(const std::string& line, ScriptedServer& server) {
+  if (line.starts_with("USER")) return server.reply("331 password please");
+  if (line == "PASS right") return server.reply("230 ok");
+  if (line.starts_with("PASS")) return server.reply("530 Login incorrect.");
+  if (line == "EPSV") return server.reply("502 no EPSV here");
+  if (line == "PASV") return server.reply(server.open_passive());
+  if (line == "RETR /file") {
+    server.reply("150 here it comes");
+    server.send_data(payload);
+    return server.reply("226 done");
+  }
+  if (line == "RETR /stall") return server.reply("150 here it (never) comes");
+  if (line == "QUIT") return server.reply("221 bye");
+  server.reply("502 not here");
+}
+
+using Body = std::function<asio::awaitable<void>(FtpClient&)>;
+
+// Runs `body` on an io_context on its own thread (as the GUI will), calls `meanwhile` from
+// this thread, and returns the ClientError the body ended with, if any.
+std::optional<ClientError> run_client(const Body& body, const std::function<void(FtpClient&)>& meanwhile = {}) {
+  asio::io_context io;
+  FtpClient client(io.get_executor());
+  std::optional<ClientError> failure;
+  bool finished = false;
+  asio::co_spawn(io, body(client), [&](std::exception_ptr error) {
+    finished = true;
+    if (!error) return;
+    try {
+      std::rethrow_exception(error);
+    } catch (const ClientError& e) {
+      failure = e;
+    }
+  });
+  std::thread runner([&io] { io.run(); });
+  if (meanwhile) meanwhile(client);
+  runner.join();
+  REQUIRE(finished);
+  return failure;
+}
+
+}  // namespace
+
+TEST_CASE("FtpClient: login masks the password in the transcript", "[client][ftp_client]") {
+  ScriptedServer server(standard_script);
+  std::vector<std::string> sent;
+  const auto failure = run_client([&](FtpClient& client) -> asio::awaitable<void> {
+    client.set_transcript([&](TranscriptKind kind, std::string_view line) {
+      if (kind == TranscriptKind::sent) sent.emplace_back(line);
+    });
+    co_await client.connect("127.0.0.1", server.port());
+    co_await client.login("demo", "right");
+    co_await client.quit();
+  });
+  CHECK_FALSE(failure);
+  CHECK(sent == std::vector<std::string>{"USER demo", "PASS ****", "QUIT"});
+}
+
+TEST_CASE("FtpClient: a 530 is a login error naming the user", "[client][ftp_client]") {
+  ScriptedServer server(standard_script);
+  const auto failure = run_client([&](FtpClient& client) -> asio::awaitable<void> {
+    co_await client.connect("127.0.0.1", server.port());
+    co_await client.login("demo", "wrong");
+  });
+  REQUIRE(failure);
+  CHECK(failure->kind() == ErrorKind::login);
+  CHECK(std::string(failure->what()) == "login refused for user demo");
+}
+
+TEST_CASE("FtpClient: a closed port is a connect error that says so", "[client][ftp_client]") {
+  std::uint16_t port = 0;
+  {
+    asio::io_context io;
+    tcp::acceptor probe(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    port = probe.local_endpoint().port();
+  }
+  const auto failure =
+      run_client([&](FtpClient& client) -> asio::awaitable<void> { co_await client.connect("127.0.0.1", port); });
+  REQUIRE(failure);
+  CHECK(failure->kind() == ErrorKind::connect);
+  CHECK(std::string(failure->what()) ==
+        "connection refused: is an FTP server running on 127.0.0.1:" + std::to_string(port) + "?");
+}
+
+TEST_CASE("FtpClient: falls back to PASV and retrieves the whole file", "[client][ftp_client]") {
+  ScriptedServer server(standard_script);
+  std::vector<std::string> sent;
+  std::string body;
+  std::uint64_t received = 0;
+  std::uint64_t last_done = 0;
+  const auto failure = run_client([&](FtpClient& client) -> asio::awaitable<void> {
+    co_await client.connect("127.0.0.1", server.port());
+    co_await client.login("demo", "right");
+    client.set_transcript([&](TranscriptKind kind, std::string_view line) {
+      if (kind == TranscriptKind::sent) sent.emplace_back(line);
+    });
+    DataSink sink = [&](std::span<const std::byte> chunk) {
+      body.append(reinterpret_cast<const char*>(chunk.data()), chunk.size());
+    };
+    ProgressSink progress = [&](std::uint64_t done, std::uint64_t) { last_done = done; };
+    received = co_await client.retrieve("/file", sink, 0, payload.size(), progress);
+  });
+  CHECK_FALSE(failure);
+  CHECK(sent == std::vector<std::string>{"EPSV", "PASV", "RETR /file"});
+  CHECK(received == payload.size());
+  CHECK(last_done == payload.size());
+  CHECK(body == payload);
+}
+
+TEST_CASE("FtpClient: cancel() from another thread ends a stalled transfer", "[client][ftp_client]") {
+  ScriptedServer server(standard_script);
+  std::promise<void> stalled;
+  const auto failure = run_client(
+      [&](FtpClient& client) -> asio::awaitable<void> {
+        co_await client.connect("127.0.0.1", server.port());
+        co_await client.login("demo", "right");
+        client.set_transcript([&](TranscriptKind kind, std::string_view line) {
+          if (kind == TranscriptKind::received && line.starts_with("150")) stalled.set_value();
+        });
+        co_await client.retrieve("/stall", [](std::span<const std::byte>) {}, 0, 0, {});
+      },
+      [&](FtpClient& client) {
+        REQUIRE(stalled.get_future().wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+        client.cancel();
+      });
+  REQUIRE(failure);
+  CHECK(failure->kind() == ErrorKind::cancelled);
+}
+
+TEST_CASE("FtpClient: a silent server times out", "[client][ftp_client]") {
+  ScriptedServer server(standard_script);
+  const auto started = std::chrono::steady_clock::now();
+  const auto failure = run_client([&](FtpClient& client) -> asio::awaitable<void> {
+    client.set_timeout(std::chrono::milliseconds(300));
+    co_await client.connect("127.0.0.1", server.port());
+    co_await client.login("demo", "right");
+    co_await client.retrieve("/stall", [](std::span<const std::byte>) {}, 0, 0, {});
+  });
+  REQUIRE(failure);
+  CHECK(failure->kind() == ErrorKind::timeout);
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(5));
+}
