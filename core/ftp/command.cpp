@@ -30,9 +30,10 @@ ParseResult parse_command(std::string_view line) {
       if (next == telnet_iac) {  // escaped 0xFF data byte
         clean.push_back(static_cast<char>(telnet_iac));
         ++i;
-      } else {
+      } else if (next >= 240) {  // a telnet command (IP, DM, ...), with its option byte if any
         i += takes_option(next) ? 2 : 1;
       }
+      // Otherwise a stray IAC (its DM may have travelled as TCP urgent data): drop the IAC only.
       continue;
     }
     if (c < 0x20 || c == 0x7f) {

@@ -105,7 +105,13 @@ void append_mlsx_line(std::string& out, const FileInfo& info) {
     if (info.readable) out += 'r';
     if (info.writable) out += "awdf";
   }
-  out += "; ";
+  out += ';';
+  if (info.unique_id != 0) {
+    char id[24];
+    std::snprintf(id, sizeof id, "unique=%llx;", static_cast<unsigned long long>(info.unique_id));
+    out += id;
+  }
+  out += ' ';
   out += info.name;
 }
 

@@ -3,9 +3,12 @@
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
 #include <asio/use_awaitable.hpp>
+#include <cctype>
+#include <charconv>
 #include <chrono>
 #include <vector>
 
+#include "ftp/listing.hpp"
 #include "ftp/reply.hpp"
 #include "server/blocking.hpp"
 #include "server/log.hpp"
@@ -66,81 +69,39 @@ asio::awaitable<void> Session::receive_file(std::string_view arg, WriteMode mode
   auto data = co_await open_data_connection();
   if (!data) co_return;
   std::string final_name = file->final_name();
-  if (mode == WriteMode::unique) {
-    co_await reply(150, "FILE: " + (final_name.empty() ? std::string(vfs::base_name(*path)) : final_name));
-  } else {
-    co_await reply(150, "Ok to send data.");
-  }
+  // Reply texts are built outside co_await: g++ 12 mishandles a ?: temporary inside one.
+  std::string opening = mode != WriteMode::unique ? std::string("Ok to send data.")
+                        : final_name.empty()      ? "FILE: " + std::string(vfs::base_name(*path))
+                                                  : "FILE: " + final_name;
+  co_await reply(150, opening);
 
   auto started = std::chrono::steady_clock::now();
   deadline_ = std::chrono::steady_clock::time_point::max();  // the data connection has its own timeout
-  std::vector<std::byte> buffer(upload_buffer_size);
-  std::vector<std::byte> converted;
-  bool pending_cr = false;
-  std::uint64_t received = 0;
-  Error failure{Status::ok, {}};
-  bool network_failed = false;
-  asio::steady_timer timer(control_.get_executor());
-  while (true) {
-    timer.expires_after(std::chrono::seconds(state_->config.data_timeout));
-    auto result = co_await (data->async_read_some(asio::buffer(buffer.data(), buffer.size()), as_tuple_awaitable) ||
-                            timer.async_wait(as_tuple_awaitable));
-    if (result.index() == 1) {
-      network_failed = true;  // stalled
-      break;
-    }
-    auto [ec, n] = std::get<0>(result);
-    if (ec == asio::error::eof) break;
-    if (ec) {
-      network_failed = true;
-      break;
-    }
-    received += n;
-    std::span<const std::byte> chunk(buffer.data(), n);
-    if (!binary_) {
-      strip_crlf(buffer, n, pending_cr, converted);
-      chunk = converted;
-    }
-    auto write_job = [file, chunk]() -> Result<void> {
-      std::span<const std::byte> rest = chunk;
-      while (!rest.empty()) {
-        auto written = file->write(rest);
-        if (!written) return written.error();
-        rest = rest.subspan(written.value());
-      }
-      return {};
-    };
-    auto written = co_await run_blocking(state_->blocking, std::move(write_job));
-    if (!written) {
-      failure = written.error();
-      break;
-    }
-  }
-  if (pending_cr && failure.status == Status::ok && !network_failed) {
-    auto cr_job = [file] {
-      const std::byte cr{'\r'};
-      return file->write(std::span<const std::byte>(&cr, 1));
-    };
-    auto written = co_await run_blocking(state_->blocking, std::move(cr_job));
-    if (!written) failure = written.error();
-  }
+  Received received;
+  auto [end, ec] = co_await watch_transfer(receive_data(*file, *data, received));
   std::error_code ignored;
   data->close(ignored);
   touch();
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
-  if (network_failed || failure.status != Status::ok) {
+  if (end != TransferEnd::done || ec || received.failure.status != Status::ok) {
     // Dropping the handle without commit(): the provider keeps an old file intact.
     auto discard_job = [file = std::move(file)]() mutable {
       file.reset();
       return 0;
     };
     co_await run_blocking(state_->blocking, std::move(discard_job));
-    log_info("session ", id_, ": transfer failed: STOR ", *path, " user ", fs_->user(), " after ", received,
-             " bytes, ", ms, " ms: ", network_failed ? "data connection lost or stalled" : failure.message);
-    if (network_failed) {
+    std::string why = end == TransferEnd::aborted        ? "aborted by the client"
+                      : end == TransferEnd::control_lost ? "control connection lost"
+                      : ec                               ? "data connection: " + ec.message()
+                                                         : received.failure.message;
+    log_info("session ", id_, ": transfer failed: STOR ", *path, " user ", fs_->user(), " after ", received.bytes,
+             " bytes, ", ms, " ms: ", why);
+    if (end != TransferEnd::done) {
+      co_await reply_transfer_failed(end);
+    } else if (ec) {
       co_await reply(426, "Connection closed; transfer aborted.");
     } else {
-      co_await reply_error(failure, arg, true);
+      co_await reply_error(received.failure, arg, true);
     }
     co_return;
   }
@@ -155,10 +116,54 @@ asio::awaitable<void> Session::receive_file(std::string_view arg, WriteMode mode
     co_await reply_error(committed.error(), arg, true);
     co_return;
   }
-  log_info("session ", id_, ": transfer ok: STOR ", *path, " user ", fs_->user(), " ", received, " bytes in ", ms,
-           " ms");
-  co_await reply(226, mode == WriteMode::unique && !final_name.empty() ? "Transfer complete: " + final_name
-                                                                        : std::string("Transfer complete."));
+  log_info("session ", id_, ": transfer ok: STOR ", *path, " user ", fs_->user(), " ", received.bytes, " bytes in ",
+           ms, " ms");
+  std::string done = mode == WriteMode::unique && !final_name.empty() ? "Transfer complete: " + final_name
+                                                                     : std::string("Transfer complete.");
+  co_await reply(226, done);
+}
+
+asio::awaitable<std::error_code> Session::receive_data(WriteHandle& file, asio::ip::tcp::socket& data,
+                                                       Received& received) {
+  std::vector<std::byte> buffer(upload_buffer_size);
+  std::vector<std::byte> converted;
+  bool pending_cr = false;
+  asio::steady_timer timer(control_.get_executor());
+  auto write_all = [this, &file, &received](std::span<const std::byte> chunk) -> asio::awaitable<bool> {
+    auto write_job = [&file, chunk]() -> Result<void> {
+      std::span<const std::byte> rest = chunk;
+      while (!rest.empty()) {
+        auto written = file.write(rest);
+        if (!written) return written.error();
+        rest = rest.subspan(written.value());
+      }
+      return {};
+    };
+    auto written = co_await run_blocking(state_->blocking, std::move(write_job));
+    if (!written) received.failure = written.error();
+    co_return written.ok();
+  };
+  while (true) {
+    timer.expires_after(std::chrono::seconds(state_->config.data_timeout));
+    auto result = co_await (data.async_read_some(asio::buffer(buffer.data(), buffer.size()), as_tuple_awaitable) ||
+                            timer.async_wait(as_tuple_awaitable));
+    if (result.index() == 1) co_return std::make_error_code(std::errc::timed_out);
+    auto [ec, n] = std::get<0>(result);
+    if (ec == asio::error::eof) break;
+    if (ec) co_return ec;
+    received.bytes += n;
+    std::span<const std::byte> chunk(buffer.data(), n);
+    if (!binary_) {
+      strip_crlf(buffer, n, pending_cr, converted);
+      chunk = converted;
+    }
+    if (!co_await write_all(chunk)) co_return std::error_code{};
+  }
+  if (pending_cr) {
+    const std::byte cr{'\r'};
+    co_await write_all(std::span<const std::byte>(&cr, 1));
+  }
+  co_return std::error_code{};
 }
 
 asio::awaitable<void> Session::cmd_dele(std::string_view arg) {
@@ -241,6 +246,72 @@ asio::awaitable<void> Session::cmd_rnto(std::string_view arg) {
   }
   log_info("session ", id_, ": renamed ", from, " to ", *path, " (user ", fs_->user(), ")");
   co_await reply(250, "Rename successful.");
+}
+
+asio::awaitable<void> Session::cmd_mfmt(std::string_view arg) {
+  // "MFMT YYYYMMDDHHMMSS path" (draft-somers-ftp-mfxx): set the modification time.
+  std::size_t space = arg.find(' ');
+  auto mtime = ftp::parse_timeval(arg.substr(0, space));
+  if (space == std::string_view::npos || !mtime || space + 1 >= arg.size()) {
+    co_await reply(501, "Syntax: MFMT YYYYMMDDHHMMSS path");
+    co_return;
+  }
+  std::string_view name = arg.substr(space + 1);
+  auto path = resolve(name);
+  if (!path) {
+    co_await reply(553, "File name not allowed.");
+    co_return;
+  }
+  auto job = [fs = *fs_, p = *path, t = *mtime] { return fs.set_mtime(p, t); };
+  auto done = co_await run_blocking(state_->blocking, std::move(job));
+  if (!done) {
+    co_await reply_error(done.error(), name, true);
+    co_return;
+  }
+  std::string text = "Modify=" + ftp::format_timeval(*mtime) + "; " + std::string(name);
+  co_await reply(213, text);
+}
+
+asio::awaitable<void> Session::cmd_site(std::string_view arg) {
+  std::string_view sub = arg.substr(0, arg.find(' '));
+  std::string verb(sub);
+  for (char& c : verb) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  if (verb == "HELP") {
+    co_await reply(214, "SITE commands: CHMOD HELP");
+    co_return;
+  }
+  if (verb != "CHMOD") {
+    co_await reply(504, "Unknown SITE command; try SITE HELP.");
+    co_return;
+  }
+  // "SITE CHMOD 644 path"
+  std::string_view rest = sub.size() < arg.size() ? arg.substr(sub.size() + 1) : std::string_view();
+  std::size_t space = rest.find(' ');
+  std::string_view mode_text = rest.substr(0, space);
+  std::uint32_t mode = 0;
+  auto [end, ec] = std::from_chars(mode_text.data(), mode_text.data() + mode_text.size(), mode, 8);
+  if (space == std::string_view::npos || ec != std::errc() || end != mode_text.data() + mode_text.size() ||
+      mode > 07777 || space + 1 >= rest.size()) {
+    co_await reply(501, "Syntax: SITE CHMOD <octal mode> path");
+    co_return;
+  }
+  std::string_view name = rest.substr(space + 1);
+  auto path = resolve(name);
+  if (!path) {
+    co_await reply(553, "File name not allowed.");
+    co_return;
+  }
+  auto job = [fs = *fs_, p = *path, mode] { return fs.set_mode(p, mode); };
+  auto done = co_await run_blocking(state_->blocking, std::move(job));
+  if (!done) {
+    if (done.error().status == Status::not_supported) {
+      co_await reply(504, "SITE CHMOD is not supported here.");
+    } else {
+      co_await reply_error(done.error(), name, true);
+    }
+    co_return;
+  }
+  co_await reply(200, "SITE CHMOD command ok.");
 }
 
 asio::awaitable<void> Session::cmd_allo(std::string_view) { co_await reply(202, "No storage allocation necessary."); }

@@ -28,7 +28,7 @@ asio::awaitable<void> Session::cmd_feat(std::string_view) {
     text += digest::algorithm_name(a);
     if (a == hash_algorithm_) text += '*';
   }
-  text += "\nMDTM\nMLST type*;size*;modify*;perm*;\nPASV\nREST STREAM\nSIZE\nTVFS\nUTF8\nEnd";
+  text += "\nMDTM\nMFMT\nMLST type*;size*;modify*;perm*;unique*;\nPASV\nREST STREAM\nSIZE\nTVFS\nUTF8\nEnd";
   co_await reply(211, text);
 }
 
@@ -53,7 +53,7 @@ asio::awaitable<void> Session::cmd_opts(std::string_view arg) {
       co_await reply(501, "Unknown algorithm; choose SHA-256, SHA-512, SHA-1 or MD5.");
     }
   } else if (name == "MLST") {
-    co_await reply(200, "MLST OPTS type;size;modify;perm;");
+    co_await reply(200, "MLST OPTS type;size;modify;perm;unique;");
   } else {
     co_await reply(501, "Option not understood.");
   }

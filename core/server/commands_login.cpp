@@ -63,6 +63,23 @@ asio::awaitable<void> Session::cmd_pass(std::string_view arg) {
   co_await reply(530, "Login incorrect.");
 }
 
+asio::awaitable<void> Session::cmd_rein(std::string_view) {
+  // Back to the state right after connecting (RFC 959): logged out, defaults restored.
+  if (fs_) log_info("session ", id_, ": logout (REIN): user ", fs_->user());
+  fs_.reset();
+  pending_user_.clear();
+  rename_from_.clear();
+  cwd_ = "/";
+  binary_ = false;
+  epsv_all_ = false;
+  restart_offset_ = 0;
+  hash_algorithm_ = digest::Algorithm::sha256;
+  passive_.reset();
+  active_.reset();
+  deadline_ = std::chrono::steady_clock::now() + std::chrono::seconds(state_->config.login_timeout);
+  co_await reply(220, state_->config.banner);
+}
+
 asio::awaitable<void> Session::cmd_quit(std::string_view) {
   co_await reply(221, "Goodbye.");
   close();

@@ -77,6 +77,7 @@ asio::awaitable<void> Session::cmd_pasv(std::string_view) {
     co_await reply(425, "PASV is for IPv4 only; use EPSV.");
     co_return;
   }
+  active_.reset();
   passive_ = PassiveListener::open(control_.get_executor(), local, state_->passive_ports);
   if (!passive_) {
     co_await reply(425, "No passive port available, try again later.");
@@ -105,12 +106,62 @@ asio::awaitable<void> Session::cmd_epsv(std::string_view arg) {
     co_await reply(522, local.is_v4() ? "Network protocol not supported, use (1)" : "Network protocol not supported, use (2)");
     co_return;
   }
+  active_.reset();
   passive_ = PassiveListener::open(control_.get_executor(), local, state_->passive_ports);
   if (!passive_) {
     co_await reply(425, "No passive port available, try again later.");
     co_return;
   }
   co_await reply(229, ftp::format_epsv(passive_->port()));
+}
+
+asio::awaitable<void> Session::set_active_target(const asio::ip::address& address, std::uint16_t port) {
+  // No FTP bounce (RFC 2577): data goes only to the client itself, never to a privileged port.
+  if (address != peer_ || port < 1024) {
+    log_warning("session ", id_, ": refused active data connection to ", address.to_string(), ":", port,
+                " (control connection is from ", peer_text_, ")");
+    co_await reply(501, "Refused: PORT/EPRT only to your own address and a port >= 1024.");
+    co_return;
+  }
+  passive_.reset();
+  active_ = asio::ip::tcp::endpoint(address, port);
+  co_await reply(200, "PORT command successful. Consider using PASV.");
+}
+
+asio::awaitable<void> Session::cmd_port(std::string_view arg) {
+  if (epsv_all_) {
+    co_await reply(503, "PORT not allowed after EPSV ALL.");
+    co_return;
+  }
+  auto target = ftp::parse_port_argument(arg);
+  if (!target) {
+    co_await reply(501, "Syntax error in PORT argument.");
+    co_return;
+  }
+  if (!peer_.is_v4()) {
+    co_await reply(522, "Network protocol not supported, use (2)");
+    co_return;
+  }
+  co_await set_active_target(asio::ip::make_address(target->host), target->port);
+}
+
+asio::awaitable<void> Session::cmd_eprt(std::string_view arg) {
+  if (epsv_all_) {
+    co_await reply(503, "EPRT not allowed after EPSV ALL.");
+    co_return;
+  }
+  auto target = ftp::parse_eprt_argument(arg);
+  if (!target) {
+    co_await reply(501, "Syntax error in EPRT argument.");
+    co_return;
+  }
+  std::error_code ec;
+  asio::ip::address address = asio::ip::make_address(target->host, ec);
+  if (ec || address.is_v4() != peer_.is_v4()) {
+    co_await reply(522, peer_.is_v4() ? "Network protocol not supported, use (1)" : "Network protocol not supported, use (2)");
+    co_return;
+  }
+  co_await set_active_target(address, target->port);
 }
 
 asio::awaitable<void> Session::cmd_rest(std::string_view arg) {
@@ -125,9 +176,10 @@ asio::awaitable<void> Session::cmd_rest(std::string_view arg) {
 }
 
 asio::awaitable<void> Session::cmd_abor(std::string_view) {
-  // Transfers run to completion before the next command is read, so there is nothing to
-  // abort here; a pending passive listener is dropped.
+  // A transfer in progress is aborted by watch_for_abort(); here none is running, so only
+  // a prepared data connection is dropped.
   passive_.reset();
+  active_.reset();
   co_await reply(225, "No transfer to abort.");
 }
 
@@ -164,50 +216,57 @@ asio::awaitable<void> Session::cmd_retr(std::string_view arg) {
                           std::string(vfs::base_name(*path)) + " (" + std::to_string(size - offset) + " bytes).");
 
   auto started = std::chrono::steady_clock::now();
-  auto timeout = std::chrono::seconds(state_->config.data_timeout);
   // While data flows, the control connection is legitimately quiet.
   deadline_ = std::chrono::steady_clock::time_point::max();
   std::uint64_t sent = 0;
-  std::error_code ec;
-  if (binary_ && file->native_fd() >= 0) {
-    ec = co_await send_file(*data, file->native_fd(), offset, size - offset, timeout, sent);
-  } else {
-    std::vector<std::byte> buffer(transfer_buffer_size);
-    std::string wire;
-    std::uint64_t position = offset;
-    while (!ec && position < size) {
-      Result<std::size_t> n = file->native_fd() >= 0
-                                  ? file->read_at(position, buffer)  // a local file: page-cache read, like sendfile
-                                  : co_await run_blocking(state_->blocking, [&] { return file->read_at(position, buffer); });
-      if (!n || n.value() == 0) {
-        ec = std::make_error_code(std::errc::io_error);
-        break;
-      }
-      std::span<const std::byte> chunk(buffer.data(), n.value());
-      position += n.value();
-      if (binary_) {
-        ec = co_await send_all(*data, {reinterpret_cast<const char*>(chunk.data()), chunk.size()}, timeout);
-      } else {
-        wire.clear();
-        append_ascii(wire, chunk);
-        ec = co_await send_all(*data, wire, timeout);
-      }
-      if (!ec) sent += n.value();
-    }
-  }
+  auto [end, ec] = co_await watch_transfer(send_data(*file, *data, offset, size, sent));
   std::error_code ignored;
   data->shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
   data->close(ignored);
   touch();
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
-  if (ec) {
+  if (end != TransferEnd::done || ec) {
     log_info("session ", id_, ": transfer failed: RETR ", *path, " user ", fs_->user(), " after ", sent, " bytes, ",
-             ms, " ms: ", ec.message());
-    co_await reply(426, "Connection closed; transfer aborted.");
+             ms, " ms: ", end == TransferEnd::aborted ? "aborted by the client" : ec ? ec.message() : "control connection lost");
+    co_await reply_transfer_failed(end);
     co_return;
   }
   log_info("session ", id_, ": transfer ok: RETR ", *path, " user ", fs_->user(), " ", sent, " bytes in ", ms, " ms");
   co_await reply(226, "Transfer complete.");
+}
+
+asio::awaitable<std::error_code> Session::send_data(ReadHandle& file, asio::ip::tcp::socket& data,
+                                                    std::uint64_t offset, std::uint64_t size, std::uint64_t& sent) {
+  auto timeout = std::chrono::seconds(state_->config.data_timeout);
+  if (binary_ && file.native_fd() >= 0) {
+    co_return co_await send_file(data, file.native_fd(), offset, size - offset, timeout, sent);
+  }
+  std::vector<std::byte> buffer(transfer_buffer_size);
+  std::string wire;
+  std::uint64_t position = offset;
+  while (position < size) {
+    Result<std::size_t> n{Status::io_error, ""};
+    if (file.native_fd() >= 0) {
+      n = file.read_at(position, buffer);  // a local file: a page-cache read, as sendfile would do
+    } else {
+      auto read_job = [&file, &buffer, position] { return file.read_at(position, buffer); };
+      n = co_await run_blocking(state_->blocking, std::move(read_job));
+    }
+    if (!n || n.value() == 0) co_return std::make_error_code(std::errc::io_error);
+    std::span<const std::byte> chunk(buffer.data(), n.value());
+    position += n.value();
+    std::error_code ec;
+    if (binary_) {
+      ec = co_await send_all(data, {reinterpret_cast<const char*>(chunk.data()), chunk.size()}, timeout);
+    } else {
+      wire.clear();
+      append_ascii(wire, chunk);
+      ec = co_await send_all(data, wire, timeout);
+    }
+    if (ec) co_return ec;
+    sent += n.value();
+  }
+  co_return std::error_code{};
 }
 
 asio::awaitable<void> Session::send_digest(std::string_view arg, digest::Algorithm algorithm, bool hash_style) {

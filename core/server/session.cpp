@@ -51,6 +51,8 @@ asio::awaitable<void> Session::run() {
   log_info("session ", id_, ": connected from ", peer_text_);
   std::error_code ec;
   control_.set_option(asio::ip::tcp::no_delay(true), ec);
+  // Clients send "IAC IP IAC DM ABOR" with DM as TCP urgent data: keep it in the stream.
+  control_.set_option(asio::socket_base::out_of_band_inline(true), ec);
   control_.non_blocking(true, ec);
   deadline_ = std::chrono::steady_clock::now() + std::chrono::seconds(state_->config.login_timeout);
   try {
@@ -207,8 +209,32 @@ asio::awaitable<void> Session::reply_error(const Error& error, std::string_view 
 }
 
 asio::awaitable<std::optional<asio::ip::tcp::socket>> Session::open_data_connection() {
+  if (active_) {
+    asio::ip::tcp::endpoint target = *std::exchange(active_, std::nullopt);
+    asio::ip::tcp::socket socket(control_.get_executor());
+    std::error_code ec;
+    asio::ip::address local = control_.local_endpoint(ec).address();
+    if (!ec && local.is_v6() && local.to_v6().is_v4_mapped() && target.address().is_v4()) {
+      local = asio::ip::make_address_v4(asio::ip::v4_mapped, local.to_v6());
+    }
+    if (!ec) socket.open(target.protocol(), ec);
+    // From the control connection's address, so the client sees the server it expects.
+    if (!ec) socket.bind(asio::ip::tcp::endpoint(local, 0), ec);
+    if (!ec) {
+      asio::steady_timer timer(control_.get_executor(), std::chrono::seconds(state_->config.data_timeout));
+      auto result = co_await (socket.async_connect(target, as_tuple_awaitable) || timer.async_wait(as_tuple_awaitable));
+      ec = result.index() == 1 ? std::make_error_code(std::errc::timed_out) : std::get<0>(std::get<0>(result));
+    }
+    if (ec) {
+      log_info("session ", id_, ": active data connection to ", target.address().to_string(), ":", target.port(),
+               " failed: ", ec.message());
+      co_await reply(425, "Can't open data connection.");
+      co_return std::nullopt;
+    }
+    co_return std::move(socket);
+  }
   if (!passive_) {
-    co_await reply(425, "Use PASV or EPSV first.");
+    co_await reply(425, "Use PORT, EPRT, PASV or EPSV first.");
     co_return std::nullopt;
   }
   std::unique_ptr<PassiveListener> listener = std::move(passive_);
@@ -221,6 +247,49 @@ asio::awaitable<std::optional<asio::ip::tcp::socket>> Session::open_data_connect
 }
 
 std::uint64_t Session::take_restart_offset() noexcept { return std::exchange(restart_offset_, 0); }
+
+asio::awaitable<std::pair<Session::TransferEnd, std::error_code>> Session::watch_transfer(
+    asio::awaitable<std::error_code> transfer) {
+  auto result = co_await (std::move(transfer) || watch_for_abort());
+  if (result.index() == 0) co_return std::pair{TransferEnd::done, std::get<0>(result)};
+  co_return std::pair{std::get<1>(result), std::error_code{}};
+}
+
+asio::awaitable<Session::TransferEnd> Session::watch_for_abort() {
+  thread_local std::array<char, 4096> buffer;
+  while (true) {
+    std::size_t newline = input_.find('\n');
+    if (newline != std::string::npos) {
+      ftp::ParseResult parsed = ftp::parse_command(std::string_view(input_).substr(0, newline + 1));
+      if (parsed.ok() && parsed.command.verb == "ABOR") {
+        input_.erase(0, newline + 1);
+        co_return TransferEnd::aborted;
+      }
+      // Some other command: it stays queued until the transfer is over (RFC 959 allows
+      // either). Wait here until the transfer finishes and cancels us.
+      asio::steady_timer never(control_.get_executor(), std::chrono::steady_clock::time_point::max());
+      co_await never.async_wait(as_tuple_awaitable);
+      co_return TransferEnd::done;
+    }
+    if (input_.size() > ftp::max_command_line) input_.clear();  // junk during a transfer: drop it
+    auto [wait_ec] = co_await control_.async_wait(asio::ip::tcp::socket::wait_read, as_tuple_awaitable);
+    if (wait_ec == asio::error::operation_aborted) co_return TransferEnd::done;  // the transfer won
+    std::error_code ec;
+    std::size_t n = wait_ec ? 0 : control_.read_some(asio::buffer(buffer), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) continue;
+    if (wait_ec || ec) co_return TransferEnd::control_lost;
+    input_.append(buffer.data(), n);
+  }
+}
+
+asio::awaitable<void> Session::reply_transfer_failed(TransferEnd end) {
+  if (end == TransferEnd::control_lost) {
+    close();
+    co_return;
+  }
+  co_await reply(426, "Connection closed; transfer aborted.");
+  if (end == TransferEnd::aborted) co_await reply(226, "ABOR successful.");
+}
 
 // ---- SessionLimits (server_state.hpp) ----
 

@@ -76,13 +76,22 @@ class Session {
   asio::awaitable<void> cmd_rnfr(std::string_view arg);
   asio::awaitable<void> cmd_rnto(std::string_view arg);
   asio::awaitable<void> cmd_allo(std::string_view arg);
+  asio::awaitable<void> cmd_mfmt(std::string_view arg);
+  asio::awaitable<void> cmd_site(std::string_view arg);
+  // active mode and session reset
+  asio::awaitable<void> cmd_port(std::string_view arg);
+  asio::awaitable<void> cmd_eprt(std::string_view arg);
+  asio::awaitable<void> cmd_rein(std::string_view arg);
 
  private:
   enum class ListingFormat { list, nlst, mlsd };
+  enum class TransferEnd { done, aborted, control_lost };
   enum class LineStatus { line, too_long, closed };
 
   asio::awaitable<void> command_loop();
   asio::awaitable<void> watchdog();
+  // PORT/EPRT: checks the target (no FTP bounce) and remembers it.
+  asio::awaitable<void> set_active_target(const asio::ip::address& address, std::uint16_t port);
   asio::awaitable<LineStatus> read_line(std::string& line);
   asio::awaitable<void> dispatch(std::string_view line);
 
@@ -97,13 +106,27 @@ class Session {
   // The reply for a provider's refusal; `changing` turns name problems into 553.
   asio::awaitable<void> reply_error(const Error& error, std::string_view path, bool changing = false);
 
-  // Data connection: waits for the client on the pending passive listener.
+  // Data connection: waits for the client on the pending passive listener, or connects
+  // to the PORT/EPRT address. Replies 425 itself when that fails.
   asio::awaitable<std::optional<asio::ip::tcp::socket>> open_data_connection();
   // LIST/NLST/MLSD over the data connection, or (STAT path) over the control connection.
   asio::awaitable<void> send_listing(std::string_view arg, ListingFormat format, bool over_control = false);
   asio::awaitable<void> send_digest(std::string_view path_arg, digest::Algorithm algorithm, bool hash_style);
   asio::awaitable<void> receive_file(std::string_view arg, WriteMode mode);
   std::uint64_t take_restart_offset() noexcept;
+
+  // Runs a transfer while reading the control connection: ABOR cancels the transfer, a
+  // lost control connection too; any other command waits until the transfer is over.
+  asio::awaitable<std::pair<TransferEnd, std::error_code>> watch_transfer(asio::awaitable<std::error_code> transfer);
+  asio::awaitable<TransferEnd> watch_for_abort();
+  asio::awaitable<void> reply_transfer_failed(TransferEnd end);
+  asio::awaitable<std::error_code> send_data(ReadHandle& file, asio::ip::tcp::socket& data, std::uint64_t offset,
+                                             std::uint64_t size, std::uint64_t& sent);
+  struct Received {
+    std::uint64_t bytes = 0;
+    Error failure{Status::ok, {}};  // set when the provider refused a write
+  };
+  asio::awaitable<std::error_code> receive_data(WriteHandle& file, asio::ip::tcp::socket& data, Received& received);
 
   std::shared_ptr<ServerState> state_;
   asio::ip::tcp::socket control_;
@@ -128,6 +151,7 @@ class Session {
   std::uint64_t restart_offset_ = 0;
   digest::Algorithm hash_algorithm_ = digest::Algorithm::sha256;
   std::unique_ptr<PassiveListener> passive_;
+  std::optional<asio::ip::tcp::endpoint> active_;  // PORT/EPRT target, used by the next transfer
 };
 
 }  // namespace ferry

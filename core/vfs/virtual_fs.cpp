@@ -115,4 +115,16 @@ Result<void> VirtualFs::rename(std::string_view from, std::string_view to) const
   return source->mount->provider->rename(context(), source->relative, target->relative);
 }
 
+Result<void> VirtualFs::set_mtime(std::string_view path, std::int64_t mtime) const {
+  auto r = resolve_for_change(path);
+  if (!r) return r.error();
+  return r->mount->provider->set_mtime(context(), r->relative, mtime);
+}
+
+Result<void> VirtualFs::set_mode(std::string_view path, std::uint32_t mode) const {
+  auto r = resolve_for_change(path);
+  if (!r) return r.error();
+  return r->mount->provider->set_mode(context(), r->relative, mode);
+}
+
 }  // namespace ferry::vfs

@@ -29,6 +29,8 @@ class VirtualFs {
   Result<void> remove_directory(std::string_view path) const;
   Result<void> remove_file(std::string_view path) const;
   Result<void> rename(std::string_view from, std::string_view to) const;
+  Result<void> set_mtime(std::string_view path, std::int64_t mtime) const;
+  Result<void> set_mode(std::string_view path, std::uint32_t mode) const;
 
   const std::string& user() const noexcept { return user_; }
 

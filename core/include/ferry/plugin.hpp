@@ -24,7 +24,7 @@
 
 namespace ferry {
 
-inline constexpr std::uint32_t plugin_api_version = 1;
+inline constexpr std::uint32_t plugin_api_version = 2;
 
 enum class PluginKind : std::uint32_t { authenticator = 1, file_provider = 2 };
 
@@ -72,6 +72,7 @@ struct FileInfo {
   std::uint32_t mode = 0644;  // permission bits, as ls -l shows them
   bool readable = true;       // the session may RETR it / list it
   bool writable = false;      // the session may overwrite, delete, rename it (or create in it)
+  std::uint64_t unique_id = 0;  // stable identity (e.g. device and inode mixed), 0 = none; MLSx "unique"
 };
 
 // Who is asking: the provider may use it to pick a per-user root (fs_local's %u).

@@ -59,3 +59,10 @@ TEST_CASE("refusals: empty lines, bad verbs, control characters", "[ftp][parser]
   CHECK(parse_command("RETR a\rb").error == ParseError::bad_characters);
   CHECK(parse_command("\x80\x81\x82").error == ParseError::bad_verb);
 }
+
+TEST_CASE("ABOR is found when the telnet DM byte went out of band", "[ftp][parser]") {
+  // Python's ftplib and others send IAC IP, then IAC DM as urgent data, then "ABOR".
+  auto r = parse_command("\xff\xf4\xff" "ABOR\r\n");
+  REQUIRE(r.ok());
+  CHECK(r.command.verb == "ABOR");
+}

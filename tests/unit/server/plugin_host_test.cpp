@@ -91,7 +91,9 @@ TEST_CASE("a plugin built for another API version is refused", "[plugin]") {
   ferry::PluginHost host(FERRY_TEST_FIXTURE_DIR);
   auto r = host.create_file_provider(plugin_config("wrong_api"));
   REQUIRE_FALSE(r.ok());
-  CHECK(r.error().message.find("built for plugin API version 2, this ferryd has version 1") != std::string::npos);
+  std::string expected = "built for plugin API version " + std::to_string(ferry::plugin_api_version + 1) +
+                         ", this ferryd has version " + std::to_string(ferry::plugin_api_version);
+  CHECK(r.error().message.find(expected) != std::string::npos);
 }
 
 TEST_CASE("a shared library without the ferry_plugin symbol is refused", "[plugin]") {
