@@ -107,7 +107,7 @@ void append_mlsx_line(std::string& out, const FileInfo& info) {
   }
   out += ';';
   if (info.unique_id != 0) {
-    char id[24];
+    char id[32];
     std::snprintf(id, sizeof id, "unique=%llx;", static_cast<unsigned long long>(info.unique_id));
     out += id;
   }
