@@ -628,6 +628,9 @@ class LocalProvider final : public ferry::FileProvider {
     info.size = static_cast<std::uint64_t>(st.st_size);
     info.mtime = static_cast<std::int64_t>(st.st_mtim.tv_sec);
     info.mode = static_cast<std::uint32_t>(st.st_mode & 07777);
+    // Device and inode mixed (MLSx "unique"): a hard link or a followed symlink shows the same id.
+    info.unique_id = (static_cast<std::uint64_t>(st.st_dev) * 0x9E3779B97F4A7C15ull) ^ static_cast<std::uint64_t>(st.st_ino);
+    if (info.unique_id == 0) info.unique_id = 1;
     const Access a = credentials_.access_of(st);
     const bool dir = S_ISDIR(st.st_mode);
     info.readable = a.read && (!dir || a.search);

@@ -217,6 +217,8 @@ void check_jail(bool walk) {
   CHECK(names(listing) == std::vector<std::string>{"rel_in", "sub"});
   REQUIRE(find(listing.value(), "rel_in") != nullptr);
   CHECK(find(listing.value(), "rel_in")->type == ferry::FileType::directory);
+  CHECK(find(listing.value(), "rel_in")->unique_id == p->stat(demo, "/sub")->unique_id);
+  CHECK(find(listing.value(), "rel_in")->unique_id != 0);
   auto deeper = p->list(demo, "/sub/deeper");
   REQUIRE(deeper.ok());
   REQUIRE(find(deeper.value(), "up_link") != nullptr);
