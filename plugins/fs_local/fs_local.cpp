@@ -564,6 +564,8 @@ class LocalProvider final : public ferry::FileProvider {
       auto target = open_parent(user, to);
       if (!target) return target.error();
       if (::renameat(source->dir.get(), source->base.c_str(), target->dir.get(), target->base.c_str()) != 0) {
+        // Here EXDEV means two file systems inside the root (a mount point), not an escape.
+        if (errno == EXDEV) return Error{Status::not_supported, "rename " + std::string(from) + ": across file systems"};
         return errno_error(errno, "rename", from);
       }
       return {};
@@ -590,7 +592,7 @@ class LocalProvider final : public ferry::FileProvider {
   Result<void> set_mode(const UserContext& user, std::string_view path, std::uint32_t mode) noexcept override {
     try {
       if (auto refused = refuse_change(path)) return *refused;
-      if (mode > 0777) return Error{Status::bad_name, "only the permission bits 0777 can be set"};
+      if (mode > 0777) return Error{Status::not_supported, "only the permission bits 0777 can be set"};
       auto parent = open_parent(user, path);
       if (!parent) return parent.error();
       // AT_SYMLINK_NOFOLLOW: a symlink is refused (EOPNOTSUPP), never followed outside.
