@@ -11,6 +11,8 @@ std::string_view kind_name(ErrorKind kind) {
       return "login";
     case ErrorKind::not_found:
       return "not_found";
+    case ErrorKind::refused:
+      return "refused";
     case ErrorKind::protocol:
       return "protocol";
     case ErrorKind::transfer:

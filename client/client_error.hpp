@@ -12,6 +12,7 @@ enum class ErrorKind {
   connect = 1,  // no control connection (refused, unresolvable, unreachable)
   login,        // the server refused the user name or password
   not_found,    // the remote file or directory does not exist (550)
+  refused,      // the server refused a change: permission, exists, not empty (550/553/452/552)
   protocol,     // the server answered something we cannot use
   transfer,     // the data connection failed or the transfer was incomplete
   verify,       // the received file does not match the server's digest

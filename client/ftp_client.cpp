@@ -50,17 +50,35 @@ std::string upper(std::string text) {
   return text;
 }
 
+bool not_implemented(const ftp::Reply& reply) { return reply.code == 500 || reply.code == 502 || reply.code == 504; }
+
 // 550 on a file command: the server's words go in parentheses because "no such file" is
 // the common case but permission problems share the code.
 ClientError not_found(const std::string& path, const ftp::Reply& reply) {
   return ClientError(ErrorKind::not_found, path + ": no such file (" + reply_summary(reply) + ")");
 }
 
+// A refused change (DELE, MKD, RMD, RNFR/RNTO, STOR). 550 covers both "no such file" and
+// "permission denied", so the server's text decides between not_found and refused.
+ClientError refusal(const std::string& what, const std::string& path, const ftp::Reply& reply) {
+  const std::string text = upper(reply.text());
+  const bool missing = reply.code == 550 && (text.find("NO SUCH") != std::string::npos ||
+                                             text.find("NOT FOUND") != std::string::npos ||
+                                             text.find("DOES NOT EXIST") != std::string::npos);
+  if (missing) return ClientError(ErrorKind::not_found, path + ": no such file or directory (" + reply_summary(reply) + ")");
+  if (not_implemented(reply)) {
+    return ClientError(ErrorKind::protocol, "the server does not support " + what + " (" + reply_summary(reply) + ")");
+  }
+  if (reply.code == 550 || reply.code == 553 || reply.code == 552 || reply.code == 452 || reply.code == 450 ||
+      reply.code == 532) {
+    return ClientError(ErrorKind::refused, what + " " + path + " refused by the server (" + reply_summary(reply) + ")");
+  }
+  return ClientError(ErrorKind::protocol, what + " " + path + ": the server replied " + reply_summary(reply));
+}
+
 ClientError unexpected(const std::string& what, const ftp::Reply& reply) {
   return ClientError(ErrorKind::protocol, what + ": the server replied " + reply_summary(reply));
 }
-
-bool not_implemented(const ftp::Reply& reply) { return reply.code == 500 || reply.code == 502 || reply.code == 504; }
 
 // "." and ".." in an MLSD listing (type=cdir / type=pdir), which FileInfo cannot express.
 bool is_directory_self_entry(std::string_view line) {
@@ -414,6 +432,112 @@ asio::awaitable<std::uint64_t> FtpClient::retrieve(std::string path, DataSink si
     }
   }
   co_return co_await run_transfer("RETR " + path, path, sink, offset, total, progress);
+}
+
+asio::awaitable<std::uint64_t> FtpClient::store(std::string path, DataSource source, std::uint64_t offset,
+                                                std::uint64_t total, ProgressSink progress) {
+  std::error_code ignored;
+  co_await open_data();
+  if (offset > 0) {
+    const ftp::Reply reply = co_await command("REST " + std::to_string(offset));
+    if (reply.code != 350) {
+      data_.close(ignored);
+      throw ClientError(ErrorKind::transfer, "the server cannot resume " + path + " at byte " + std::to_string(offset) +
+                                                 " (" + reply_summary(reply) + ")");
+    }
+  }
+  std::string line = "STOR " + path;
+  const ftp::Reply opening = co_await command(std::move(line));
+  if (!opening.positive_preliminary()) {
+    data_.close(ignored);
+    if (opening.positive_completion()) {
+      throw ClientError(ErrorKind::protocol, "STOR " + path + ": the server completed before any data was sent (" +
+                                                 reply_summary(opening) + ")");
+    }
+    throw refusal("upload", path, opening);
+  }
+
+  std::uint64_t sent = 0;
+  std::vector<std::byte> buffer(transfer_chunk);
+  std::exception_ptr source_failure;
+  std::error_code data_ec;
+  for (;;) {
+    std::size_t n = 0;
+    try {
+      n = source(std::span<std::byte>(buffer.data(), buffer.size()));
+    } catch (...) {
+      source_failure = std::current_exception();
+      break;
+    }
+    if (n == 0) break;
+    arm();
+    auto [ec, written] = co_await asio::async_write(data_, asio::buffer(buffer.data(), n), use_tuple);
+    disarm();
+    if (ec) {
+      data_ec = ec;
+      break;
+    }
+    sent += written;
+    if (progress) progress(offset + sent, total);
+  }
+  if (source_failure || data_ec) {
+    // A reset, not a FIN: end-of-file would tell the server the upload is complete.
+    data_.set_option(asio::socket_base::linger(true, 0), ignored);
+  }
+  data_.close(ignored);
+  if (data_ec && (cancelled_ || timed_out_)) throw io_error(data_ec, ErrorKind::transfer, "sending " + path);
+
+  ftp::Reply final_reply;
+  try {
+    final_reply = co_await read_reply();
+  } catch (const ClientError&) {
+    if (!source_failure && !data_ec) throw;
+  }
+  if (source_failure) std::rethrow_exception(source_failure);
+  // The server's reason (e.g. 452 disk full) explains a broken data connection best.
+  if (final_reply.code >= 400) throw refusal("upload", path, final_reply);
+  if (data_ec) throw io_error(data_ec, ErrorKind::transfer, "sending " + path);
+  if (final_reply.code != 226 && final_reply.code != 250) {
+    throw ClientError(ErrorKind::transfer, path + ": upload failed (" + reply_summary(final_reply) + ")");
+  }
+  co_return sent;
+}
+
+asio::awaitable<void> FtpClient::remove(std::string path) {
+  std::string line = "DELE " + path;
+  const ftp::Reply reply = co_await command(std::move(line));
+  if (reply.code != 250 && reply.code != 200) throw refusal("delete", path, reply);
+}
+
+asio::awaitable<void> FtpClient::make_directory(std::string path) {
+  std::string line = "MKD " + path;
+  const ftp::Reply reply = co_await command(std::move(line));
+  if (reply.code != 257 && reply.code != 250) throw refusal("mkdir", path, reply);
+}
+
+asio::awaitable<void> FtpClient::remove_directory(std::string path) {
+  std::string line = "RMD " + path;
+  const ftp::Reply reply = co_await command(std::move(line));
+  if (reply.code != 250 && reply.code != 200) throw refusal("rmdir", path, reply);
+}
+
+asio::awaitable<void> FtpClient::rename(std::string from, std::string to) {
+  std::string from_line = "RNFR " + from;
+  const ftp::Reply first = co_await command(std::move(from_line));
+  if (first.code != 350) throw refusal("rename", from, first);
+  std::string to_line = "RNTO " + to;
+  const ftp::Reply second = co_await command(std::move(to_line));
+  if (second.code != 250 && second.code != 200) throw refusal("rename to", to, second);
+}
+
+asio::awaitable<bool> FtpClient::set_mtime(std::string path, std::int64_t mtime) {
+  const Features features = co_await feat();
+  if (!features.has("MFMT")) co_return false;
+  std::string line = "MFMT " + ftp::format_timeval(mtime) + " " + path;
+  const ftp::Reply reply = co_await command(std::move(line));
+  if (reply.code == 213 || reply.code == 253) co_return true;
+  if (not_implemented(reply)) co_return false;
+  throw refusal("setting the time of", path, reply);
 }
 
 asio::awaitable<std::vector<FileInfo>> FtpClient::list(std::string path) {

@@ -36,6 +36,10 @@ using ProgressSink = std::function<void(std::uint64_t done, std::uint64_t total)
 // Receives the bytes of a download in order; may throw (a ClientError of kind `local`
 // for a failed write), which aborts the transfer.
 using DataSink = std::function<void(std::span<const std::byte> chunk)>;
+// Supplies the bytes of an upload in order: fills the front of `buffer` and returns how many
+// bytes it wrote there, 0 at the end. May throw (ClientError of kind `local` for a failed
+// read), which aborts the transfer so that the server discards what it received.
+using DataSource = std::function<std::size_t(std::span<std::byte> buffer)>;
 
 // Threading: not thread-safe. Construct it with the executor it runs on and call every
 // operation from coroutines on that executor, one at a time (FTP has one command in flight
@@ -82,6 +86,27 @@ class FtpClient {
   // the data connection reached end-of-file and the server confirmed with 226/250.
   asio::awaitable<std::uint64_t> retrieve(std::string path, DataSink sink, std::uint64_t offset, std::uint64_t total,
                                           ProgressSink progress);
+
+  // STOR: sends the bytes from `source` as the remote file `path`. With `offset` > 0 it
+  // sends REST first, so the server keeps the first `offset` bytes of the existing file and
+  // writes from there (resume); `source` must then start at that offset. Progress counts
+  // offset + bytes sent against `total` (0: unknown). Returns the bytes sent. Complete only
+  // when the server confirmed with 226/250. On a local failure or cancel() the data
+  // connection is reset (not closed cleanly), so the server does not take a truncated file
+  // for a complete one.
+  asio::awaitable<std::uint64_t> store(std::string path, DataSource source, std::uint64_t offset, std::uint64_t total,
+                                       ProgressSink progress);
+
+  // DELE, MKD, RMD, RNFR+RNTO. A 550 saying the object does not exist is
+  // ErrorKind::not_found; any other refusal (permission, exists, not empty, 553 bad name,
+  // 452/552 no space) is ErrorKind::refused with the server's words.
+  asio::awaitable<void> remove(std::string path);
+  asio::awaitable<void> make_directory(std::string path);
+  asio::awaitable<void> remove_directory(std::string path);
+  asio::awaitable<void> rename(std::string from, std::string to);
+  // MFMT (set the modification time, seconds since the epoch, UTC). Returns false, sending
+  // nothing, when FEAT does not list MFMT (or the server says it is not implemented).
+  asio::awaitable<bool> set_mtime(std::string path, std::int64_t mtime);
 
   // Sends any command line and returns the server's reply as it is (for a GUI's console).
   asio::awaitable<ftp::Reply> command(std::string line);

@@ -45,6 +45,7 @@ void TerminalProgress::draw(std::uint64_t done, std::uint64_t total) {
   const auto rate = seconds > 0.05 ? static_cast<std::uint64_t>(static_cast<double>(done - start_bytes_) / seconds) : 0;
   // Built by appending: GCC 12's -Wrestrict misfires on `"literal" + std::string` (PR 105329).
   std::string line = "\r";
+  line += label_;
   if (total != 0) {
     char percent[16];
     std::snprintf(percent, sizeof percent, "%3u%%  ", static_cast<unsigned>(done * 100 / total));

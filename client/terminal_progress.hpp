@@ -16,6 +16,8 @@ class TerminalProgress {
   TerminalProgress& operator=(const TerminalProgress&) = delete;
 
   bool enabled() const { return enabled_; }
+  // Text drawn before the numbers, e.g. "[3/12] " for a mirror's file count.
+  void set_label(std::string label) { label_ = std::move(label); }
   // The file's bytes so far and its size (0: unknown). Redraws at most ten times a second.
   void update(std::uint64_t done, std::uint64_t total);
   // Erases the line, so that the summary or an error starts on a clean line.
@@ -24,6 +26,7 @@ class TerminalProgress {
  private:
   void draw(std::uint64_t done, std::uint64_t total);
 
+  std::string label_;
   bool enabled_ = false;
   bool drawn_ = false;
   bool started_ = false;

@@ -205,6 +205,10 @@ class FakeFtpServer:
         self.listener.close()
         return False
 
+    def current_digest(self):
+        """The digest HASH reports: the lie, or the true digest of the payload as it is now."""
+        return self.digest if self.lie else hashlib.sha256(self.payload).hexdigest()
+
     def _accept_loop(self):
         deadline = time.monotonic() + 60
         while not self.stop_event.is_set() and time.monotonic() < deadline:
@@ -281,11 +285,30 @@ class FakeFtpServer:
                     data_listener = None
                     rest = 0
                     say("226 done")
+                elif verb == "STOR":  # keeps what it receives as the new payload (put tests)
+                    if data_listener is None:
+                        say("425 use PASV first")
+                        continue
+                    say("150 send it")
+                    d, _ = data_listener.accept()
+                    d.settimeout(10)
+                    chunks = []
+                    while True:
+                        chunk = d.recv(65536)
+                        if not chunk:
+                            break
+                        chunks.append(chunk)
+                    d.close()
+                    data_listener.close()
+                    data_listener = None
+                    self.payload = (self.payload[:rest] if rest else b"") + b"".join(chunks)
+                    rest = 0
+                    say("226 stored")
                 elif verb == "HASH":
                     n = len(self.payload)
-                    say(f"213 SHA-256 0-{n} {self.digest} {arg}")
+                    say(f"213 SHA-256 0-{n} {self.current_digest()} {arg}")
                 elif verb == "XSHA256":
-                    say(f"213 {self.digest}")
+                    say(f"213 {self.current_digest()}")
                 elif verb == "QUIT":
                     say("221 bye")
                     break

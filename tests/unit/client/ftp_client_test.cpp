@@ -6,10 +6,13 @@
 #include <asio/co_spawn.hpp>
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
+#include <asio/read.hpp>
 #include <asio/read_until.hpp>
 #include <asio/write.hpp>
 #include <catch2/catch.hpp>
+#include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <functional>
 #include <future>
 #include <optional>
@@ -53,6 +56,14 @@ class ScriptedServer {
   void send_data(const std::string& bytes) {
     tcp::socket data = passive_->accept();
     asio::write(data, asio::buffer(bytes));
+  }
+  // Accepts the data connection and reads it to the end (an upload).
+  std::string receive_data() {
+    tcp::socket data = passive_->accept();
+    std::string bytes;
+    std::error_code ec;
+    asio::read(data, asio::dynamic_buffer(bytes), ec);
+    return bytes;
   }
 
  private:
@@ -223,4 +234,94 @@ TEST_CASE("FtpClient: a silent server times out", "[client][ftp_client]") {
   REQUIRE(failure);
   CHECK(failure->kind() == ErrorKind::timeout);
   CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(5));
+}
+
+TEST_CASE("FtpClient: store sends REST and STOR and the bytes from the source", "[client][ftp_client]") {
+  std::string uploaded;
+  std::vector<std::string> seen;
+  ScriptedServer server([&](const std::string& line, ScriptedServer& srv) {
+    seen.push_back(line);
+    if (line == "REST 1000") return srv.reply("350 Restarting at 1000.");
+    if (line == "STOR /up.bin") {
+      srv.reply("150 Ok to send data.");
+      uploaded = srv.receive_data();
+      return srv.reply("226 Transfer complete.");
+    }
+    if (line == "STOR /denied") return srv.reply("550 /denied: Permission denied.");
+    standard_script(line, srv);
+  });
+  std::uint64_t sent = 0;
+  std::uint64_t last_done = 0;
+  std::optional<ClientError> refused;
+  const auto failure = run_client([&](FtpClient& client) -> asio::awaitable<void> {
+    co_await client.connect("127.0.0.1", server.port());
+    co_await client.login("demo", "right");
+    std::size_t position = 0;
+    DataSource source = [&position](std::span<std::byte> buffer) {
+      const std::size_t n = std::min(buffer.size(), payload.size() - position);
+      std::memcpy(buffer.data(), payload.data() + position, n);
+      position += n;
+      return n;
+    };
+    ProgressSink progress = [&](std::uint64_t done, std::uint64_t) { last_done = done; };
+    sent = co_await client.store("/up.bin", std::move(source), 1000, 1000 + payload.size(), progress);
+    DataSource nothing = [](std::span<std::byte>) { return std::size_t{0}; };
+    try {
+      co_await client.store("/denied", std::move(nothing), 0, 0, {});
+    } catch (const ClientError& error) {
+      refused = error;
+    }
+  });
+  CHECK_FALSE(failure);
+  CHECK(sent == payload.size());
+  CHECK(last_done == 1000 + payload.size());
+  CHECK(uploaded == payload);
+  CHECK(std::find(seen.begin(), seen.end(), "REST 1000") != seen.end());
+  REQUIRE(refused);
+  CHECK(refused->kind() == ErrorKind::refused);
+  CHECK(std::string(refused->what()).find("Permission denied") != std::string::npos);
+}
+
+TEST_CASE("FtpClient: rename, remove and directories map replies to error kinds", "[client][ftp_client]") {
+  std::vector<std::string> seen;
+  ScriptedServer server([&](const std::string& line, ScriptedServer& srv) {
+    seen.push_back(line);
+    if (line == "RNFR /a") return srv.reply("350 Ready for RNTO.");
+    if (line == "RNTO /b") return srv.reply("250 Rename successful.");
+    if (line == "RNFR /missing") return srv.reply("550 /missing: No such file or directory.");
+    if (line == "DELE /a") return srv.reply("250 Delete operation successful.");
+    if (line == "MKD /d") return srv.reply("257 \"/d\" created.");
+    if (line == "RMD /d") return srv.reply("550 /d: Directory not empty.");
+    standard_script(line, srv);
+  });
+  std::optional<ClientError> missing;
+  std::optional<ClientError> not_empty;
+  bool mtime_set = true;
+  const auto failure = run_client([&](FtpClient& client) -> asio::awaitable<void> {
+    co_await client.connect("127.0.0.1", server.port());
+    co_await client.login("demo", "right");
+    co_await client.rename("/a", "/b");
+    co_await client.remove("/a");
+    co_await client.make_directory("/d");
+    try {
+      co_await client.rename("/missing", "/b");
+    } catch (const ClientError& error) {
+      missing = error;
+    }
+    try {
+      co_await client.remove_directory("/d");
+    } catch (const ClientError& error) {
+      not_empty = error;
+    }
+    // FEAT answers 502 here: no MFMT, so nothing is sent.
+    mtime_set = co_await client.set_mtime("/b", 1614834367);
+  });
+  CHECK_FALSE(failure);
+  REQUIRE(missing);
+  CHECK(missing->kind() == ErrorKind::not_found);
+  REQUIRE(not_empty);
+  CHECK(not_empty->kind() == ErrorKind::refused);
+  CHECK_FALSE(mtime_set);
+  CHECK(std::find(seen.begin(), seen.end(), "RNTO /b") != seen.end());
+  CHECK(std::none_of(seen.begin(), seen.end(), [](const std::string& l) { return l.starts_with("MFMT"); }));
 }

@@ -1,0 +1,391 @@
+// The mirror job: listings, the plan, and the parallel transfer workers.
+#include "mirror.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <asio/co_spawn.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
+#include <cerrno>
+#include <cstring>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+
+#include "download.hpp"
+#include "terminal_progress.hpp"
+#include "upload.hpp"
+
+namespace ferry::client {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
+
+bool under(std::string_view path, std::string_view directory) {
+  return path.size() > directory.size() && path.starts_with(directory) && path[directory.size()] == '/';
+}
+
+// A name from a remote listing that could leave the local directory, or that a local file
+// system cannot hold.
+bool unsafe_name(std::string_view name) {
+  return name.empty() || name == "." || name == ".." || name.find('/') != std::string_view::npos ||
+         name.find('\0') != std::string_view::npos;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------
+// The plan.
+
+MirrorPlan plan_mirror(const std::vector<TreeEntry>& source, const std::vector<TreeEntry>& target,
+                       bool compare_mtime) {
+  std::map<std::string_view, const TreeEntry*> targets;
+  for (const auto& entry : target) targets.emplace(entry.path, &entry);
+  std::vector<const TreeEntry*> ordered;
+  ordered.reserve(source.size());
+  for (const auto& entry : source) ordered.push_back(&entry);
+  // A parent's path is a prefix of its children's, so it sorts first.
+  std::sort(ordered.begin(), ordered.end(), [](const TreeEntry* a, const TreeEntry* b) { return a->path < b->path; });
+
+  MirrorPlan plan;
+  std::vector<std::string_view> skipped;  // directories whose whole subtree is left out
+  for (const TreeEntry* entry : ordered) {
+    if (std::any_of(skipped.begin(), skipped.end(), [&](std::string_view dir) { return under(entry->path, dir); })) {
+      continue;
+    }
+    const auto found = targets.find(entry->path);
+    const TreeEntry* existing = found == targets.end() ? nullptr : found->second;
+    switch (entry->type) {
+      case FileType::directory:
+        if (existing && existing->type != FileType::directory) {
+          plan.notes.push_back("skipping " + entry->path + "/: the target has a non-directory of that name");
+          skipped.push_back(entry->path);
+        } else if (!existing) {
+          plan.directories.push_back(entry->path);
+        }
+        break;
+      case FileType::file:
+        if (existing && existing->type != FileType::file) {
+          plan.notes.push_back("skipping " + entry->path + ": the target has a " +
+                               (existing->type == FileType::directory ? "directory" : "non-regular file") +
+                               " of that name");
+        } else if (!existing || existing->size != entry->size ||
+                   (compare_mtime && entry->mtime != 0 && existing->mtime != 0 && entry->mtime > existing->mtime)) {
+          plan.transfers.push_back(*entry);
+        } else {
+          ++plan.unchanged;
+        }
+        break;
+      case FileType::symlink:
+        plan.notes.push_back("skipping symlink " + entry->path + " (symlinks are not followed)");
+        break;
+      case FileType::other:
+        plan.notes.push_back("skipping " + entry->path + ": not a regular file or directory");
+        break;
+    }
+  }
+  return plan;
+}
+
+// ---------------------------------------------------------------------------------------
+// Listings.
+
+std::vector<TreeEntry> list_local_tree(const fs::path& root) {
+  std::vector<TreeEntry> entries;
+  std::error_code ec;
+  if (!fs::exists(root, ec)) return entries;
+  fs::recursive_directory_iterator it(root, fs::directory_options::none, ec);
+  if (ec) throw ClientError(ErrorKind::local, "cannot read " + root.string() + ": " + ec.message());
+  for (; it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (ec) break;
+    const fs::path& path = it->path();
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) != 0) {
+      throw ClientError(ErrorKind::local, "cannot read " + path.string() + ": " + std::strerror(errno));
+    }
+    TreeEntry entry;
+    entry.path = path.lexically_relative(root).generic_string();
+    entry.mtime = static_cast<std::int64_t>(st.st_mtim.tv_sec);
+    if (S_ISREG(st.st_mode)) {
+      entry.type = FileType::file;
+      entry.size = static_cast<std::uint64_t>(st.st_size);
+    } else if (S_ISDIR(st.st_mode)) {
+      entry.type = FileType::directory;
+    } else if (S_ISLNK(st.st_mode)) {
+      entry.type = FileType::symlink;
+    } else {
+      entry.type = FileType::other;
+    }
+    entries.push_back(std::move(entry));
+  }
+  if (ec) throw ClientError(ErrorKind::local, "cannot read below " + root.string() + ": " + ec.message());
+  return entries;
+}
+
+std::string join_remote(std::string_view root, std::string_view relative) {
+  std::string path(root);
+  while (path.size() > 1 && path.back() == '/') path.pop_back();
+  if (relative.empty()) return path.empty() ? "/" : path;
+  if (path.empty() || path.back() != '/') path += '/';
+  path += relative;
+  return path;
+}
+
+namespace {
+
+// The remote tree below `root`, directory by directory (MLSD, or LIST when FEAT has no MLST).
+asio::awaitable<std::vector<TreeEntry>> list_remote_tree(FtpClient& client, std::string root,
+                                                         std::vector<std::string>& notes) {
+  std::vector<TreeEntry> entries;
+  std::deque<std::string> pending{std::string()};
+  while (!pending.empty()) {
+    const std::string relative = std::move(pending.front());
+    pending.pop_front();
+    std::string directory = join_remote(root, relative);
+    const std::vector<FileInfo> listing = co_await client.list(std::move(directory));
+    for (const FileInfo& info : listing) {
+      std::string path = relative.empty() ? info.name : relative + "/" + info.name;
+      if (unsafe_name(info.name)) {
+        notes.push_back("skipping a remote entry with an unusable name in " + join_remote(root, relative));
+        continue;
+      }
+      TreeEntry entry{path, info.type, info.size, info.mtime};
+      if (info.type == FileType::directory) pending.push_back(path);
+      entries.push_back(std::move(entry));
+    }
+  }
+  co_return entries;
+}
+
+void set_local_mtime(const fs::path& path, std::int64_t mtime) {
+  struct timespec times[2] = {};
+  times[0].tv_nsec = UTIME_OMIT;
+  times[1].tv_sec = static_cast<time_t>(mtime);
+  if (::utimensat(AT_FDCWD, path.c_str(), times, 0) != 0) {
+    throw ClientError(ErrorKind::local, "cannot set the time of " + path.string() + ": " + std::strerror(errno));
+  }
+}
+
+// What the workers share; everything runs on one executor, so no locks.
+struct MirrorState {
+  const MirrorRequest* request = nullptr;
+  bool use_mdtm = false;   // download without MLSD: LIST times are coarse, ask MDTM
+  bool set_remote_time = false;  // upload with MFMT
+  std::vector<TreeEntry> queue;
+  std::size_t next = 0;
+  std::size_t files_done = 0;
+  std::uint64_t bytes_done = 0;
+  std::uint64_t bytes_total = 0;
+  MirrorSummary summary;
+
+  void report() const {
+    if (request->progress) request->progress(bytes_done, bytes_total, files_done, queue.size());
+  }
+  void note(const std::string& line) const {
+    if (request->note) request->note(line);
+  }
+};
+
+asio::awaitable<void> transfer_one(FtpClient& client, MirrorState& state, const TreeEntry& entry,
+                                   std::uint64_t& counted) {
+  const MirrorRequest& request = *state.request;
+  const std::string remote = join_remote(request.remote_root, entry.path);
+  const fs::path local = request.local_root / entry.path;
+  ProgressSink progress = [&state, &counted](std::uint64_t done, std::uint64_t) {
+    if (done > counted) {
+      state.bytes_done += done - counted;
+      counted = done;
+      state.report();
+    }
+  };
+  bool verified = false;
+  if (request.direction == MirrorDirection::download) {
+    DownloadRequest job;
+    job.remote_path = remote;
+    job.target = local;
+    job.progress = std::move(progress);
+    const DownloadReceipt receipt = co_await download_file(client, std::move(job));
+    verified = receipt.verification == Verification::matched;
+    std::int64_t mtime = entry.mtime;
+    if (state.use_mdtm) {
+      std::string path = remote;
+      mtime = (co_await client.mdtm(std::move(path))).value_or(0);
+    }
+    if (mtime != 0) set_local_mtime(local, mtime);
+  } else {
+    UploadRequest job;
+    job.source = local;
+    job.remote_path = remote;
+    job.progress = std::move(progress);
+    const UploadReceipt receipt = co_await upload_file(client, std::move(job));
+    verified = receipt.verification == Verification::matched;
+    if (state.set_remote_time && entry.mtime != 0) {
+      std::string path = remote;
+      co_await client.set_mtime(std::move(path), entry.mtime);
+    }
+  }
+  if (verified) ++state.summary.verified;
+}
+
+asio::awaitable<void> worker(FtpClient& client, MirrorState& state, bool fresh, unsigned index) {
+  const MirrorRequest& request = *state.request;
+  if (fresh) {
+    try {
+      co_await request.open_connection(client);
+    } catch (const ClientError& error) {
+      state.note("connection " + std::to_string(index + 1) + ": " + error.what());
+      co_return;
+    }
+  }
+  while (state.next < state.queue.size()) {
+    const TreeEntry& entry = state.queue[state.next++];
+    std::uint64_t counted = 0;
+    std::optional<std::string> failure;
+    try {
+      co_await transfer_one(client, state, entry, counted);
+    } catch (const ClientError& error) {
+      failure = error.what();
+    } catch (const std::exception& error) {
+      failure = error.what();
+    }
+    ++state.files_done;
+    if (failure) {
+      ++state.summary.failed;
+      state.bytes_done -= std::min(state.bytes_done, counted);
+      state.bytes_total -= std::min(state.bytes_total, entry.size);
+      state.note(entry.path + ": " + *failure);
+    } else {
+      ++state.summary.transferred;
+      state.summary.bytes += entry.size;
+      if (entry.size > counted) state.bytes_done += entry.size - counted;
+    }
+    state.report();
+    if (failure && !client.is_connected()) {
+      // A timeout or a lost connection closes the client: open it again for the rest.
+      try {
+        co_await request.open_connection(client);
+      } catch (const ClientError& error) {
+        state.note("connection " + std::to_string(index + 1) + " lost: " + error.what());
+        co_return;
+      }
+    }
+  }
+  if (fresh) co_await client.quit();
+}
+
+}  // namespace
+
+std::string describe(const MirrorSummary& summary) {
+  std::string text = "mirror: " + std::to_string(summary.transferred) + (summary.transferred == 1 ? " file" : " files");
+  if (summary.transferred > 0) {
+    text += " (";
+    text += format_bytes(summary.bytes);
+    text += ")";
+  }
+  text += " transferred, " + std::to_string(summary.unchanged) + " unchanged, " + std::to_string(summary.failed) +
+          " failed";
+  if (summary.skipped > 0) text += ", " + std::to_string(summary.skipped) + " skipped";
+  return text;
+}
+
+asio::awaitable<MirrorSummary> run_mirror(FtpClient& first, MirrorRequest request) {
+  const unsigned jobs = std::clamp(request.jobs, 1u, 16u);
+  MirrorState state;
+  state.request = &request;
+  const Features features = co_await first.feat();
+  const bool download = request.direction == MirrorDirection::download;
+  std::vector<std::string> notes;
+
+  std::vector<TreeEntry> remote;
+  std::vector<TreeEntry> local;
+  bool compare_mtime = true;
+  std::string remote_root = request.remote_root;
+  if (download) {
+    remote = co_await list_remote_tree(first, remote_root, notes);
+    std::error_code ec;
+    fs::create_directories(request.local_root, ec);
+    if (ec) throw ClientError(ErrorKind::local, "cannot create " + request.local_root.string() + ": " + ec.message());
+    local = list_local_tree(request.local_root);
+    state.use_mdtm = !features.has("MLST");
+  } else {
+    std::error_code ec;
+    if (!fs::is_directory(request.local_root, ec)) {
+      throw ClientError(ErrorKind::local, request.local_root.string() + " is not a directory");
+    }
+    local = list_local_tree(request.local_root);
+    bool missing = false;
+    try {
+      remote = co_await list_remote_tree(first, remote_root, notes);
+    } catch (const ClientError& error) {
+      if (error.kind() != ErrorKind::not_found) throw;
+      missing = true;
+    }
+    if (missing && remote_root != "/") co_await first.make_directory(remote_root);
+    // Without MFMT a remote file's time is when it was uploaded: only sizes compare.
+    compare_mtime = features.has("MFMT");
+    state.set_remote_time = compare_mtime;
+  }
+
+  MirrorPlan plan = download ? plan_mirror(remote, local, compare_mtime) : plan_mirror(local, remote, compare_mtime);
+  for (auto& line : plan.notes) notes.push_back(std::move(line));
+  for (const auto& line : notes) state.note(line);
+  state.summary.skipped = notes.size();
+  state.summary.unchanged = plan.unchanged;
+
+  for (const std::string& directory : plan.directories) {
+    if (download) {
+      std::error_code ec;
+      fs::create_directory(request.local_root / directory, ec);
+      if (ec) {
+        state.note("cannot create " + (request.local_root / directory).string() + ": " + ec.message());
+        continue;
+      }
+    } else {
+      std::string path = join_remote(remote_root, directory);
+      try {
+        co_await first.make_directory(std::move(path));
+      } catch (const ClientError& error) {
+        state.note(error.what());
+        continue;
+      }
+    }
+    ++state.summary.directories_created;
+  }
+
+  state.queue = std::move(plan.transfers);
+  for (const auto& entry : state.queue) state.bytes_total += entry.size;
+  state.report();
+
+  const unsigned workers = static_cast<unsigned>(std::min<std::size_t>(jobs, std::max<std::size_t>(state.queue.size(), 1)));
+  std::vector<std::unique_ptr<FtpClient>> extra;
+  for (unsigned i = 1; i < workers; ++i) {
+    extra.push_back(std::make_unique<FtpClient>(first.executor()));
+    if (request.configure) request.configure(*extra.back(), i);
+  }
+  std::size_t running = workers;
+  asio::steady_timer all_done(first.executor(), asio::steady_timer::time_point::max());
+  auto finished = [&running, &all_done](std::exception_ptr) {
+    if (--running == 0) all_done.cancel();
+  };
+  asio::co_spawn(first.executor(), worker(first, state, false, 0), finished);
+  for (unsigned i = 1; i < workers; ++i) {
+    asio::co_spawn(first.executor(), worker(*extra[i - 1], state, true, i), finished);
+  }
+  while (running > 0) co_await all_done.async_wait(use_tuple);
+
+  if (state.next < state.queue.size()) {
+    const std::size_t left = state.queue.size() - state.next;
+    state.summary.failed += left;
+    state.note(std::to_string(left) + " files not transferred: no connection to the server left");
+  }
+  co_return state.summary;
+}
+
+}  // namespace ferry::client

@@ -1,0 +1,149 @@
+// The verified upload: REST+STOR resume, then SIZE and HASH checked against the local file.
+#include "upload.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <optional>
+
+#include "digest/digest.hpp"
+
+namespace ferry::client {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// The local file, read with pread from a moving offset, so errors carry errno.
+class SourceFile {
+ public:
+  explicit SourceFile(const fs::path& path) : path_(path) {
+    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd_ < 0) fail("cannot open");
+    struct stat st {};
+    if (::fstat(fd_, &st) != 0) fail("cannot read");
+    if (!S_ISREG(st.st_mode)) {
+      ::close(fd_);
+      fd_ = -1;
+      throw ClientError(ErrorKind::local, path_.string() + " is not a regular file");
+    }
+    size_ = static_cast<std::uint64_t>(st.st_size);
+  }
+  ~SourceFile() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  SourceFile(const SourceFile&) = delete;
+  SourceFile& operator=(const SourceFile&) = delete;
+
+  std::uint64_t size() const { return size_; }
+
+  std::size_t read_at(std::uint64_t offset, std::span<std::byte> buffer) {
+    for (;;) {
+      const ssize_t n = ::pread(fd_, buffer.data(), buffer.size(), static_cast<off_t>(offset));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) fail("cannot read");
+      return static_cast<std::size_t>(n);
+    }
+  }
+
+ private:
+  [[noreturn]] void fail(const char* what) const {
+    throw ClientError(ErrorKind::local, std::string(what) + " " + path_.string() + ": " + std::strerror(errno));
+  }
+
+  fs::path path_;
+  int fd_ = -1;
+  std::uint64_t size_ = 0;
+};
+
+}  // namespace
+
+std::string describe(const UploadReceipt& receipt) {
+  std::string text = "sent " + std::to_string(receipt.size) + " bytes, ";
+  if (receipt.verification == Verification::matched) {
+    text += "SHA-256 matches the server (" + receipt.sha256 + ")";
+  } else {
+    text += "not verified: server does not offer HASH";
+  }
+  return text;
+}
+
+std::string choose_remote_target(std::string_view remote_path, const fs::path& source) {
+  const std::string name = source.filename().string();
+  if (name.empty() || name == "." || name == "..") {
+    throw ClientError(ErrorKind::local, "not a file name: " + source.string());
+  }
+  if (remote_path.empty()) return "/" + name;
+  if (remote_path.back() == '/') return std::string(remote_path) + name;
+  return std::string(remote_path);
+}
+
+asio::awaitable<UploadReceipt> upload_file(FtpClient& client, UploadRequest request) {
+  SourceFile file(request.source);
+  UploadReceipt receipt;
+  receipt.remote_path = request.remote_path;
+  receipt.size = file.size();
+
+  co_await client.type_binary();
+  std::uint64_t offset = 0;
+  if (request.resume) {
+    std::optional<std::uint64_t> remote_size;
+    try {
+      remote_size = co_await client.size(request.remote_path);
+    } catch (const ClientError& error) {
+      if (error.kind() != ErrorKind::not_found) throw;
+      remote_size = 0;  // nothing there yet: a resume from 0
+    }
+    if (!remote_size) {
+      throw ClientError(ErrorKind::transfer, "cannot resume " + request.remote_path +
+                                                 ": the server does not tell file sizes (SIZE)");
+    }
+    if (*remote_size > file.size()) {
+      throw ClientError(ErrorKind::transfer, request.remote_path + " has " + std::to_string(*remote_size) +
+                                                 " bytes on the server, more than the local file's " +
+                                                 std::to_string(file.size()) + ": cannot resume");
+    }
+    offset = *remote_size;
+  }
+  receipt.resumed_from = offset;
+
+  // A resume of a complete file sends nothing: only the checks below.
+  if (!request.resume || offset < file.size()) {
+    std::uint64_t position = offset;
+    DataSource source = [&file, &position](std::span<std::byte> buffer) {
+      const std::size_t n = file.read_at(position, buffer);
+      position += n;
+      return n;
+    };
+    receipt.sent = co_await client.store(request.remote_path, std::move(source), offset, file.size(), request.progress);
+  }
+
+  const std::optional<std::uint64_t> remote_size = co_await client.size(request.remote_path);
+  if (remote_size && *remote_size != file.size()) {
+    throw ClientError(ErrorKind::transfer, "incomplete upload of " + request.source.string() + ": the server has " +
+                                               std::to_string(*remote_size) + " of " + std::to_string(file.size()) +
+                                               " bytes in " + request.remote_path +
+                                               " (left there; -c continues it)");
+  }
+
+  const std::optional<std::string> remote_digest = co_await client.hash(request.remote_path, "SHA-256");
+  if (remote_digest) {
+    const std::optional<std::string> local_digest =
+        digest::hash_file(digest::Algorithm::sha256, request.source.string());
+    if (!local_digest) throw ClientError(ErrorKind::local, "cannot read " + request.source.string() + " to check it");
+    if (*local_digest != *remote_digest) {
+      throw ClientError(ErrorKind::verify, "SHA-256 mismatch after uploading " + request.source.string() +
+                                               ": the server has " + *remote_digest + ", the local file " +
+                                               *local_digest + "; the remote file " + request.remote_path +
+                                               " was left in place");
+    }
+    receipt.verification = Verification::matched;
+    receipt.sha256 = *local_digest;
+  }
+  co_return receipt;
+}
+
+}  // namespace ferry::client
