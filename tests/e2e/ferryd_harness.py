@@ -102,6 +102,19 @@ def run_ferryd(args, timeout=30, **kw):
                           stdin=subprocess.DEVNULL, timeout=timeout, text=True, errors="replace", **kw)
 
 
+def fs_local_mounts(writable=True, welcome=True, root="files/%u", extra_mounts=""):
+    """Mount TOML: fs_local at "/" (root relative to the config dir, per user) and, by
+    default, send_png at "/welcome". The user's directory on disk is
+    FerryServer.user_root() once the server has written its files."""
+    text = ('[[mount]]\npath = "/"\nplugin = "fs_local"\n'
+            f"root = {toml_str(root)}\nwritable = {'true' if writable else 'false'}\n")
+    if welcome:
+        text += '\n[[mount]]\npath = "/welcome"\nplugin = "send_png"\nimage = "ferry.png"\n'
+    if extra_mounts:
+        text += "\n" + extra_mounts
+    return text
+
+
 class FerryServer:
     """A ferryd process with its own temp dir, config, users file and image."""
 
@@ -207,6 +220,13 @@ class FerryServer:
             self._log_cond.notify_all()
 
     # ----- accessors ---------------------------------------------------------------
+    def user_root(self, root="files/%u", user=None, create=True):
+        """The on-disk directory of a per-user fs_local root (see fs_local_mounts)."""
+        path = os.path.join(self.dir, root.replace("%u", user or self.user))
+        if create:
+            os.makedirs(path, exist_ok=True)
+        return path
+
     @property
     def host(self):
         return self.addresses[0][0]
