@@ -527,7 +527,11 @@ asio::awaitable<void> FtpClient::rename(std::string from, std::string to) {
   if (first.code != 350) throw refusal("rename", from, first);
   std::string to_line = "RNTO " + to;
   const ftp::Reply second = co_await command(std::move(to_line));
-  if (second.code != 250 && second.code != 200) throw refusal("rename to", to, second);
+  if (second.code != 250 && second.code != 200) {
+    // A 550 here is about the destination (its directory is missing, or it exists).
+    const ClientError error = refusal("rename to", to, second);
+    throw ClientError(error.kind(), "cannot rename " + from + " to " + to + " (" + reply_summary(second) + ")");
+  }
 }
 
 asio::awaitable<bool> FtpClient::set_mtime(std::string path, std::int64_t mtime) {

@@ -345,6 +345,7 @@ asio::awaitable<MirrorSummary> run_mirror(FtpClient& first, MirrorRequest reques
       fs::create_directory(request.local_root / directory, ec);
       if (ec) {
         state.note("cannot create " + (request.local_root / directory).string() + ": " + ec.message());
+        ++state.summary.failed;
         continue;
       }
     } else {
@@ -353,6 +354,7 @@ asio::awaitable<MirrorSummary> run_mirror(FtpClient& first, MirrorRequest reques
         co_await first.make_directory(std::move(path));
       } catch (const ClientError& error) {
         state.note(error.what());
+        ++state.summary.failed;
         continue;
       }
     }

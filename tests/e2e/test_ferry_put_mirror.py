@@ -45,7 +45,8 @@ class FerryPutMirrorTest(ClientTestMixin, ServerTestCase):
         os.makedirs(cls.root)
         cls.server_kwargs = {"mounts": (
             '[[mount]]\npath = "/"\nplugin = "fs_local"\n'
-            f'root = {toml_str(os.path.join(cls.root_base, "%u"))}\nwritable = true\n')}
+            f'root = {toml_str(os.path.join(cls.root_base, "%u"))}\nwritable = true\n'
+            '\n[[mount]]\npath = "/welcome"\nplugin = "send_png"\nimage = "ferry.png"\n')}
         try:
             super().setUpClass()
         except BaseException:
@@ -215,6 +216,25 @@ class FerryPutMirrorTest(ClientTestMixin, ServerTestCase):
         self.assertExit(run, 0)
         self.assertIn("mirror: 5 files", run.stdout)
         self.assertEqual(tree_files(down4), tree_files(self.remote("up")))
+
+    def test_mirror_refused_files_are_counted_and_exit_1(self):
+        tree = os.path.join(self.home, "small")
+        os.makedirs(os.path.join(tree, "sub"))
+        for name in ("x.txt", "sub/y.txt"):
+            with open(os.path.join(tree, name), "wb") as f:
+                f.write(b"data\n")
+        run = self.ferry("mirror", "-R", tree, self.server.url("/welcome"), "-j", "2", timeout=MIRROR_TIMEOUT)
+        self.assertExit(run, 1)
+        self.assertIn("mirror: 0 files transferred, 0 unchanged, 3 failed", run.stdout)  # sub/ + 2 files
+        self.assertIn("x.txt", run.stderr)
+        # Downloading the read-only mount works, and a second run has nothing to do.
+        down = os.path.join(self.home, "welcome")
+        run = self.ferry("mirror", self.server.url("/welcome"), down, timeout=MIRROR_TIMEOUT)
+        self.assertExit(run, 0)
+        self.assertIn("mirror: 1 file (", run.stdout)
+        self.assertEqual(read(os.path.join(down, "ferry.png")), self.server.image_bytes)
+        run = self.ferry("mirror", self.server.url("/welcome"), down, timeout=MIRROR_TIMEOUT)
+        self.assertIn("mirror: 0 files transferred, 1 unchanged, 0 failed", run.stdout)
 
     def test_mirror_missing_remote_directory_exit_5(self):
         run = self.ferry("mirror", self.server.url("/no-such-dir"), os.path.join(self.home, "x"))
