@@ -11,11 +11,13 @@ import hashlib
 import io
 import os
 import re
+import socket
 import stat
+import struct
 import time
 import unittest
 
-from ferryd_harness import ServerTestCase, fs_local_mounts
+from ferryd_harness import ServerTestCase, fs_local_mounts, random_passive_range
 
 GIB4 = 4 << 30
 
@@ -474,6 +476,61 @@ class _FtplibInterop:
         self.assertTrue(resp.startswith("226"), resp)
         self.assertEqual(file_sha(self.disk(name)), sha(data))
 
+    # ----- a data connection reset (no ABOR) during an upload ----------------------
+    def _reset_upload(self, ftp, name, data):
+        conn = ftp.transfercmd(f"STOR {name}")
+        conn.sendall(data)
+        time.sleep(0.1)
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        conn.close()  # RST, not FIN: the server must not take this for the end of the file
+        with self.assertRaises(ftplib.Error) as cm:
+            ftp.voidresp()
+        self.assertTrue(str(cm.exception).startswith(("426", "451")), str(cm.exception))
+        self.assertEqual(ftp.voidcmd("NOOP")[:3], "200")
+
+    def test_reset_during_an_overwrite_keeps_the_old_file(self):
+        ftp = self.ftp()
+        name = self.name(".bin")
+        old = os.urandom(50_000)
+        self.stor(ftp, name, old)
+        self._reset_upload(ftp, name, os.urandom(2 << 20))
+        self.assertEqual(file_sha(self.disk(name)), sha(old))
+        self._no_temp_files_soon()
+        self.server.wait_for_log(r"transfer failed: STOR /" + re.escape(name) + r" .*reset by peer")
+
+    def test_reset_during_a_new_upload_leaves_a_resumable_part(self):
+        ftp = self.ftp()
+        name = self.name(".bin")
+        data = os.urandom(4 << 20)
+        self._reset_upload(ftp, name, data[:1 << 20])
+        have = os.path.getsize(self.disk(name))
+        self.assertEqual(file_sha(self.disk(name)), sha(data[:have]))
+        self.stor(ftp, name, data[have:], cmd="APPE")
+        self.assertEqual(file_sha(self.disk(name)), sha(data))
+
+    # ----- more refusals ------------------------------------------------------------
+    def test_rename_and_upload_edge_cases(self):
+        ftp = self.ftp()
+        a, b, d = self.name("-a"), self.name("-b"), self.name("-d")
+        self.stor(ftp, a, b"new")
+        self.stor(ftp, b, b"old")
+        ftp.sendcmd(f"RNFR {a}")
+        self.assertEqual(ftp.sendcmd(f"RNTO {b}")[:3], "250")  # replaces an existing file
+        self.assertEqual(self.read_disk(b), b"new")
+        self.assertFalse(os.path.exists(self.disk(a)))
+        ftp.sendcmd(f"MKD {d}")
+        ftp.sendcmd(f"MKD {d}/sub")
+        ftp.sendcmd(f"RNFR {d}")
+        self.assert_code(("550", "553"), ftp.sendcmd, f"RNTO {d}/sub/inside")  # into itself
+        ftp.sendcmd(f"RNFR {b}")
+        self.assert_code(("550", "553"), ftp.sendcmd, f"RNTO {d}")             # onto a directory
+        self.assertEqual(self.read_disk(b), b"new")
+        self.assert_code(("550", "553"), self.stor, ftp, d, b"x")               # STOR onto a directory
+        self.assert_code(("550",), ftp.sendcmd, f"MKD {self.name('-x')}/y/z")  # missing parents
+        for cmd in ("RMD /", "DELE /", "RMD /welcome", "DELE /welcome"):
+            self.assert_code(("550", "553"), ftp.sendcmd, cmd)
+        self.assertTrue(os.path.isdir(self.disk(f"{d}/sub")))
+
 
 class FtplibPassivePasvTest(_FtplibInterop, ServerTestCase):
     MODE = "PASV"
@@ -489,6 +546,29 @@ class FtplibActivePortTest(_FtplibInterop, ServerTestCase):
 
 class FtplibActiveEprtTest(_FtplibInterop, ServerTestCase):
     MODE = "EPRT"
+
+
+class PassivePortReuseTest(ServerTestCase):
+    """A passive port must be usable again right after a transfer on it.
+
+    After RETR or LIST the server closes the data connection first, so its side sits in
+    TIME_WAIT for a minute; a listener bound without SO_REUSEADDR cannot take that port
+    again, and a busy client (wget -r, lftp mirror) then runs out of ports: 425 "No
+    passive port available" after (range size) transfers a minute."""
+
+    server_kwargs = {"mounts": fs_local_mounts(), "passive_ports": random_passive_range(4)}
+
+    def test_more_transfers_than_passive_ports(self):
+        root = self.server.user_root()
+        with open(os.path.join(root, "small.bin"), "wb") as f:
+            f.write(b"small")
+        ftp = self.ftp()
+        ftp.voidcmd("TYPE I")
+        for i in range(12):
+            out = []
+            ftp.retrbinary("RETR small.bin", out.append)
+            self.assertEqual(b"".join(out), b"small", i)
+            self.assertIn("small.bin", ftp.nlst(), i)
 
 
 if __name__ == "__main__":
