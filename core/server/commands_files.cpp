@@ -62,13 +62,23 @@ asio::awaitable<void> Session::receive_file(std::string_view arg, WriteMode mode
   auto opened = co_await run_blocking(state_->blocking, std::move(open_job));
   if (!opened) {
     passive_.reset();
-    co_await reply_error(opened.error(), arg, true);
+    if (mode == WriteMode::resume && opened.error().status == Status::not_supported) {
+      // RFC 3659 5.4: a restart marker the server cannot honour is 554.
+      std::string text = "Restart offset " + std::to_string(offset) + " refused: " + opened.error().message + ".";
+      co_await reply(554, text);
+    } else {
+      co_await reply_error(opened.error(), arg);
+    }
     co_return;
   }
   std::shared_ptr<WriteHandle> file = std::move(opened.value());
   auto data = co_await open_data_connection();
   if (!data) co_return;
   std::string final_name = file->final_name();
+  const char* verb = mode == WriteMode::append ? "APPE" : mode == WriteMode::unique ? "STOU" : "STOR";
+  // STOU may have picked another name: log the file that was really written.
+  std::string written = final_name.empty() ? *path : std::string(vfs::parent_path(*path)) +
+                                                         (vfs::parent_path(*path) == "/" ? "" : "/") + final_name;
   // Reply texts are built outside co_await: g++ 12 mishandles a ?: temporary inside one.
   std::string opening = mode != WriteMode::unique ? std::string("Ok to send data.")
                         : final_name.empty()      ? "FILE: " + std::string(vfs::base_name(*path))
@@ -94,14 +104,14 @@ asio::awaitable<void> Session::receive_file(std::string_view arg, WriteMode mode
                       : end == TransferEnd::control_lost ? "control connection lost"
                       : ec                               ? "data connection: " + ec.message()
                                                          : received.failure.message;
-    log_info("session ", id_, ": transfer failed: STOR ", *path, " user ", fs_->user(), " after ", received.bytes,
+    log_info("session ", id_, ": transfer failed: ", verb, " ", written, " user ", fs_->user(), " after ", received.bytes,
              " bytes, ", ms, " ms: ", why);
     if (end != TransferEnd::done) {
       co_await reply_transfer_failed(end);
     } else if (ec) {
       co_await reply(426, "Connection closed; transfer aborted.");
     } else {
-      co_await reply_error(received.failure, arg, true);
+      co_await reply_error(received.failure, arg);
     }
     co_return;
   }
@@ -112,11 +122,11 @@ asio::awaitable<void> Session::receive_file(std::string_view arg, WriteMode mode
   };
   auto committed = co_await run_blocking(state_->blocking, std::move(commit_job));
   if (!committed) {
-    log_info("session ", id_, ": transfer failed: STOR ", *path, ": ", committed.error().message);
-    co_await reply_error(committed.error(), arg, true);
+    log_info("session ", id_, ": transfer failed: ", verb, " ", written, ": ", committed.error().message);
+    co_await reply_error(committed.error(), arg);
     co_return;
   }
-  log_info("session ", id_, ": transfer ok: STOR ", *path, " user ", fs_->user(), " ", received.bytes, " bytes in ",
+  log_info("session ", id_, ": transfer ok: ", verb, " ", written, " user ", fs_->user(), " ", received.bytes, " bytes in ",
            ms, " ms");
   std::string done = mode == WriteMode::unique && !final_name.empty() ? "Transfer complete: " + final_name
                                                                      : std::string("Transfer complete.");
@@ -175,7 +185,7 @@ asio::awaitable<void> Session::cmd_dele(std::string_view arg) {
   auto job = [fs = *fs_, p = *path] { return fs.remove_file(p); };
   auto done = co_await run_blocking(state_->blocking, std::move(job));
   if (!done) {
-    co_await reply_error(done.error(), arg, true);
+    co_await reply_error(done.error(), arg);
     co_return;
   }
   log_info("session ", id_, ": deleted ", *path, " (user ", fs_->user(), ")");
@@ -191,7 +201,7 @@ asio::awaitable<void> Session::cmd_mkd(std::string_view arg) {
   auto job = [fs = *fs_, p = *path] { return fs.make_directory(p); };
   auto done = co_await run_blocking(state_->blocking, std::move(job));
   if (!done) {
-    co_await reply_error(done.error(), arg, true);
+    co_await reply_error(done.error(), arg);
     co_return;
   }
   co_await reply(257, ftp::quote_path(*path) + " created.");
@@ -206,7 +216,7 @@ asio::awaitable<void> Session::cmd_rmd(std::string_view arg) {
   auto job = [fs = *fs_, p = *path] { return fs.remove_directory(p); };
   auto done = co_await run_blocking(state_->blocking, std::move(job));
   if (!done) {
-    co_await reply_error(done.error(), arg, true);
+    co_await reply_error(done.error(), arg);
     co_return;
   }
   co_await reply(250, "Remove directory operation successful.");
@@ -241,7 +251,7 @@ asio::awaitable<void> Session::cmd_rnto(std::string_view arg) {
   auto job = [fs = *fs_, from, to = *path] { return fs.rename(from, to); };
   auto done = co_await run_blocking(state_->blocking, std::move(job));
   if (!done) {
-    co_await reply_error(done.error(), arg, true);
+    co_await reply_error(done.error(), arg);
     co_return;
   }
   log_info("session ", id_, ": renamed ", from, " to ", *path, " (user ", fs_->user(), ")");
@@ -265,7 +275,7 @@ asio::awaitable<void> Session::cmd_mfmt(std::string_view arg) {
   auto job = [fs = *fs_, p = *path, t = *mtime] { return fs.set_mtime(p, t); };
   auto done = co_await run_blocking(state_->blocking, std::move(job));
   if (!done) {
-    co_await reply_error(done.error(), name, true);
+    co_await reply_error(done.error(), name);
     co_return;
   }
   std::string text = "Modify=" + ftp::format_timeval(*mtime) + "; " + std::string(name);
@@ -307,7 +317,7 @@ asio::awaitable<void> Session::cmd_site(std::string_view arg) {
     if (done.error().status == Status::not_supported) {
       co_await reply(504, "SITE CHMOD is not supported here.");
     } else {
-      co_await reply_error(done.error(), name, true);
+      co_await reply_error(done.error(), name);
     }
     co_return;
   }

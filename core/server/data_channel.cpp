@@ -41,6 +41,9 @@ std::unique_ptr<PassiveListener> PassiveListener::open(const asio::any_io_execut
     tcp::endpoint endpoint(local, port);
     acceptor.open(endpoint.protocol(), ec);
     if (ec) return nullptr;
+    // The server closes data connections first, so their ports linger in TIME_WAIT: without
+    // SO_REUSEADDR a busy client would exhaust the range within a minute.
+    acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
     acceptor.bind(endpoint, ec);
     if (ec) continue;  // in use: try the next port
     acceptor.listen(1, ec);

@@ -199,9 +199,8 @@ asio::awaitable<Result<FileInfo>> Session::stat(const std::string& path) {
   co_return co_await run_blocking(state_->blocking, std::move(stat_job));
 }
 
-asio::awaitable<void> Session::reply_error(const Error& error, std::string_view path, bool changing) {
+asio::awaitable<void> Session::reply_error(const Error& error, std::string_view path) {
   ReplyCode rc = reply_for(error.status);
-  if (changing && error.status == Status::already_exists) rc = {553, "File exists."};
   if (error.status != Status::not_found) {
     log_info("session ", id_, ": ", fs_ ? fs_->user() : std::string("-"), ": ", path, ": ", error.message);
   }

@@ -103,8 +103,8 @@ class Session {
   // Resolves a client path argument against the current directory (nullopt: 553/501).
   std::optional<std::string> resolve(std::string_view arg) const;
   asio::awaitable<Result<FileInfo>> stat(const std::string& path);
-  // The reply for a provider's refusal; `changing` turns name problems into 553.
-  asio::awaitable<void> reply_error(const Error& error, std::string_view path, bool changing = false);
+  // The reply for a provider's refusal (550, 553 for a bad name, 452/552 for space).
+  asio::awaitable<void> reply_error(const Error& error, std::string_view path);
 
   // Data connection: waits for the client on the pending passive listener, or connects
   // to the PORT/EPRT address. Replies 425 itself when that fails.
