@@ -577,10 +577,10 @@ class LocalProvider final : public ferry::FileProvider {
   Result<void> set_mtime(const UserContext& user, std::string_view path, std::int64_t mtime) noexcept override {
     try {
       if (auto refused = refuse_change(path)) return *refused;
-      auto parent = open_parent(user, path);
-      if (!parent) return parent.error();
+      auto target = open_target(user, path);
+      if (!target) return target.error();
       struct timespec times[2] = {{0, UTIME_OMIT}, {static_cast<time_t>(mtime), 0}};
-      if (::utimensat(parent->dir.get(), parent->base.c_str(), times, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (::utimensat(AT_FDCWD, proc_fd_path(target->get()).c_str(), times, 0) != 0) {
         return errno_error(errno, "set time of", path);
       }
       return {};
@@ -593,10 +593,9 @@ class LocalProvider final : public ferry::FileProvider {
     try {
       if (auto refused = refuse_change(path)) return *refused;
       if (mode > 0777) return Error{Status::not_supported, "only the permission bits 0777 can be set"};
-      auto parent = open_parent(user, path);
-      if (!parent) return parent.error();
-      // AT_SYMLINK_NOFOLLOW: a symlink is refused (EOPNOTSUPP), never followed outside.
-      if (::fchmodat(parent->dir.get(), parent->base.c_str(), static_cast<mode_t>(mode), AT_SYMLINK_NOFOLLOW) != 0) {
+      auto target = open_target(user, path);
+      if (!target) return target.error();
+      if (::fchmodat(AT_FDCWD, proc_fd_path(target->get()).c_str(), static_cast<mode_t>(mode), 0) != 0) {
         return errno_error(errno, "chmod", path);
       }
       return {};
@@ -663,6 +662,20 @@ class LocalProvider final : public ferry::FileProvider {
       return errno_error(e, "open the user's root directory", "");
     }
   }
+
+  // The file or directory `path` names, resolved beneath the root (a symlink inside the
+  // tree is followed, like reads do; one that leaves it is refused), as an O_PATH descriptor.
+  Result<Fd> open_target(const UserContext& user, std::string_view path) const {
+    auto root = open_root(user);
+    if (!root) return root.error();
+    const int fd = open_beneath(root->get(), relative_of(path), O_PATH, 0);
+    if (fd < 0) return errno_error(-fd, "open", path);
+    return Fd(fd);
+  }
+
+  // utimensat/fchmodat cannot take an O_PATH descriptor itself; its /proc link names
+  // exactly the inode that was resolved beneath the root, with no second lookup.
+  static std::string proc_fd_path(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
 
   // The parent directory of `path` (resolved beneath the root) and its last component.
   Result<Parent> open_parent(const UserContext& user, std::string_view path) const {
