@@ -1,2 +1,4 @@
-// The one translation unit that compiles Asio (ASIO_SEPARATE_COMPILATION elsewhere).
+// The one translation unit that compiles Asio and its TLS layer
+// (ASIO_SEPARATE_COMPILATION everywhere else).
 #include <asio/impl/src.hpp>
+#include <asio/ssl/impl/src.hpp>

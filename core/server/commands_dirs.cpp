@@ -153,11 +153,9 @@ asio::awaitable<void> Session::send_listing(std::string_view arg, ListingFormat 
   }
   auto data = co_await open_data_connection();
   if (!data) co_return;
-  co_await reply(150, "Here comes the directory listing.");
-  std::error_code ec = co_await send_all(*data, text, std::chrono::seconds(state_->config.data_timeout));
-  std::error_code ignored;
-  data->shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
-  data->close(ignored);
+  if (!co_await begin_transfer(*data, "Here comes the directory listing.")) co_return;
+  std::error_code ec = co_await data->write_all(text);
+  co_await data->close();
   if (ec) {
     co_await reply(426, "Connection closed; transfer aborted.");
   } else {

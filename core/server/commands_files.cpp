@@ -83,14 +83,13 @@ asio::awaitable<void> Session::receive_file(std::string_view arg, WriteMode mode
   std::string opening = mode != WriteMode::unique ? std::string("Ok to send data.")
                         : final_name.empty()      ? "FILE: " + std::string(vfs::base_name(*path))
                                                   : "FILE: " + final_name;
-  co_await reply(150, opening);
+  if (!co_await begin_transfer(*data, opening)) co_return;
 
   auto started = std::chrono::steady_clock::now();
   deadline_ = std::chrono::steady_clock::time_point::max();  // the data connection has its own timeout
   Received received;
   auto [end, ec] = co_await watch_transfer(receive_data(*file, *data, received));
-  std::error_code ignored;
-  data->close(ignored);
+  co_await data->close();
   touch();
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
   if (end != TransferEnd::done || ec || received.failure.status != Status::ok) {
@@ -133,12 +132,11 @@ asio::awaitable<void> Session::receive_file(std::string_view arg, WriteMode mode
   co_await reply(226, done);
 }
 
-asio::awaitable<std::error_code> Session::receive_data(WriteHandle& file, asio::ip::tcp::socket& data,
+asio::awaitable<std::error_code> Session::receive_data(WriteHandle& file, DataConnection& data,
                                                        Received& received) {
   std::vector<std::byte> buffer(upload_buffer_size);
   std::vector<std::byte> converted;
   bool pending_cr = false;
-  asio::steady_timer timer(control_.get_executor());
   auto write_all = [this, &file, &received](std::span<const std::byte> chunk) -> asio::awaitable<bool> {
     auto write_job = [&file, chunk]() -> Result<void> {
       std::span<const std::byte> rest = chunk;
@@ -154,11 +152,7 @@ asio::awaitable<std::error_code> Session::receive_data(WriteHandle& file, asio::
     co_return written.ok();
   };
   while (true) {
-    timer.expires_after(std::chrono::seconds(state_->config.data_timeout));
-    auto result = co_await (data.async_read_some(asio::buffer(buffer.data(), buffer.size()), as_tuple_awaitable) ||
-                            timer.async_wait(as_tuple_awaitable));
-    if (result.index() == 1) co_return std::make_error_code(std::errc::timed_out);
-    auto [ec, n] = std::get<0>(result);
+    auto [ec, n] = co_await data.read_some({reinterpret_cast<char*>(buffer.data()), buffer.size()});
     if (ec == asio::error::eof) break;
     if (ec) co_return ec;
     received.bytes += n;

@@ -22,7 +22,9 @@ asio::awaitable<void> Session::cmd_noop(std::string_view) { co_await reply(200, 
 asio::awaitable<void> Session::cmd_syst(std::string_view) { co_await reply(215, "UNIX Type: L8"); }
 
 asio::awaitable<void> Session::cmd_feat(std::string_view) {
-  std::string text = "Features:\nEPSV\nHASH ";
+  std::string text = "Features:\n";
+  if (state_->tls) text += "AUTH TLS\nPBSZ\nPROT\n";
+  text += "EPSV\nHASH ";
   for (auto a : {digest::Algorithm::sha256, digest::Algorithm::sha512, digest::Algorithm::sha1, digest::Algorithm::md5}) {
     if (a != digest::Algorithm::sha256) text += ';';
     text += digest::algorithm_name(a);

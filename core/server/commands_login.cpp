@@ -21,6 +21,10 @@ asio::awaitable<void> Session::cmd_user(std::string_view arg) {
     co_await reply(530, "Can't change to another user.");
     co_return;
   }
+  if (tls_required_for_login()) {
+    co_await reply(530, "This server requires TLS: use AUTH TLS before logging in.");
+    co_return;
+  }
   pending_user_ = std::string(arg);
   co_await reply(331, "Please specify the password.");
 }
@@ -74,7 +78,7 @@ asio::awaitable<void> Session::cmd_rein(std::string_view) {
   epsv_all_ = false;
   restart_offset_ = 0;
   hash_algorithm_ = digest::Algorithm::sha256;
-  passive_.reset();
+  passive_.reset();  // TLS stays: REIN does not undo AUTH
   active_.reset();
   deadline_ = std::chrono::steady_clock::now() + std::chrono::seconds(state_->config.login_timeout);
   co_await reply(220, state_->config.banner);

@@ -212,17 +212,16 @@ asio::awaitable<void> Session::cmd_retr(std::string_view arg) {
   }
   auto data = co_await open_data_connection();
   if (!data) co_return;
-  co_await reply(150, std::string("Opening ") + (binary_ ? "BINARY" : "ASCII") + " mode data connection for " +
-                          std::string(vfs::base_name(*path)) + " (" + std::to_string(size - offset) + " bytes).");
+  std::string opening = std::string("Opening ") + (binary_ ? "BINARY" : "ASCII") + " mode data connection for " +
+                        std::string(vfs::base_name(*path)) + " (" + std::to_string(size - offset) + " bytes).";
+  if (!co_await begin_transfer(*data, opening)) co_return;
 
   auto started = std::chrono::steady_clock::now();
   // While data flows, the control connection is legitimately quiet.
   deadline_ = std::chrono::steady_clock::time_point::max();
   std::uint64_t sent = 0;
   auto [end, ec] = co_await watch_transfer(send_data(*file, *data, offset, size, sent));
-  std::error_code ignored;
-  data->shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
-  data->close(ignored);
+  co_await data->close();
   touch();
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
   if (end != TransferEnd::done || ec) {
@@ -235,11 +234,11 @@ asio::awaitable<void> Session::cmd_retr(std::string_view arg) {
   co_await reply(226, "Transfer complete.");
 }
 
-asio::awaitable<std::error_code> Session::send_data(ReadHandle& file, asio::ip::tcp::socket& data,
+asio::awaitable<std::error_code> Session::send_data(ReadHandle& file, DataConnection& data,
                                                     std::uint64_t offset, std::uint64_t size, std::uint64_t& sent) {
   auto timeout = std::chrono::seconds(state_->config.data_timeout);
-  if (binary_ && file.native_fd() >= 0) {
-    co_return co_await send_file(data, file.native_fd(), offset, size - offset, timeout, sent);
+  if (binary_ && file.native_fd() >= 0 && !data.is_tls()) {  // zero-copy; TLS needs the bytes in user space
+    co_return co_await send_file(data.socket(), file.native_fd(), offset, size - offset, timeout, sent);
   }
   std::vector<std::byte> buffer(transfer_buffer_size);
   std::string wire;
@@ -257,11 +256,11 @@ asio::awaitable<std::error_code> Session::send_data(ReadHandle& file, asio::ip::
     position += n.value();
     std::error_code ec;
     if (binary_) {
-      ec = co_await send_all(data, {reinterpret_cast<const char*>(chunk.data()), chunk.size()}, timeout);
+      ec = co_await data.write_all({reinterpret_cast<const char*>(chunk.data()), chunk.size()});
     } else {
       wire.clear();
       append_ascii(wire, chunk);
-      ec = co_await send_all(data, wire, timeout);
+      ec = co_await data.write_all(wire);
     }
     if (ec) co_return ec;
     sent += n.value();

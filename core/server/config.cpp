@@ -94,6 +94,47 @@ class Parser {
     }
   }
 
+  std::string path(const toml::node& node, std::string_view key) const {
+    std::string p = string(node, key);
+    if (p.empty()) fail(node.source(), std::string("'") + std::string(key) + "' must not be empty");
+    return std::filesystem::path(p).is_absolute() ? p : config_dir_ + "/" + p;
+  }
+
+  TlsConfig tls(const toml::table& table) const {
+    TlsConfig tls;
+    bool have_certificate = false;
+    bool have_key = false;
+    for (auto&& [key, node] : table) {
+      std::string_view k = key.str();
+      if (k == "certificate") {
+        tls.certificate = path(node, k);
+        have_certificate = true;
+      } else if (k == "private_key") {
+        tls.private_key = path(node, k);
+        have_key = true;
+      } else if (k == "require") {
+        if (!node.is_boolean()) fail(node.source(), "'require' must be true or false");
+        tls.require = *node.value<bool>();
+      } else if (k == "require_session_reuse") {
+        if (!node.is_boolean()) fail(node.source(), "'require_session_reuse' must be true or false");
+        tls.require_session_reuse = *node.value<bool>();
+      } else if (k == "implicit_listen") {
+        const toml::array* list = node.as_array();
+        if (!list) fail(node.source(), "'implicit_listen' must be an array of \"host:port\" strings");
+        for (const toml::node& item : *list) {
+          auto address = parse_listen_address(string(item, "implicit_listen"));
+          if (!address) fail(item.source(), "'implicit_listen' entries must look like \"127.0.0.1:990\"");
+          tls.implicit_listen.push_back(*address);
+        }
+      } else {
+        fail(key.source(), "unknown key 'tls." + std::string(k) + "'");
+      }
+    }
+    if (!have_certificate) fail(table.source(), "[tls] needs 'certificate' (a PEM file)");
+    if (!have_key) fail(table.source(), "[tls] needs 'private_key' (a PEM file)");
+    return tls;
+  }
+
   // The "plugin" key and the rest of the table, flattened for the plugin.
   PluginConfig plugin_table(const toml::table& table, std::string where, std::initializer_list<std::string_view> core_keys) const {
     PluginConfig pc;
@@ -154,7 +195,9 @@ class Parser {
         if (!t) fail(node.source(), "'server' must be a table");
         server(*t, config);
       } else if (k == "tls") {
-        fail(key.source(), "[tls]: FTPS is not available in this version of ferryd yet; remove the [tls] table");
+        const toml::table* t = node.as_table();
+        if (!t) fail(node.source(), "'tls' must be a table");
+        config.tls = tls(*t);
       } else if (k == "auth") {
         const toml::table* t = node.as_table();
         if (!t) fail(node.source(), "'auth' must be a table");

@@ -34,6 +34,15 @@ struct MountConfig {
   PluginConfig plugin;
 };
 
+// [tls]: FTPS (RFC 4217). Absent: no AUTH TLS.
+struct TlsConfig {
+  std::string certificate;  // PEM file (chain), resolved against the config's directory
+  std::string private_key;  // PEM file
+  bool require = false;     // refuse login before AUTH TLS, and data with PROT C
+  bool require_session_reuse = true;  // data connections must resume the control session
+  std::vector<ListenAddress> implicit_listen;  // implicit FTPS (TLS from the first byte)
+};
+
 struct Config {
   std::string file;  // the config file's path
   std::string dir;   // its directory: relative paths resolve against it
@@ -51,6 +60,7 @@ struct Config {
   std::string passive_address;
   std::string plugin_dir;
 
+  std::optional<TlsConfig> tls;
   PluginConfig auth;
   std::vector<MountConfig> mounts;
 };

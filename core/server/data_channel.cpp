@@ -7,6 +7,9 @@
 #include <asio/experimental/awaitable_operators.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
+#include <asio/read.hpp>
+#include <asio/ssl/error.hpp>
+#include <asio/ssl/stream.hpp>
 #include <asio/write.hpp>
 #include <cerrno>
 
@@ -70,6 +73,52 @@ asio::awaitable<std::optional<tcp::socket>> PassiveListener::accept(asio::ip::ad
                 peer_ec ? std::string("?") : remote.address().to_string(), " (control connection is from ",
                 peer.to_string(), ")");
   }
+}
+
+DataConnection::DataConnection(tcp::socket socket, std::chrono::seconds timeout)
+    : socket_(std::move(socket)), timeout_(timeout) {}
+
+DataConnection::~DataConnection() = default;
+
+asio::awaitable<DataConnection::TlsResult> DataConnection::start_tls(asio::ssl::context& context, bool require_reuse) {
+  tls_ = std::make_unique<asio::ssl::stream<tcp::socket&>>(socket_, context);
+  asio::steady_timer timer(socket_.get_executor(), timeout_);
+  auto result = co_await (tls_->async_handshake(asio::ssl::stream_base::server, as_tuple_awaitable) ||
+                          timer.async_wait(as_tuple_awaitable));
+  if (result.index() == 1 || std::get<0>(std::get<0>(result))) co_return TlsResult::handshake_failed;
+  if (require_reuse && !SSL_session_reused(tls_->native_handle())) co_return TlsResult::not_resumed;
+  co_return TlsResult::ok;
+}
+
+asio::awaitable<std::error_code> DataConnection::write_all(std::span<const char> data) {
+  if (!tls_) co_return co_await send_all(socket_, data, timeout_);
+  asio::steady_timer timer(socket_.get_executor(), timeout_);
+  auto result = co_await (asio::async_write(*tls_, asio::buffer(data.data(), data.size()), as_tuple_awaitable) ||
+                          timer.async_wait(as_tuple_awaitable));
+  if (result.index() == 1) co_return std::make_error_code(std::errc::timed_out);
+  co_return std::get<0>(std::get<0>(result));
+}
+
+asio::awaitable<std::pair<std::error_code, std::size_t>> DataConnection::read_some(std::span<char> buffer) {
+  asio::steady_timer timer(socket_.get_executor(), timeout_);
+  auto read = tls_ ? tls_->async_read_some(asio::buffer(buffer.data(), buffer.size()), as_tuple_awaitable)
+                   : socket_.async_read_some(asio::buffer(buffer.data(), buffer.size()), as_tuple_awaitable);
+  auto result = co_await (std::move(read) || timer.async_wait(as_tuple_awaitable));
+  if (result.index() == 1) co_return std::pair{std::make_error_code(std::errc::timed_out), std::size_t{0}};
+  auto [ec, n] = std::get<0>(result);
+  // A TLS peer that closes without close_notify still ends the upload.
+  if (ec == asio::ssl::error::stream_truncated) ec = asio::error::eof;
+  co_return std::pair{ec, n};
+}
+
+asio::awaitable<void> DataConnection::close() {
+  std::error_code ignored;
+  if (tls_) {
+    asio::steady_timer timer(socket_.get_executor(), std::chrono::seconds(2));
+    co_await (tls_->async_shutdown(as_tuple_awaitable) || timer.async_wait(as_tuple_awaitable));
+  }
+  socket_.shutdown(tcp::socket::shutdown_both, ignored);
+  socket_.close(ignored);
 }
 
 asio::awaitable<std::error_code> send_all(tcp::socket& socket, std::span<const char> data,

@@ -13,6 +13,12 @@
 
 #include "server/server_state.hpp"
 
+namespace asio::ssl {
+class context;
+template <typename Stream>
+class stream;
+}  // namespace asio::ssl
+
 namespace ferry {
 
 class PassiveListener {
@@ -34,6 +40,33 @@ class PassiveListener {
       : acceptor_(std::move(acceptor)), port_(port) {}
   asio::ip::tcp::acceptor acceptor_;
   std::uint16_t port_;
+};
+
+// One data connection: plain TCP, or TLS over it after start_tls() (PROT P).
+// Every operation is bounded by `timeout` of no progress.
+class DataConnection {
+ public:
+  DataConnection(asio::ip::tcp::socket socket, std::chrono::seconds timeout);
+  ~DataConnection();
+
+  // Server-side TLS handshake. With `require_reuse`, a client that did not resume the
+  // control connection's session is refused (it could be someone else). The error
+  // says which of the two went wrong.
+  enum class TlsResult { ok, handshake_failed, not_resumed };
+  asio::awaitable<TlsResult> start_tls(asio::ssl::context& context, bool require_reuse);
+
+  bool is_tls() const noexcept { return tls_ != nullptr; }
+  asio::ip::tcp::socket& socket() noexcept { return socket_; }
+  asio::awaitable<std::error_code> write_all(std::span<const char> data);
+  // Reads some bytes; eof at the end of the upload.
+  asio::awaitable<std::pair<std::error_code, std::size_t>> read_some(std::span<char> buffer);
+  // Ends the connection: TLS close_notify first (bounded), then close.
+  asio::awaitable<void> close();
+
+ private:
+  asio::ip::tcp::socket socket_;
+  std::chrono::seconds timeout_;
+  std::unique_ptr<asio::ssl::stream<asio::ip::tcp::socket&>> tls_;
 };
 
 // Writes all of `data`, failing with timed_out when the peer stalls for `timeout`.

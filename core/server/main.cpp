@@ -12,6 +12,7 @@
 #include "server/plugin_host.hpp"
 #include "server/server.hpp"
 #include "server/server_state.hpp"
+#include "server/tls_context.hpp"
 
 namespace {
 
@@ -93,6 +94,16 @@ int serve(int argc, char** argv) {
     return exit_usage;
   }
   state->authenticator = auth.value();
+  if (config.tls) {
+    std::string error;
+    state->tls = ferry::make_tls_context(*config.tls, error);
+    if (!state->tls) {
+      std::cerr << "ferryd: " << config.file << ": " << error << "\n";
+      return exit_usage;
+    }
+    ferry::log_info("FTPS enabled", config.tls->require ? " and required" : "", " (certificate ", config.tls->certificate,
+                    ")");
+  }
   for (const ferry::MountConfig& mount : config.mounts) {
     auto provider = plugins.create_file_provider(mount.plugin);
     if (!provider) {
@@ -117,7 +128,9 @@ int serve(int argc, char** argv) {
   int code = exit_failure;
   {
     ferry::Server server(state, workers);
-    if (std::string error = server.bind(config.listen); !error.empty()) {
+    std::string error = server.bind(config.listen);
+    if (error.empty() && config.tls) error = server.bind(config.tls->implicit_listen, true);
+    if (!error.empty()) {
       std::cerr << "ferryd: " << error << "\n";
       return exit_failure;
     }

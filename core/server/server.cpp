@@ -21,9 +21,9 @@ namespace {
 
 using asio::ip::tcp;
 
-asio::awaitable<void> run_session(std::shared_ptr<ServerState> state, tcp::socket socket) {
+asio::awaitable<void> run_session(std::shared_ptr<ServerState> state, tcp::socket socket, bool implicit_tls) {
   std::uint64_t id = state->next_session_id.fetch_add(1, std::memory_order_relaxed);
-  Session session(std::move(state), std::move(socket), id);
+  Session session(std::move(state), std::move(socket), id, implicit_tls);
   co_await session.run();
 }
 
@@ -33,7 +33,7 @@ struct Server::Impl {
   Impl(std::shared_ptr<ServerState> s, unsigned w)
       : state(std::move(s)), workers(w), io(static_cast<int>(w)), signals(io, SIGINT, SIGTERM) {}
 
-  asio::awaitable<void> accept_loop(tcp::acceptor& acceptor) {
+  asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, bool implicit_tls) {
     while (acceptor.is_open()) {
       // Each session gets its own strand: its handlers never run on two threads at once.
       auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(io),
@@ -47,7 +47,7 @@ struct Server::Impl {
         continue;
       }
       auto executor = socket.get_executor();
-      asio::co_spawn(executor, run_session(state, std::move(socket)), [](std::exception_ptr e) {
+      asio::co_spawn(executor, run_session(state, std::move(socket), implicit_tls), [](std::exception_ptr e) {
         if (!e) return;
         try {
           std::rethrow_exception(e);
@@ -62,7 +62,11 @@ struct Server::Impl {
   unsigned workers;
   asio::io_context io;
   asio::signal_set signals;
-  std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
+  struct Listener {
+    std::unique_ptr<tcp::acceptor> acceptor;
+    bool implicit_tls;
+  };
+  std::vector<Listener> acceptors;
 };
 
 Server::Server(std::shared_ptr<ServerState> state, unsigned workers)
@@ -70,7 +74,7 @@ Server::Server(std::shared_ptr<ServerState> state, unsigned workers)
 
 Server::~Server() = default;
 
-std::string Server::bind(const std::vector<ListenAddress>& addresses) {
+std::string Server::bind(const std::vector<ListenAddress>& addresses, bool implicit_tls) {
   for (const ListenAddress& address : addresses) {
     std::error_code ec;
     auto ip = asio::ip::make_address(address.host, ec);
@@ -84,23 +88,23 @@ std::string Server::bind(const std::vector<ListenAddress>& addresses) {
     if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
     if (ec) return "cannot listen on " + to_string(address) + ": " + ec.message();
     ListenAddress bound{address.host, acceptor->local_endpoint().port()};
-    log_info("listening on ", to_string(bound));
-    impl_->acceptors.push_back(std::move(acceptor));
+    log_info(implicit_tls ? "listening (implicit FTPS) on " : "listening on ", to_string(bound));
+    impl_->acceptors.push_back(Impl::Listener{std::move(acceptor), implicit_tls});
   }
   return {};
 }
 
 int Server::run() {
   Impl& impl = *impl_;
-  for (auto& acceptor : impl.acceptors) {
-    asio::co_spawn(impl.io, impl.accept_loop(*acceptor), asio::detached);
+  for (auto& listener : impl.acceptors) {
+    asio::co_spawn(impl.io, impl.accept_loop(*listener.acceptor, listener.implicit_tls), asio::detached);
   }
   impl.signals.async_wait([&impl](std::error_code ec, int signal) {
     if (ec) return;
     log_info("received ", signal == SIGINT ? "SIGINT" : "SIGTERM", ", shutting down");
-    for (auto& acceptor : impl.acceptors) {
+    for (auto& listener : impl.acceptors) {
       std::error_code ignored;
-      acceptor->close(ignored);
+      listener.acceptor->close(ignored);
     }
     impl.io.stop();
   });

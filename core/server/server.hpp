@@ -20,7 +20,8 @@ class Server {
 
   // Binds every address and logs "listening on HOST:PORT" with the real port.
   // Returns "" or an error message.
-  std::string bind(const std::vector<ListenAddress>& addresses);
+  // `implicit_tls`: these addresses speak TLS from the first byte (implicit FTPS).
+  std::string bind(const std::vector<ListenAddress>& addresses, bool implicit_tls = false);
   // Serves until SIGINT or SIGTERM; returns the process exit code.
   int run();
 

@@ -11,6 +11,10 @@
 #include <unordered_map>
 
 #include "ferry/plugin.hpp"
+
+namespace asio::ssl {
+class context;
+}
 #include "server/config.hpp"
 #include "vfs/mount_table.hpp"
 
@@ -59,6 +63,7 @@ struct ServerState {
 
   const Config config;
   std::shared_ptr<Authenticator> authenticator;
+  std::shared_ptr<asio::ssl::context> tls;  // set when [tls] is configured
   vfs::MountTable mounts;
   asio::thread_pool& blocking;
   SessionLimits limits;

@@ -5,7 +5,9 @@
 #include <array>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
+#include <asio/ssl/stream.hpp>
 #include <asio/use_awaitable.hpp>
+#include <asio/write.hpp>
 
 #include "ftp/command.hpp"
 #include "ftp/reply.hpp"
@@ -22,8 +24,12 @@ using namespace asio::experimental::awaitable_operators;
 constexpr auto as_tuple_awaitable = asio::experimental::as_tuple(asio::use_awaitable);
 }  // namespace
 
-Session::Session(std::shared_ptr<ServerState> state, asio::ip::tcp::socket socket, std::uint64_t id)
-    : state_(std::move(state)), control_(std::move(socket)), watchdog_timer_(control_.get_executor()), id_(id) {
+Session::Session(std::shared_ptr<ServerState> state, asio::ip::tcp::socket socket, std::uint64_t id, bool implicit_tls)
+    : state_(std::move(state)),
+      control_(std::move(socket)),
+      watchdog_timer_(control_.get_executor()),
+      id_(id),
+      implicit_tls_(implicit_tls) {
   std::error_code ec;
   auto remote = control_.remote_endpoint(ec);
   if (!ec) {
@@ -67,6 +73,11 @@ asio::awaitable<void> Session::run() {
 
 asio::awaitable<void> Session::command_loop() {
   try {
+    if (implicit_tls_) {
+      if (!co_await start_control_tls()) co_return;
+      pbsz_ = true;
+      prot_private_ = true;  // implicit FTPS protects data connections too
+    }
     co_await reply(220, state_->config.banner);
     std::string line;
     while (!closing_) {
@@ -106,8 +117,6 @@ void Session::touch() {
 }
 
 asio::awaitable<Session::LineStatus> Session::read_line(std::string& line) {
-  // One read buffer per I/O thread, not per session: idle sessions hold no buffer.
-  thread_local std::array<char, 4096> buffer;
   while (true) {
     std::size_t newline = input_.find('\n');
     if (newline != std::string::npos) {
@@ -128,15 +137,34 @@ asio::awaitable<Session::LineStatus> Session::read_line(std::string& line) {
         co_return LineStatus::too_long;
       }
     }
+    if (co_await read_more()) co_return LineStatus::closed;  // EOF, reset or closed by us
+  }
+}
+
+asio::awaitable<std::error_code> Session::read_more() {
+  while (true) {
+    if (tls_) {
+      // Not a readiness wait first: the TLS layer may already hold bytes it read from the
+      // socket (e.g. the first command, sent right behind the handshake). TLS reads are
+      // cancellable in Asio 1.22, so watch_for_abort() can still stop this one.
+      if (!tls_buffer_) tls_buffer_ = std::make_unique<std::array<char, 4096>>();
+      auto [ec, n] = co_await tls_->async_read_some(asio::buffer(*tls_buffer_), as_tuple_awaitable);
+      if (ec) co_return ec;
+      input_.append(tls_buffer_->data(), n);
+      co_return std::error_code{};
+    }
+    // One read buffer per I/O thread, not per session: idle sessions hold no buffer.
+    thread_local std::array<char, 4096> buffer;
     std::error_code ec;
     std::size_t n = control_.read_some(asio::buffer(buffer), ec);
     if (ec == asio::error::would_block || ec == asio::error::try_again) {
       auto [wait_ec] = co_await control_.async_wait(asio::ip::tcp::socket::wait_read, as_tuple_awaitable);
-      if (wait_ec) co_return LineStatus::closed;
+      if (wait_ec) co_return wait_ec;
       continue;
     }
-    if (ec) co_return LineStatus::closed;  // EOF or reset
+    if (ec) co_return ec;
     input_.append(buffer.data(), n);
+    co_return std::error_code{};
   }
 }
 
@@ -177,7 +205,15 @@ asio::awaitable<void> Session::reply(int code, std::string_view text) {
   output_.clear();
   ftp::append_reply(output_, code, text);
   if (log_enabled(LogLevel::debug)) log_debug("session ", id_, ": -> ", output_.substr(0, output_.size() - 2));
-  std::error_code ec = co_await send_all(control_, output_, std::chrono::seconds(state_->config.data_timeout));
+  std::error_code ec;
+  if (tls_) {
+    asio::steady_timer timer(control_.get_executor(), std::chrono::seconds(state_->config.data_timeout));
+    auto result = co_await (asio::async_write(*tls_, asio::buffer(output_), as_tuple_awaitable) ||
+                            timer.async_wait(as_tuple_awaitable));
+    ec = result.index() == 1 ? std::make_error_code(std::errc::timed_out) : std::get<0>(std::get<0>(result));
+  } else {
+    ec = co_await send_all(control_, output_, std::chrono::seconds(state_->config.data_timeout));
+  }
   if (output_.capacity() > 1024) std::string().swap(output_);  // a big HELP/STAT reply: give it back
   if (ec) close();
 }
@@ -207,7 +243,14 @@ asio::awaitable<void> Session::reply_error(const Error& error, std::string_view 
   co_await reply(rc.code, std::string(path) + ": " + rc.text);
 }
 
-asio::awaitable<std::optional<asio::ip::tcp::socket>> Session::open_data_connection() {
+asio::awaitable<std::unique_ptr<DataConnection>> Session::open_data_connection() {
+  auto timeout = std::chrono::seconds(state_->config.data_timeout);
+  if (state_->config.tls && state_->config.tls->require && !prot_private_) {
+    passive_.reset();
+    active_.reset();
+    co_await reply(521, "Data connections must be protected: use PBSZ 0 and PROT P.");
+    co_return nullptr;
+  }
   if (active_) {
     asio::ip::tcp::endpoint target = *std::exchange(active_, std::nullopt);
     asio::ip::tcp::socket socket(control_.get_executor());
@@ -228,21 +271,36 @@ asio::awaitable<std::optional<asio::ip::tcp::socket>> Session::open_data_connect
       log_info("session ", id_, ": active data connection to ", target.address().to_string(), ":", target.port(),
                " failed: ", ec.message());
       co_await reply(425, "Can't open data connection.");
-      co_return std::nullopt;
+      co_return nullptr;
     }
-    co_return std::move(socket);
+    co_return std::make_unique<DataConnection>(std::move(socket), timeout);
   }
   if (!passive_) {
     co_await reply(425, "Use PORT, EPRT, PASV or EPSV first.");
-    co_return std::nullopt;
+    co_return nullptr;
   }
   std::unique_ptr<PassiveListener> listener = std::move(passive_);
-  auto socket = co_await listener->accept(peer_, std::chrono::seconds(state_->config.data_timeout), id_);
+  auto socket = co_await listener->accept(peer_, timeout, id_);
   if (!socket) {
     co_await reply(425, "Can't open data connection.");
-    co_return std::nullopt;
+    co_return nullptr;
   }
-  co_return socket;
+  co_return std::make_unique<DataConnection>(std::move(*socket), timeout);
+}
+
+asio::awaitable<bool> Session::begin_transfer(DataConnection& data, std::string_view preliminary) {
+  co_await reply(150, preliminary);
+  if (!prot_private_) co_return true;
+  auto result = co_await data.start_tls(*state_->tls, state_->config.tls->require_session_reuse);
+  if (result == DataConnection::TlsResult::ok) co_return true;
+  co_await data.close();
+  if (result == DataConnection::TlsResult::not_resumed) {
+    log_warning("session ", id_, ": refused a TLS data connection that did not resume the control session");
+    co_await reply(522, "TLS data connection refused: it must resume the control connection's TLS session.");
+  } else {
+    co_await reply(425, "TLS handshake on the data connection failed.");
+  }
+  co_return false;
 }
 
 std::uint64_t Session::take_restart_offset() noexcept { return std::exchange(restart_offset_, 0); }
@@ -255,7 +313,6 @@ asio::awaitable<std::pair<Session::TransferEnd, std::error_code>> Session::watch
 }
 
 asio::awaitable<Session::TransferEnd> Session::watch_for_abort() {
-  thread_local std::array<char, 4096> buffer;
   while (true) {
     std::size_t newline = input_.find('\n');
     if (newline != std::string::npos) {
@@ -271,13 +328,9 @@ asio::awaitable<Session::TransferEnd> Session::watch_for_abort() {
       co_return TransferEnd::done;
     }
     if (input_.size() > ftp::max_command_line) input_.clear();  // junk during a transfer: drop it
-    auto [wait_ec] = co_await control_.async_wait(asio::ip::tcp::socket::wait_read, as_tuple_awaitable);
-    if (wait_ec == asio::error::operation_aborted) co_return TransferEnd::done;  // the transfer won
-    std::error_code ec;
-    std::size_t n = wait_ec ? 0 : control_.read_some(asio::buffer(buffer), ec);
-    if (ec == asio::error::would_block || ec == asio::error::try_again) continue;
-    if (wait_ec || ec) co_return TransferEnd::control_lost;
-    input_.append(buffer.data(), n);
+    std::error_code ec = co_await read_more();
+    if (ec == asio::error::operation_aborted) co_return TransferEnd::done;  // the transfer won
+    if (ec) co_return TransferEnd::control_lost;
   }
 }
 

@@ -3,6 +3,7 @@
 // large lives here while the session is idle (transfer buffers belong to the transfer).
 #pragma once
 
+#include <array>
 #include <asio/awaitable.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/steady_timer.hpp>
@@ -24,7 +25,8 @@ struct CommandSpec;
 
 class Session {
  public:
-  Session(std::shared_ptr<ServerState> state, asio::ip::tcp::socket socket, std::uint64_t id);
+  // `implicit_tls`: the connection speaks TLS from its first byte (implicit FTPS).
+  Session(std::shared_ptr<ServerState> state, asio::ip::tcp::socket socket, std::uint64_t id, bool implicit_tls = false);
   ~Session();
 
   // Runs the session until QUIT, disconnect, timeout or error. Never throws.
@@ -82,6 +84,11 @@ class Session {
   asio::awaitable<void> cmd_port(std::string_view arg);
   asio::awaitable<void> cmd_eprt(std::string_view arg);
   asio::awaitable<void> cmd_rein(std::string_view arg);
+  // FTPS (RFC 4217)
+  asio::awaitable<void> cmd_auth(std::string_view arg);
+  asio::awaitable<void> cmd_pbsz(std::string_view arg);
+  asio::awaitable<void> cmd_prot(std::string_view arg);
+  asio::awaitable<void> cmd_ccc(std::string_view arg);
 
  private:
   enum class ListingFormat { list, nlst, mlsd };
@@ -93,6 +100,11 @@ class Session {
   // PORT/EPRT: checks the target (no FTP bounce) and remembers it.
   asio::awaitable<void> set_active_target(const asio::ip::address& address, std::uint16_t port);
   asio::awaitable<LineStatus> read_line(std::string& line);
+  // Appends the next bytes from the client (plain or TLS) to input_.
+  asio::awaitable<std::error_code> read_more();
+  // Server-side TLS handshake on the control connection (AUTH TLS, implicit FTPS).
+  asio::awaitable<bool> start_control_tls();
+  bool tls_required_for_login() const noexcept;
   asio::awaitable<void> dispatch(std::string_view line);
 
   // Queues a reply and sends everything queued. A failed write closes the session.
@@ -108,7 +120,9 @@ class Session {
 
   // Data connection: waits for the client on the pending passive listener, or connects
   // to the PORT/EPRT address. Replies 425 itself when that fails.
-  asio::awaitable<std::optional<asio::ip::tcp::socket>> open_data_connection();
+  asio::awaitable<std::unique_ptr<DataConnection>> open_data_connection();
+  // Sends the 150 reply, then (PROT P) the TLS handshake; false after replying the failure.
+  asio::awaitable<bool> begin_transfer(DataConnection& data, std::string_view preliminary);
   // LIST/NLST/MLSD over the data connection, or (STAT path) over the control connection.
   asio::awaitable<void> send_listing(std::string_view arg, ListingFormat format, bool over_control = false);
   asio::awaitable<void> send_digest(std::string_view path_arg, digest::Algorithm algorithm, bool hash_style);
@@ -120,13 +134,13 @@ class Session {
   asio::awaitable<std::pair<TransferEnd, std::error_code>> watch_transfer(asio::awaitable<std::error_code> transfer);
   asio::awaitable<TransferEnd> watch_for_abort();
   asio::awaitable<void> reply_transfer_failed(TransferEnd end);
-  asio::awaitable<std::error_code> send_data(ReadHandle& file, asio::ip::tcp::socket& data, std::uint64_t offset,
+  asio::awaitable<std::error_code> send_data(ReadHandle& file, DataConnection& data, std::uint64_t offset,
                                              std::uint64_t size, std::uint64_t& sent);
   struct Received {
     std::uint64_t bytes = 0;
     Error failure{Status::ok, {}};  // set when the provider refused a write
   };
-  asio::awaitable<std::error_code> receive_data(WriteHandle& file, asio::ip::tcp::socket& data, Received& received);
+  asio::awaitable<std::error_code> receive_data(WriteHandle& file, DataConnection& data, Received& received);
 
   std::shared_ptr<ServerState> state_;
   asio::ip::tcp::socket control_;
@@ -152,6 +166,13 @@ class Session {
   digest::Algorithm hash_algorithm_ = digest::Algorithm::sha256;
   std::unique_ptr<PassiveListener> passive_;
   std::optional<asio::ip::tcp::endpoint> active_;  // PORT/EPRT target, used by the next transfer
+
+  // FTPS: the control connection's TLS layer and its read buffer exist only after AUTH TLS.
+  bool implicit_tls_ = false;
+  std::unique_ptr<asio::ssl::stream<asio::ip::tcp::socket&>> tls_;
+  std::unique_ptr<std::array<char, 4096>> tls_buffer_;
+  bool pbsz_ = false;          // PBSZ 0 seen (required before PROT)
+  bool prot_private_ = false;  // PROT P: data connections use TLS
 };
 
 }  // namespace ferry

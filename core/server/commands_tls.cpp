@@ -1,0 +1,112 @@
+// FTPS (RFC 4217): AUTH TLS, PBSZ, PROT, CCC (refused), and the control connection's TLS
+// handshake, which implicit FTPS runs before the banner.
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/experimental/awaitable_operators.hpp>
+#include <asio/ssl/stream.hpp>
+#include <asio/use_awaitable.hpp>
+#include <cctype>
+
+#include "server/log.hpp"
+#include "server/session.hpp"
+
+namespace ferry {
+
+namespace {
+
+using namespace asio::experimental::awaitable_operators;
+constexpr auto as_tuple_awaitable = asio::experimental::as_tuple(asio::use_awaitable);
+
+std::string upper(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
+}  // namespace
+
+bool Session::tls_required_for_login() const noexcept {
+  return state_->config.tls && state_->config.tls->require && !tls_;
+}
+
+asio::awaitable<bool> Session::start_control_tls() {
+  tls_ = std::make_unique<asio::ssl::stream<asio::ip::tcp::socket&>>(control_, *state_->tls);
+  asio::steady_timer timer(control_.get_executor(), std::chrono::seconds(state_->config.login_timeout));
+  auto result = co_await (tls_->async_handshake(asio::ssl::stream_base::server, as_tuple_awaitable) ||
+                          timer.async_wait(as_tuple_awaitable));
+  std::error_code ec = result.index() == 1 ? std::make_error_code(std::errc::timed_out)
+                                           : std::get<0>(std::get<0>(result));
+  if (ec) {
+    log_info("session ", id_, ": TLS handshake failed: ", ec.message());
+    tls_.reset();
+    close();
+    co_return false;
+  }
+  log_info("session ", id_, ": TLS ", SSL_get_version(tls_->native_handle()), " ",
+           SSL_get_cipher_name(tls_->native_handle()));
+  co_return true;
+}
+
+asio::awaitable<void> Session::cmd_auth(std::string_view arg) {
+  std::string mechanism = upper(arg);
+  if (!state_->tls) {
+    co_await reply(502, "FTPS is not configured on this server.");
+    co_return;
+  }
+  if (mechanism != "TLS" && mechanism != "TLS-C" && mechanism != "SSL") {
+    co_await reply(504, "Security mechanism not understood; use AUTH TLS.");
+    co_return;
+  }
+  if (tls_) {
+    co_await reply(503, "Already using TLS.");
+    co_return;
+  }
+  if (fs_) {
+    co_await reply(503, "AUTH must come before login.");
+    co_return;
+  }
+  // Nothing may be pipelined behind AUTH: the next bytes are the client's TLS hello.
+  input_.clear();
+  pending_user_.clear();
+  co_await reply(234, "Proceed with negotiation.");
+  if (!co_await start_control_tls()) co_return;
+}
+
+asio::awaitable<void> Session::cmd_pbsz(std::string_view arg) {
+  if (!tls_) {
+    co_await reply(503, "PBSZ needs AUTH TLS first.");
+    co_return;
+  }
+  pbsz_ = true;
+  // RFC 4217 9: for TLS the buffer size is always 0, whatever the client asks.
+  co_await reply(200, arg == "0" ? "PBSZ=0" : "PBSZ=0 (TLS has no protection buffer)");
+}
+
+asio::awaitable<void> Session::cmd_prot(std::string_view arg) {
+  if (!tls_ || !pbsz_) {
+    co_await reply(503, "PROT needs AUTH TLS and PBSZ first.");
+    co_return;
+  }
+  std::string level = upper(arg);
+  if (level == "P") {
+    prot_private_ = true;
+    co_await reply(200, "PROT now Private.");
+  } else if (level == "C") {
+    if (state_->config.tls->require) {
+      co_await reply(534, "PROT C refused: this server requires protected data connections.");
+      co_return;
+    }
+    prot_private_ = false;
+    co_await reply(200, "PROT now Clear.");
+  } else if (level == "S" || level == "E") {
+    co_await reply(536, "PROT " + level + " is not supported; use P or C.");
+  } else {
+    co_await reply(504, "PROT takes C or P.");
+  }
+}
+
+asio::awaitable<void> Session::cmd_ccc(std::string_view) {
+  // Dropping back to clear text would expose every later command: refused, as vsftpd does.
+  co_await reply(534, "CCC refused: the control connection stays protected.");
+}
+
+}  // namespace ferry
