@@ -125,3 +125,30 @@ TEST_CASE("OptionReader reports wrong types and missing keys", "[config][plugin]
   missing.required_string("nope");
   CHECK(missing.error() == "c: missing required key 'nope'");
 }
+
+TEST_CASE("[tls] keys are read, paths resolved, mistakes refused", "[config][tls]") {
+  auto r = parse_config(std::string(minimal) + R"([tls]
+certificate = "cert.pem"
+private_key = "/etc/ferry/key.pem"
+require = true
+require_session_reuse = false
+implicit_listen = ["127.0.0.1:990"]
+)",
+                        "/srv/ferry/config.toml");
+  REQUIRE(r.config);
+  REQUIRE(r.config->tls);
+  CHECK(r.config->tls->certificate == "/srv/ferry/cert.pem");
+  CHECK(r.config->tls->private_key == "/etc/ferry/key.pem");
+  CHECK(r.config->tls->require);
+  CHECK_FALSE(r.config->tls->require_session_reuse);
+  REQUIRE(r.config->tls->implicit_listen.size() == 1);
+  CHECK(r.config->tls->implicit_listen[0].port == 990);
+
+  CHECK_FALSE(parse_config(minimal, "c").config->tls);
+  CHECK(parse_config(std::string(minimal) + "[tls]\ncertificate = \"c.pem\"\n", "c").error.find("needs 'private_key'") !=
+        std::string::npos);
+  CHECK(parse_config(std::string(minimal) + "[tls]\ncertificate = \"c\"\nprivate_key = \"k\"\nrequire = 1\n", "c")
+            .error.find("'require' must be true or false") != std::string::npos);
+  CHECK(parse_config(std::string(minimal) + "[tls]\ncertificate = \"c\"\nprivate_key = \"k\"\nciphers = \"x\"\n", "c")
+            .error.find("unknown key 'tls.ciphers'") != std::string::npos);
+}
