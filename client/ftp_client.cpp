@@ -8,9 +8,12 @@
 #include <asio/post.hpp>
 #include <asio/read_until.hpp>
 #include <asio/use_awaitable.hpp>
+#include <asio/ssl/error.hpp>
 #include <asio/write.hpp>
 #include <cctype>
 #include <exception>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include "ftp/address.hpp"
 #include "ftp/listing.hpp"
@@ -87,6 +90,25 @@ bool is_directory_self_entry(std::string_view line) {
   return facts.find("TYPE=CDIR") != std::string::npos || facts.find("TYPE=PDIR") != std::string::npos;
 }
 
+// SNI (host names only) and the name the certificate must carry: a host name, or an IP
+// address when the URL names one.
+void set_expected_peer(SSL* ssl, const std::string& host) {
+  X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
+  std::error_code ec;
+  (void)asio::ip::make_address(host, ec);
+  if (!ec) {
+    X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str());
+    return;
+  }
+  SSL_set_tlsext_host_name(ssl, host.c_str());
+  X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+  X509_VERIFY_PARAM_set1_host(param, host.c_str(), 0);
+}
+
+std::string tls_description(SSL* ssl) {
+  return std::string(SSL_get_version(ssl)) + " " + SSL_get_cipher_name(ssl);
+}
+
 }  // namespace
 
 FtpClient::FtpClient(asio::any_io_executor executor)
@@ -157,16 +179,34 @@ asio::awaitable<void> FtpClient::send(std::string line) {
   }
   note(TranscriptKind::sent, line.starts_with("PASS ") ? std::string_view("PASS ****") : std::string_view(line));
   line += "\r\n";
+  std::error_code ec;
   arm();
-  auto [ec, n] = co_await asio::async_write(control_, asio::buffer(line), use_tuple);
+  if (control_tls_) {
+    auto [write_ec, n] = co_await asio::async_write(*control_tls_, asio::buffer(line), use_tuple);
+    ec = write_ec;
+  } else {
+    auto [write_ec, n] = co_await asio::async_write(control_, asio::buffer(line), use_tuple);
+    ec = write_ec;
+  }
   disarm();
   if (ec) throw io_error(ec, ErrorKind::connect, "sending to " + peer_);
 }
 
 asio::awaitable<std::string> FtpClient::read_line() {
+  std::error_code ec;
+  std::size_t n = 0;
   arm();
-  auto [ec, n] =
-      co_await asio::async_read_until(control_, asio::dynamic_buffer(inbox_, max_reply_line), '\n', use_tuple);
+  if (control_tls_) {
+    auto [read_ec, read_n] =
+        co_await asio::async_read_until(*control_tls_, asio::dynamic_buffer(inbox_, max_reply_line), '\n', use_tuple);
+    ec = read_ec;
+    n = read_n;
+  } else {
+    auto [read_ec, read_n] =
+        co_await asio::async_read_until(control_, asio::dynamic_buffer(inbox_, max_reply_line), '\n', use_tuple);
+    ec = read_ec;
+    n = read_n;
+  }
   disarm();
   if (ec == asio::error::not_found) {
     throw ClientError(ErrorKind::protocol,
@@ -204,6 +244,10 @@ asio::awaitable<void> FtpClient::connect(std::string host, std::uint16_t port) {
   timed_out_ = false;
   cancelled_ = false;
   peer_ = endpoint_text(host, port);
+  host_ = host;
+  data_tls_.reset();
+  control_tls_.reset();
+  protected_data_ = false;
 
   arm();
   auto [resolve_ec, endpoints] = co_await resolver_.async_resolve(host, std::to_string(port), use_tuple);
@@ -218,6 +262,7 @@ asio::awaitable<void> FtpClient::connect(std::string host, std::uint16_t port) {
   }
   if (ec) throw io_error(ec, ErrorKind::connect, "cannot connect to " + peer_);
   note(TranscriptKind::info, "connected to " + endpoint_text(endpoint));
+  if (tls_options_.mode == TlsMode::implicit_tls) co_await start_control_tls();
 
   ftp::Reply greeting = co_await read_reply();
   if (greeting.code == 120) greeting = co_await read_reply();  // "ready in nnn minutes"
@@ -226,6 +271,123 @@ asio::awaitable<void> FtpClient::connect(std::string host, std::uint16_t port) {
                       "the server at " + peer_ + " refused the session: " + reply_summary(greeting));
   }
   if (greeting.code != 220) throw unexpected("greeting from " + peer_, greeting);
+
+  if (tls_options_.mode == TlsMode::explicit_tls) {
+    const ftp::Reply reply = co_await command("AUTH TLS");
+    if (reply.code != 234) {
+      throw ClientError(ErrorKind::connect, "TLS: the server at " + peer_ + " does not offer FTPS (AUTH TLS: " +
+                                                reply_summary(reply) + ")");
+    }
+    // Anything the server sent after 234 would be cleartext injected into the TLS session.
+    inbox_.clear();
+    co_await start_control_tls();
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// TLS.
+
+ClientError FtpClient::tls_error(std::error_code ec, SSL* ssl, ErrorKind kind, const std::string& what) const {
+  if (!cancelled_ && !timed_out_ && tls_options_.verify) {
+    const long result = SSL_get_verify_result(ssl);
+    if (result != X509_V_OK) {
+      return ClientError(ErrorKind::connect, std::string("TLS: the server's certificate could not be verified (") +
+                                                 X509_verify_cert_error_string(result) +
+                                                 "); use --ca-file or --insecure");
+    }
+  }
+  return io_error(ec, kind, what);
+}
+
+asio::awaitable<void> FtpClient::start_control_tls() {
+  auto context = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
+  SSL_CTX* ctx = context->native_handle();
+  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+  SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+  if (tls_options_.verify) {
+    std::error_code ec;
+    context->set_default_verify_paths(ec);  // no system store is fine when --ca-file names one
+    if (!tls_options_.ca_file.empty()) {
+      context->load_verify_file(tls_options_.ca_file, ec);
+      if (ec) {
+        throw ClientError(ErrorKind::local,
+                          "TLS: cannot load the CA file " + tls_options_.ca_file + ": " + ec.message());
+      }
+    }
+    context->set_verify_mode(asio::ssl::verify_peer);
+  } else {
+    context->set_verify_mode(asio::ssl::verify_none);
+  }
+  tls_context_ = std::move(context);
+  control_tls_ = std::make_unique<TlsStream>(control_, *tls_context_);
+  SSL* ssl = control_tls_->native_handle();
+  set_expected_peer(ssl, host_);
+
+  arm();
+  auto [ec] = co_await control_tls_->async_handshake(asio::ssl::stream_base::client, use_tuple);
+  disarm();
+  if (ec) throw tls_error(ec, ssl, ErrorKind::connect, "TLS handshake with " + peer_);
+  std::string established = "TLS established: " + tls_description(ssl) +
+                            (tls_options_.verify ? ", certificate verified" : ", certificate NOT verified (insecure)");
+  note(TranscriptKind::info, established);
+}
+
+asio::awaitable<void> FtpClient::start_data_tls(const std::string& what) {
+  data_tls_ = std::make_unique<TlsStream>(data_, *tls_context_);
+  SSL* ssl = data_tls_->native_handle();
+  set_expected_peer(ssl, host_);
+  // Taken now, not after the control handshake: a TLS 1.3 session ticket arrives later.
+  if (SSL_SESSION* session = SSL_get1_session(control_tls_->native_handle())) {
+    SSL_set_session(ssl, session);
+    SSL_SESSION_free(session);
+  }
+  arm();
+  auto [ec] = co_await data_tls_->async_handshake(asio::ssl::stream_base::client, use_tuple);
+  disarm();
+  if (ec) throw tls_error(ec, ssl, ErrorKind::transfer, "TLS handshake on the data connection for " + what);
+  std::string established = "data connection TLS: " + tls_description(ssl) +
+                            (SSL_session_reused(ssl) ? ", session resumed" : ", new session");
+  note(TranscriptKind::info, established);
+}
+
+asio::awaitable<void> FtpClient::shutdown_data_tls() {
+  if (!data_tls_) co_return;
+  arm();
+  auto [ec] = co_await data_tls_->async_shutdown(use_tuple);
+  disarm();
+  (void)ec;
+  // The server may close without its own close_notify; the 226 decides.
+}
+
+asio::awaitable<std::pair<std::error_code, std::size_t>> FtpClient::data_read_some(std::span<std::byte> buffer) {
+  std::pair<std::error_code, std::size_t> result;
+  arm();
+  if (data_tls_) {
+    auto [ec, n] = co_await data_tls_->async_read_some(asio::buffer(buffer.data(), buffer.size()), use_tuple);
+    result = {ec, n};
+  } else {
+    auto [ec, n] = co_await data_.async_read_some(asio::buffer(buffer.data(), buffer.size()), use_tuple);
+    result = {ec, n};
+  }
+  disarm();
+  // Without close_notify: the final 226 on the (protected) control connection still has
+  // to confirm that the transfer is complete.
+  if (result.first == asio::ssl::error::stream_truncated) result.first = asio::error::eof;
+  co_return result;
+}
+
+asio::awaitable<std::pair<std::error_code, std::size_t>> FtpClient::data_write(std::span<const std::byte> buffer) {
+  std::pair<std::error_code, std::size_t> result;
+  arm();
+  if (data_tls_) {
+    auto [ec, n] = co_await asio::async_write(*data_tls_, asio::buffer(buffer.data(), buffer.size()), use_tuple);
+    result = {ec, n};
+  } else {
+    auto [ec, n] = co_await asio::async_write(data_, asio::buffer(buffer.data(), buffer.size()), use_tuple);
+    result = {ec, n};
+  }
+  disarm();
+  co_return result;
 }
 
 asio::awaitable<void> FtpClient::login(std::string user, std::string password) {
@@ -240,6 +402,13 @@ asio::awaitable<void> FtpClient::login(std::string user, std::string password) {
   if (reply.code != 230 && reply.code != 202) throw unexpected("login as " + user, reply);
   // Servers may announce more features to a logged-in user.
   features_.reset();
+  if (control_tls_) {
+    const ftp::Reply pbsz = co_await command("PBSZ 0");
+    if (pbsz.code != 200) throw unexpected("PBSZ 0", pbsz);
+    const ftp::Reply prot = co_await command("PROT P");
+    if (prot.code != 200) throw unexpected("PROT P (protected data connections)", prot);
+    protected_data_ = true;
+  }
 }
 
 asio::awaitable<Features> FtpClient::feat() {
@@ -325,6 +494,7 @@ asio::awaitable<void> FtpClient::connect_data(asio::ip::tcp::endpoint endpoint) 
   note(TranscriptKind::info, "data connection to " + endpoint_text(endpoint));
   std::error_code ignored;
   data_.close(ignored);
+  data_tls_.reset();
   arm();
   auto [ec] = co_await data_.async_connect(endpoint, use_tuple);
   disarm();
@@ -372,15 +542,14 @@ asio::awaitable<std::uint64_t> FtpClient::run_transfer(std::string command_line,
     if (opening.code == 550) throw not_found(path, opening);
     throw ClientError(ErrorKind::transfer, path + ": the server refused the transfer (" + reply_summary(opening) + ")");
   }
+  if (protected_data_ && opening.positive_preliminary()) co_await start_data_tls(path);
 
   std::uint64_t received = 0;
   std::vector<std::byte> buffer(transfer_chunk);
   std::exception_ptr sink_failure;
   std::error_code data_ec;
   for (;;) {
-    arm();
-    auto [ec, n] = co_await data_.async_read_some(asio::buffer(buffer), use_tuple);
-    disarm();
+    auto [ec, n] = co_await data_read_some(buffer);
     if (n > 0) {
       try {
         sink(std::span<const std::byte>(buffer.data(), n));
@@ -456,6 +625,7 @@ asio::awaitable<std::uint64_t> FtpClient::store(std::string path, DataSource sou
     }
     throw refusal("upload", path, opening);
   }
+  if (protected_data_) co_await start_data_tls(path);
 
   std::uint64_t sent = 0;
   std::vector<std::byte> buffer(transfer_chunk);
@@ -470,9 +640,7 @@ asio::awaitable<std::uint64_t> FtpClient::store(std::string path, DataSource sou
       break;
     }
     if (n == 0) break;
-    arm();
-    auto [ec, written] = co_await asio::async_write(data_, asio::buffer(buffer.data(), n), use_tuple);
-    disarm();
+    auto [ec, written] = co_await data_write(std::span<const std::byte>(buffer.data(), n));
     if (ec) {
       data_ec = ec;
       break;
@@ -483,6 +651,8 @@ asio::awaitable<std::uint64_t> FtpClient::store(std::string path, DataSource sou
   if (source_failure || data_ec) {
     // A reset, not a FIN: end-of-file would tell the server the upload is complete.
     data_.set_option(asio::socket_base::linger(true, 0), ignored);
+  } else {
+    co_await shutdown_data_tls();  // close_notify: the upload ended here, not truncated
   }
   data_.close(ignored);
   if (data_ec && (cancelled_ || timed_out_)) throw io_error(data_ec, ErrorKind::transfer, "sending " + path);

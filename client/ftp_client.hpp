@@ -6,15 +6,19 @@
 #include <asio/any_io_executor.hpp>
 #include <asio/awaitable.hpp>
 #include <asio/ip/tcp.hpp>
+#include <asio/ssl/context.hpp>
+#include <asio/ssl/stream.hpp>
 #include <asio/steady_timer.hpp>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "client_error.hpp"
@@ -41,6 +45,19 @@ using DataSink = std::function<void(std::span<const std::byte> chunk)>;
 // read), which aborts the transfer so that the server discards what it received.
 using DataSource = std::function<std::size_t(std::span<std::byte> buffer)>;
 
+// FTPS (RFC 4217). explicit_tls: AUTH TLS after the greeting; implicit_tls: TLS from the
+// first byte (ftps://, port 990). Either way the client sends PBSZ 0 and PROT P after
+// login, and every data connection does a TLS handshake after the 1xx reply, resuming the
+// control connection's session (servers such as ferryd and vsftpd insist on it).
+enum class TlsMode { none, explicit_tls, implicit_tls };
+struct TlsOptions {
+  TlsMode mode = TlsMode::none;
+  // Verify the server's certificate chain (system CA store plus ca_file) and that it names
+  // the host. false is --insecure.
+  bool verify = true;
+  std::string ca_file;  // PEM; "" for the system store only
+};
+
 // Threading: not thread-safe. Construct it with the executor it runs on and call every
 // operation from coroutines on that executor, one at a time (FTP has one command in flight
 // per control connection). cancel() is the exception: any thread may call it. The client
@@ -59,6 +76,10 @@ class FtpClient {
   // How long the server may stay silent on either connection before the operation fails
   // with ErrorKind::timeout (default 60 s).
   void set_timeout(std::chrono::steady_clock::duration timeout) { timeout_ = timeout; }
+  // Takes effect at the next connect(). A certificate that cannot be verified fails
+  // connect() with ErrorKind::connect.
+  void set_tls(TlsOptions options) { tls_options_ = std::move(options); }
+  bool is_secure() const { return control_tls_ != nullptr; }
 
   // Opens the control connection and reads the 220 greeting.
   asio::awaitable<void> connect(std::string host, std::uint16_t port);
@@ -135,6 +156,17 @@ class FtpClient {
   asio::awaitable<std::uint64_t> run_transfer(std::string command_line, std::string path, DataSink& sink,
                                               std::uint64_t offset, std::uint64_t total, ProgressSink& progress);
 
+  // TLS on the control connection (after AUTH TLS, or at once for implicit FTPS) and on
+  // the data connection (after the 1xx reply). The data handshake resumes the control
+  // connection's latest session: with TLS 1.3 its ticket arrives after the handshake.
+  asio::awaitable<void> start_control_tls();
+  asio::awaitable<void> start_data_tls(const std::string& what);
+  // Sends close_notify on a TLS data connection (the end of an upload).
+  asio::awaitable<void> shutdown_data_tls();
+  asio::awaitable<std::pair<std::error_code, std::size_t>> data_read_some(std::span<std::byte> buffer);
+  asio::awaitable<std::pair<std::error_code, std::size_t>> data_write(std::span<const std::byte> buffer);
+  ClientError tls_error(std::error_code ec, SSL* ssl, ErrorKind kind, const std::string& what) const;
+
   // The watchdog: armed around each socket operation, it closes the sockets when the
   // server stays silent for longer than timeout_.
   void arm();
@@ -152,6 +184,14 @@ class FtpClient {
   asio::ip::tcp::socket data_;
   std::string inbox_;  // control bytes received but not yet consumed as lines
   std::string peer_;   // "host:port" of the server, for messages
+  std::string host_;   // as given to connect(): TLS checks the certificate against it
+
+  using TlsStream = asio::ssl::stream<asio::ip::tcp::socket&>;
+  TlsOptions tls_options_;
+  std::unique_ptr<asio::ssl::context> tls_context_;
+  std::unique_ptr<TlsStream> control_tls_;
+  std::unique_ptr<TlsStream> data_tls_;
+  bool protected_data_ = false;  // PROT P accepted: data connections need TLS
 
   asio::steady_timer watchdog_;
   std::chrono::steady_clock::duration timeout_ = std::chrono::seconds(60);

@@ -61,12 +61,20 @@ constexpr const char* exit_code_help =
     "FERRY_PASSWORD, else ~/.netrc, else a prompt on the terminal. A password inside the\n"
     "URL works but is discouraged: other users can see it in the process list.\n"
     "\n"
+    "FTPS: --tls secures an ftp:// URL with AUTH TLS (explicit FTPS, RFC 4217) before the\n"
+    "login; ftps://host[:port]/path is implicit FTPS (TLS from the first byte, port 990).\n"
+    "Either way the data connections are encrypted too (PROT P) and resume the control\n"
+    "connection's TLS session. The server's certificate must be valid for the host in the\n"
+    "URL and signed by a CA from the system store or from --ca-file; --insecure (-k) skips\n"
+    "that check (and says so on stderr).\n"
+    "\n"
     "Exit codes:\n"
     "  0  success\n"
     "  1  any other failure (transfer, protocol, timeout, local file, a change the server\n"
     "     refused such as permission denied or directory not empty, any file of a mirror)\n"
     "  2  usage error (bad option or URL, no credentials)\n"
-    "  3  connection refused or failed\n"
+    "  3  connection refused or failed, including TLS: no FTPS on the server, a failed\n"
+    "     handshake, a certificate that could not be verified\n"
     "  4  login refused\n"
     "  5  remote file or directory not found\n"
     "  6  verification failed: the file on the other side did not match the SHA-256\n"
@@ -101,6 +109,7 @@ struct Job {
   unsigned jobs = 1;     // mirror -j
   bool verbose = false;
   unsigned timeout_seconds = 60;
+  TlsOptions tls;
 };
 
 // `connection` > 0 tags the lines of a mirror's extra connections: "[2] > RETR ...".
@@ -128,7 +137,7 @@ std::string parent_of(const std::string& path) {
 // the directory of the source; ending in '/' means "into that directory, same name".
 std::string resolve_new_path(const FtpUrl& source, const std::string& argument) {
   std::string path;
-  if (argument.starts_with("ftp://")) {
+  if (argument.starts_with("ftp://") || argument.starts_with("ftps://")) {
     const FtpUrl other = parse_url(argument);
     if (other.host != source.host || other.port != source.port) {
       throw UrlError("mv cannot move between servers: " + argument);
@@ -228,6 +237,7 @@ asio::awaitable<void> run_mirror_job(FtpClient& client, const Job& job, Terminal
   request.configure = [&job](FtpClient& other, unsigned index) {
     if (job.verbose) other.set_transcript(stderr_transcript(index));
     other.set_timeout(std::chrono::seconds(job.timeout_seconds));
+    other.set_tls(job.tls);
   };
   request.progress = [&progress](std::uint64_t done, std::uint64_t total, std::size_t files_done,
                                  std::size_t files_total) {
@@ -289,6 +299,7 @@ int execute(const Job& job) {
   FtpClient client(io.get_executor());
   if (job.verbose) client.set_transcript(stderr_transcript());
   client.set_timeout(std::chrono::seconds(job.timeout_seconds));
+  client.set_tls(job.tls);
   TerminalProgress progress;
   int status = exit_ok;
   asio::co_spawn(io, run_job(client, job, progress), [&](std::exception_ptr failure) {
@@ -321,6 +332,9 @@ int main(int argc, char** argv) {
       ("R,reverse", "mirror: upload the local DIR to URL instead of downloading")
       ("j,jobs", "mirror: N transfers in parallel, 1-16", cxxopts::value<unsigned>()->default_value("1"), "N")
       ("v,verbose", "show the FTP conversation on stderr (passwords masked)")
+      ("tls", "explicit FTPS: AUTH TLS before the login, encrypted data connections (ftps:// URLs are implicit FTPS)")
+      ("ca-file", "FTPS: also trust the CA certificates (PEM) in PATH", cxxopts::value<std::string>(), "PATH")
+      ("k,insecure", "FTPS: do not verify the server's certificate (encrypted, but not authenticated)")
       ("timeout", "give up when the server is silent for SECONDS", cxxopts::value<unsigned>()->default_value("60"), "SECONDS")
       ("version", "print the version and exit")
       ("h,help", "print this help and exit");
@@ -389,6 +403,16 @@ int main(int argc, char** argv) {
       print_error("--timeout must be at least 1 second");
       return exit_usage;
     }
+    const bool tls_flag = result.count("tls") > 0;
+    const bool insecure = result.count("insecure") > 0;
+    if (result.count("ca-file")) {
+      job.tls.ca_file = result["ca-file"].as<std::string>();
+      std::error_code ec;
+      if (!std::filesystem::is_regular_file(job.tls.ca_file, ec)) {
+        print_error("--ca-file " + job.tls.ca_file + ": no such file");
+        return exit_usage;
+      }
+    }
     std::string url_text = arguments.front();
     if (job.command == "put" || (job.command == "mirror" && job.reverse)) {
       job.local = arguments.front();
@@ -397,6 +421,12 @@ int main(int argc, char** argv) {
       job.local = arguments.back();
     }
     job.url = parse_url(url_text);
+    job.tls.mode = job.url.implicit_tls ? TlsMode::implicit_tls : tls_flag ? TlsMode::explicit_tls : TlsMode::none;
+    if ((insecure || !job.tls.ca_file.empty()) && job.tls.mode == TlsMode::none) {
+      print_error("--ca-file and --insecure only apply to FTPS (--tls or an ftps:// URL)");
+      return exit_usage;
+    }
+    job.tls.verify = !insecure;
     if (job.command == "get") job.target = choose_target(job.url.path, output);
     if (job.command == "put") {
       std::error_code ec;
@@ -435,6 +465,9 @@ int main(int argc, char** argv) {
   } catch (const ClientError& error) {
     print_error(error.what());
     return exit_usage;
+  }
+  if (!job.tls.verify) {
+    print_error("warning: --insecure: the server's certificate is not verified; anyone on the path could pose as it");
   }
   return execute(job);
 }

@@ -32,8 +32,7 @@ std::string decode_component(std::string_view text, std::string_view what) {
   return decoded;
 }
 
-bool starts_with_ftp_scheme(std::string_view text) {
-  constexpr std::string_view scheme = "ftp://";
+bool starts_with_scheme(std::string_view text, std::string_view scheme) {
   if (text.size() < scheme.size()) return false;
   for (std::size_t i = 0; i < scheme.size(); ++i) {
     if (std::tolower(static_cast<unsigned char>(text[i])) != scheme[i]) return false;
@@ -41,8 +40,8 @@ bool starts_with_ftp_scheme(std::string_view text) {
   return true;
 }
 
-std::uint16_t parse_port(std::string_view text, std::string_view url) {
-  if (text.empty()) return 21;  // "host:" is allowed by RFC 3986 and means the default
+std::uint16_t parse_port(std::string_view text, std::string_view url, std::uint16_t default_port) {
+  if (text.empty()) return default_port;  // "host:" is allowed by RFC 3986 and means the default
   unsigned value = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (ec != std::errc{} || end != text.data() + text.size() || value == 0 || value > 65535) {
@@ -78,15 +77,17 @@ std::string FtpUrl::authority() const {
 }
 
 FtpUrl parse_url(std::string_view text) {
-  if (!starts_with_ftp_scheme(text)) {
-    throw UrlError("not an ftp:// URL: " + std::string(text));
+  const bool ftps = starts_with_scheme(text, "ftps://");
+  if (!ftps && !starts_with_scheme(text, "ftp://")) {
+    throw UrlError("not an ftp:// or ftps:// URL: " + std::string(text));
   }
-  const std::string_view rest = text.substr(6);
+  const std::string_view rest = text.substr(ftps ? 7 : 6);
   const std::size_t slash = rest.find('/');
   const std::string_view authority = rest.substr(0, slash);
   const std::string_view path = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash);
 
   FtpUrl url;
+  url.implicit_tls = ftps;
 
   // The last '@' separates the user information: an unencoded '@' in a user name (an e-mail
   // address as anonymous login) is common enough to tolerate.
@@ -125,7 +126,7 @@ FtpUrl parse_url(std::string_view text) {
   if (has_control_character(url.host) || url.host.find_first_of(" /?#") != std::string::npos) {
     throw UrlError("bad host '" + url.host + "' in " + std::string(text));
   }
-  url.port = parse_port(port_text, text);
+  url.port = parse_port(port_text, text, ftps ? 990 : 21);
 
   url.path = path.empty() ? "/" : decode_component(path, "path");
   return url;

@@ -1,5 +1,6 @@
 // ftp:// URLs as the command line and the GUI's connect form take them:
-// ftp://[user[:password]@]host[:port]/path. Pure parsing, no I/O.
+// ftp://[user[:password]@]host[:port]/path, and ftps:// for implicit FTPS (TLS from the
+// first byte, default port 990). Pure parsing, no I/O.
 #pragma once
 
 #include <cstdint>
@@ -17,6 +18,7 @@ struct FtpUrl {
   std::optional<std::string> password;
   std::string host;  // an IPv6 address comes without its brackets
   std::uint16_t port = 21;
+  bool implicit_tls = false;  // ftps://
   // Percent-decoded and always absolute ("/" when the URL has no path): ferry treats the
   // path as a path in the server's virtual tree, not relative to a login directory.
   std::string path;

@@ -92,3 +92,13 @@ TEST_CASE("percent_decode refuses broken escapes", "[client][url]") {
   CHECK_THROWS_AS(percent_decode("%4"), UrlError);
   CHECK_THROWS_AS(percent_decode("%zz"), UrlError);
 }
+
+TEST_CASE("ftps:// is implicit FTPS on port 990 unless the URL says otherwise", "[client][url]") {
+  const auto url = parse_url("ftps://demo@127.0.0.1/dir/f.bin");
+  CHECK(url.implicit_tls);
+  CHECK(url.port == 990);
+  CHECK(url.path == "/dir/f.bin");
+  CHECK(parse_url("FTPS://host:2990/").port == 2990);
+  CHECK_FALSE(parse_url("ftp://host/").implicit_tls);
+  CHECK(parse_url("ftp://host/").port == 21);
+}
