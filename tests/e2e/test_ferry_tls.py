@@ -94,6 +94,21 @@ class FerryTlsTest(ClientTestMixin, ServerTestCase):
         with open(os.path.join(self.server.user_root(), "up-tls.bin"), "rb") as f:
             self.assertEqual(f.read(), data)
 
+    def test_mirror_with_parallel_connections_over_tls(self):
+        tree = os.path.join(self.server.user_root(), "tls-tree")
+        os.makedirs(os.path.join(tree, "sub"), exist_ok=True)
+        files = {"a.bin": os.urandom(50_000), "b.bin": os.urandom(70_000), os.path.join("sub", "c.bin"): b"c" * 999}
+        for name, data in files.items():
+            with open(os.path.join(tree, name), "wb") as f:
+                f.write(data)
+        local = os.path.join(self.home, "copy")
+        run = self.ferry("--tls", "--ca-file", cert(), "mirror", "-j", "2", self.server.url("/tls-tree/"), local)
+        self.assertExit(run, 0)
+        self.assertIn("3 files", run.stdout)
+        for name, data in files.items():
+            with open(os.path.join(local, name), "rb") as f:
+                self.assertEqual(f.read(), data)
+
     def test_implicit_ftps_url(self):
         data = os.urandom(200_000)
         self.put_remote("implicit.bin", data)
