@@ -12,8 +12,6 @@ namespace {
 // A refused login is answered after this pause (per session: others are not held up),
 // which slows password guessing without costing the server a thread.
 constexpr auto failed_login_delay = std::chrono::milliseconds(1000);
-// After this many refusals the session is closed.
-constexpr unsigned max_failed_logins = 3;
 }  // namespace
 
 asio::awaitable<void> Session::cmd_user(std::string_view arg) {
@@ -57,9 +55,13 @@ asio::awaitable<void> Session::cmd_pass(std::string_view arg) {
   }
   ++failed_logins_;
   log_warning("session ", id_, ": login refused: ", result.error().message, " (from ", peer_text_, ")");
+  if (state_->bans.record_failure(peer_)) {
+    log_warning("session ", id_, ": banned ", peer_text_, " for ", state_->config.ban_duration, " s after ",
+                state_->config.ban_failures, " failed logins");
+  }
   asio::steady_timer pause(control_.get_executor(), failed_login_delay);
   co_await pause.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
-  if (failed_logins_ >= max_failed_logins) {
+  if (failed_logins_ >= state_->config.max_login_failures) {
     co_await reply(421, "Too many failed logins, closing control connection.");
     close();
     co_return;

@@ -72,6 +72,16 @@ class Parser {
         config.idle_timeout = static_cast<unsigned>(integer(node, k, 1, 86400));
       } else if (k == "data_timeout") {
         config.data_timeout = static_cast<unsigned>(integer(node, k, 1, 86400));
+      } else if (k == "shutdown_timeout") {
+        config.shutdown_timeout = static_cast<unsigned>(integer(node, k, 0, 86400));
+      } else if (k == "max_login_failures") {
+        config.max_login_failures = static_cast<unsigned>(integer(node, k, 1, 1000));
+      } else if (k == "ban_failures") {
+        config.ban_failures = static_cast<unsigned>(integer(node, k, 1, 1'000'000));
+      } else if (k == "ban_window") {
+        config.ban_window = static_cast<unsigned>(integer(node, k, 1, 86400 * 30));
+      } else if (k == "ban_duration") {
+        config.ban_duration = static_cast<unsigned>(integer(node, k, 0, 86400 * 365));
       } else if (k == "passive_ports") {
         const toml::array* range = node.as_array();
         if (!range || range->size() != 2) fail(node.source(), "'passive_ports' must be [first, last]");

@@ -55,6 +55,11 @@ struct Config {
   unsigned login_timeout = 30;
   unsigned idle_timeout = 300;
   unsigned data_timeout = 60;
+  unsigned shutdown_timeout = 30;   // seconds transfers may run on after SIGTERM
+  unsigned max_login_failures = 3;  // per session, then 421 and close
+  unsigned ban_failures = 10;       // failed logins from one address within ban_window...
+  unsigned ban_window = 600;        // ...seconds
+  unsigned ban_duration = 900;      // ban that address for this long (0: never ban)
   std::uint16_t passive_port_min = 50000;
   std::uint16_t passive_port_max = 50999;
   std::string passive_address;

@@ -58,6 +58,18 @@ struct Server::Impl {
     }
   }
 
+  // After shutdown was requested: waits (bounded) until every session has ended.
+  asio::awaitable<void> drain() {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(state->config.shutdown_timeout);
+    asio::steady_timer tick(io);
+    while (state->sessions.size() > 0 && std::chrono::steady_clock::now() < deadline) {
+      tick.expires_after(std::chrono::milliseconds(50));
+      co_await tick.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+    }
+    if (std::size_t left = state->sessions.size()) log_info("shutdown: closing ", left, " session(s) still busy");
+    io.stop();
+  }
+
   std::shared_ptr<ServerState> state;
   unsigned workers;
   asio::io_context io;
@@ -101,12 +113,20 @@ int Server::run() {
   }
   impl.signals.async_wait([&impl](std::error_code ec, int signal) {
     if (ec) return;
-    log_info("received ", signal == SIGINT ? "SIGINT" : "SIGTERM", ", shutting down");
     for (auto& listener : impl.acceptors) {
       std::error_code ignored;
       listener.acceptor->close(ignored);
     }
-    impl.io.stop();
+    log_info("received ", signal == SIGINT ? "SIGINT" : "SIGTERM", ", shutting down: ", impl.state->sessions.size(),
+             " session(s) open, transfers may finish within ", impl.state->config.shutdown_timeout, " s");
+    impl.state->sessions.request_shutdown_all();
+    asio::co_spawn(impl.io, impl.drain(), asio::detached);
+    // A second signal stops at once.
+    impl.signals.async_wait([&impl](std::error_code second, int) {
+      if (second) return;
+      log_info("second signal: stopping now");
+      impl.io.stop();
+    });
   });
   std::vector<std::thread> threads;
   for (unsigned i = 1; i < impl.workers; ++i) threads.emplace_back([&impl] { impl.io.run(); });

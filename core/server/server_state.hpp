@@ -2,9 +2,12 @@
 // the blocking-work pool, and the counters behind the session limits.
 #pragma once
 
+#include <asio/any_io_executor.hpp>
 #include <asio/ip/address.hpp>
 #include <asio/thread_pool.hpp>
 #include <atomic>
+#include <chrono>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -38,6 +41,48 @@ class SessionLimits {
   std::unordered_map<std::string, unsigned> per_ip_;
 };
 
+// Failed logins per client address; an address with too many within the window is banned
+// for a while. Touched only on a failed login and at connect, never per command.
+class AddressBans {
+ public:
+  AddressBans(unsigned failures, std::chrono::seconds window, std::chrono::seconds duration)
+      : failures_(failures), window_(window), duration_(duration) {}
+  // True when `peer` is banned right now.
+  bool banned(const asio::ip::address& peer);
+  // Records a failed login; true when this failure started a ban.
+  bool record_failure(const asio::ip::address& peer);
+
+ private:
+  struct Entry {
+    std::deque<std::chrono::steady_clock::time_point> failures;
+    std::chrono::steady_clock::time_point banned_until{};
+  };
+  void prune(std::chrono::steady_clock::time_point now);
+
+  unsigned failures_;
+  std::chrono::seconds window_;
+  std::chrono::seconds duration_;
+  std::mutex mutex_;
+  std::unordered_map<std::string, Entry> entries_;
+};
+
+class Session;
+
+// The sessions alive right now, so that shutdown can reach each one on its own strand.
+// Touched when a session starts or ends, and at shutdown.
+class SessionRegistry {
+ public:
+  void add(Session* session, asio::any_io_executor executor);
+  void remove(Session* session);
+  std::size_t size();
+  // Runs session->request_shutdown() on each session's strand (if it still exists then).
+  void request_shutdown_all();
+
+ private:
+  std::mutex mutex_;
+  std::unordered_map<Session*, asio::any_io_executor> sessions_;
+};
+
 // Hands out passive ports round-robin over the configured range, so that consecutive
 // transfers do not race for the same port.
 class PassivePorts {
@@ -59,7 +104,8 @@ struct ServerState {
       : config(std::move(c)),
         blocking(pool),
         limits(config.max_sessions, config.max_sessions_per_ip),
-        passive_ports(config.passive_port_min, config.passive_port_max) {}
+        passive_ports(config.passive_port_min, config.passive_port_max),
+        bans(config.ban_failures, std::chrono::seconds(config.ban_window), std::chrono::seconds(config.ban_duration)) {}
 
   const Config config;
   std::shared_ptr<Authenticator> authenticator;
@@ -68,6 +114,8 @@ struct ServerState {
   asio::thread_pool& blocking;
   SessionLimits limits;
   PassivePorts passive_ports;
+  AddressBans bans;
+  SessionRegistry sessions;
   std::atomic<std::uint64_t> next_session_id{1};
 };
 

@@ -5,6 +5,7 @@
 #include <array>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
+#include <asio/post.hpp>
 #include <asio/ssl/stream.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
@@ -55,20 +56,43 @@ asio::awaitable<void> Session::run() {
     co_return;
   }
   log_info("session ", id_, ": connected from ", peer_text_);
+  if (state_->bans.banned(peer_)) {
+    log_warning("session ", id_, ": refused ", peer_text_, ": banned after repeated failed logins");
+    control_.non_blocking(true);
+    co_await reply(421, "Too many failed logins from your address; try again later.");
+    close();
+    state_->limits.release(peer_);
+    co_return;
+  }
   std::error_code ec;
   control_.set_option(asio::ip::tcp::no_delay(true), ec);
   // Clients send "IAC IP IAC DM ABOR" with DM as TCP urgent data: keep it in the stream.
   control_.set_option(asio::socket_base::out_of_band_inline(true), ec);
   control_.non_blocking(true, ec);
   deadline_ = std::chrono::steady_clock::now() + std::chrono::seconds(state_->config.login_timeout);
+  state_->sessions.add(this, control_.get_executor());
   try {
     co_await (command_loop() || watchdog());
   } catch (const std::exception& e) {
     log_error("session ", id_, ": ", e.what());
   }
   close();
+  state_->sessions.remove(this);
   state_->limits.release(peer_);
   log_info("session ", id_, ": closed");
+}
+
+void Session::request_shutdown() {
+  shutting_down_ = true;
+  if (transferring_ || closing_) return;  // the command loop ends it after the transfer
+  if (!tls_) {
+    // Best effort, without waiting: the control connection is idle, so this small write
+    // goes straight into the socket buffer.
+    static constexpr std::string_view goodbye = "421 Server shutting down, closing control connection.\r\n";
+    std::error_code ignored;
+    control_.write_some(asio::buffer(goodbye.data(), goodbye.size()), ignored);
+  }
+  close();
 }
 
 asio::awaitable<void> Session::command_loop() {
@@ -89,6 +113,10 @@ asio::awaitable<void> Session::command_loop() {
         continue;
       }
       co_await dispatch(line);
+      if (shutting_down_ && !closing_) {  // shutdown arrived during a transfer
+        co_await reply(421, "Server shutting down, closing control connection.");
+        close();
+      }
     }
   } catch (const std::exception& e) {
     // Never let an exception escape: the watchdog branch would wait for its deadline.
@@ -307,7 +335,9 @@ std::uint64_t Session::take_restart_offset() noexcept { return std::exchange(res
 
 asio::awaitable<std::pair<Session::TransferEnd, std::error_code>> Session::watch_transfer(
     asio::awaitable<std::error_code> transfer) {
+  transferring_ = true;
   auto result = co_await (std::move(transfer) || watch_for_abort());
+  transferring_ = false;
   if (result.index() == 0) co_return std::pair{TransferEnd::done, std::get<0>(result)};
   co_return std::pair{std::get<1>(result), std::error_code{}};
 }
@@ -341,6 +371,69 @@ asio::awaitable<void> Session::reply_transfer_failed(TransferEnd end) {
   }
   co_await reply(426, "Connection closed; transfer aborted.");
   if (end == TransferEnd::aborted) co_await reply(226, "ABOR successful.");
+}
+
+// ---- SessionRegistry (server_state.hpp) ----
+
+void SessionRegistry::add(Session* session, asio::any_io_executor executor) {
+  std::lock_guard lock(mutex_);
+  sessions_.emplace(session, std::move(executor));
+}
+
+void SessionRegistry::remove(Session* session) {
+  std::lock_guard lock(mutex_);
+  sessions_.erase(session);
+}
+
+std::size_t SessionRegistry::size() {
+  std::lock_guard lock(mutex_);
+  return sessions_.size();
+}
+
+void SessionRegistry::request_shutdown_all() {
+  std::lock_guard lock(mutex_);
+  for (auto& [session, executor] : sessions_) {
+    // Runs on the session's strand, where it is also destroyed: if it is still registered
+    // when this runs, it is still alive.
+    asio::post(executor, [this, session = session] {
+      {
+        std::lock_guard inner(mutex_);
+        if (!sessions_.count(session)) return;
+      }
+      session->request_shutdown();
+    });
+  }
+}
+
+// ---- AddressBans (server_state.hpp) ----
+
+bool AddressBans::banned(const asio::ip::address& peer) {
+  if (duration_.count() == 0) return false;
+  std::lock_guard lock(mutex_);
+  auto it = entries_.find(peer.to_string());
+  return it != entries_.end() && std::chrono::steady_clock::now() < it->second.banned_until;
+}
+
+bool AddressBans::record_failure(const asio::ip::address& peer) {
+  if (duration_.count() == 0) return false;
+  auto now = std::chrono::steady_clock::now();
+  std::lock_guard lock(mutex_);
+  if (entries_.size() > 100'000) prune(now);  // bounded, even under a spray of addresses
+  Entry& entry = entries_[peer.to_string()];
+  while (!entry.failures.empty() && entry.failures.front() < now - window_) entry.failures.pop_front();
+  entry.failures.push_back(now);
+  if (entry.failures.size() < failures_ || now < entry.banned_until) return false;
+  entry.banned_until = now + duration_;
+  entry.failures.clear();
+  return true;
+}
+
+void AddressBans::prune(std::chrono::steady_clock::time_point now) {
+  for (auto it = entries_.begin(); it != entries_.end();) {
+    bool stale = now >= it->second.banned_until &&
+                 (it->second.failures.empty() || it->second.failures.back() < now - window_);
+    it = stale ? entries_.erase(it) : std::next(it);
+  }
 }
 
 // ---- SessionLimits (server_state.hpp) ----

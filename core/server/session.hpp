@@ -32,6 +32,10 @@ class Session {
   // Runs the session until QUIT, disconnect, timeout or error. Never throws.
   asio::awaitable<void> run();
 
+  // Server shutdown (on the session's strand): an idle session gets 421 and is closed at
+  // once; a transfer in progress may finish first, then the same happens.
+  void request_shutdown();
+
   // ---- command handlers (one per verb; families in commands_*.cpp) ----
   // login
   asio::awaitable<void> cmd_user(std::string_view arg);
@@ -161,6 +165,8 @@ class Session {
   bool binary_ = false;
   bool epsv_all_ = false;
   bool closing_ = false;
+  bool transferring_ = false;
+  bool shutting_down_ = false;
   unsigned failed_logins_ = 0;
   std::uint64_t restart_offset_ = 0;
   digest::Algorithm hash_algorithm_ = digest::Algorithm::sha256;

@@ -1,0 +1,113 @@
+"""Per-address bans after repeated failed logins, and the bounded graceful shutdown."""
+
+import ftplib
+import os
+import signal
+import time
+import unittest
+
+from ferryd_harness import NET_TIMEOUT, FerryServer, IMAGE_SOURCE, close_quietly
+
+
+def connect(srv):
+    f = ftplib.FTP(timeout=NET_TIMEOUT)
+    f.connect("127.0.0.1", srv.port)
+    return f
+
+
+class AddressBanTest(unittest.TestCase):
+    def test_repeated_failures_ban_the_address_for_a_while(self):
+        with FerryServer(server_extra="ban_failures = 3\nban_window = 60\nban_duration = 2\nmax_login_failures = 10") as srv:
+            f = connect(srv)
+            self.addCleanup(close_quietly, f)
+            for _ in range(3):
+                with self.assertRaises(ftplib.error_perm):
+                    f.login(srv.user, "wrong")
+            self.assertIsNotNone(srv.wait_for_log(r"banned 127\.0\.0\.1 for 2 s after 3 failed logins"))
+            with self.assertRaises(ftplib.error_temp) as cm:  # even the right password is too late now
+                connect(srv)
+            self.assertTrue(str(cm.exception).startswith("421"))
+            self.assertIsNotNone(srv.wait_for_log(r"refused 127\.0\.0\.1: banned"))
+            time.sleep(2.2)
+            g = connect(srv)  # the ban has run out
+            self.addCleanup(close_quietly, g)
+            g.login(srv.user, srv.password)
+            self.assertEqual(g.pwd(), "/")
+
+    def test_ban_duration_zero_never_bans(self):
+        with FerryServer(server_extra="ban_failures = 1\nban_duration = 0") as srv:
+            f = connect(srv)
+            self.addCleanup(close_quietly, f)
+            with self.assertRaises(ftplib.error_perm):
+                f.login(srv.user, "wrong")
+            g = connect(srv)
+            self.addCleanup(close_quietly, g)
+            g.login(srv.user, srv.password)
+
+
+class GracefulShutdownTest(unittest.TestCase):
+    def make_big_png(self, size):
+        path = os.path.join(self.tmp, "big.png")
+        with open(IMAGE_SOURCE, "rb") as f:
+            header = f.read(33)
+        with open(path, "wb") as f:
+            f.write(header)
+            f.truncate(size)
+        return path
+
+    def setUp(self):
+        import tempfile
+        self.tmp = tempfile.mkdtemp(prefix="ferry-shutdown-")
+        self.addCleanup(lambda: __import__("shutil").rmtree(self.tmp, ignore_errors=True))
+
+    def test_sigterm_closes_idle_sessions_and_lets_a_transfer_finish(self):
+        size = 64 * 1024 * 1024
+        srv = FerryServer(image_source=self.make_big_png(size), server_extra="shutdown_timeout = 20")
+        srv.start()
+        try:
+            idle = connect(srv)
+            idle.login(srv.user, srv.password)
+            busy = connect(srv)
+            busy.login(srv.user, srv.password)
+            busy.voidcmd("TYPE I")
+            conn = busy.transfercmd("RETR ferry.png")
+            received = len(conn.recv(65536))
+            os.kill(srv.proc.pid, signal.SIGTERM)
+            with self.assertRaises(ftplib.error_temp) as cm:
+                idle.getresp()
+            self.assertTrue(str(cm.exception).startswith("421"))
+            while chunk := conn.recv(1 << 20):
+                received += len(chunk)
+            conn.close()
+            self.assertEqual(received, size)  # the transfer in progress was not cut
+            self.assertTrue(busy.getresp().startswith("226"))
+            with self.assertRaises(ftplib.error_temp) as cm:
+                busy.getresp()
+            self.assertTrue(str(cm.exception).startswith("421"))
+            self.assertEqual(srv.proc.wait(timeout=10), 0)
+        finally:
+            srv.stop()
+            srv.cleanup()
+
+    def test_shutdown_timeout_bounds_a_stalled_transfer(self):
+        srv = FerryServer(image_source=self.make_big_png(256 * 1024 * 1024), server_extra="shutdown_timeout = 1")
+        srv.start()
+        try:
+            busy = connect(srv)
+            busy.login(srv.user, srv.password)
+            busy.voidcmd("TYPE I")
+            conn = busy.transfercmd("RETR ferry.png")
+            conn.recv(1000)  # then stop reading: the transfer stalls
+            started = time.monotonic()
+            os.kill(srv.proc.pid, signal.SIGTERM)
+            self.assertEqual(srv.proc.wait(timeout=10), 0)
+            self.assertLess(time.monotonic() - started, 5)
+            self.assertIsNotNone(srv.wait_for_log(r"shutdown: closing 1 session\(s\) still busy"))
+            conn.close()
+        finally:
+            srv.stop()
+            srv.cleanup()
+
+
+if __name__ == "__main__":
+    unittest.main()
