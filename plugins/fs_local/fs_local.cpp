@@ -388,6 +388,7 @@ class LocalWriteHandle final : public ferry::WriteHandle {
   }
 
   std::string final_name() const override { return t_.name; }
+  bool fast_write() const noexcept override { return true; }  // pwrite into the page cache
 
  private:
   Target t_;

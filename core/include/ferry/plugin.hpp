@@ -24,7 +24,7 @@
 
 namespace ferry {
 
-inline constexpr std::uint32_t plugin_api_version = 2;
+inline constexpr std::uint32_t plugin_api_version = 3;
 
 enum class PluginKind : std::uint32_t { authenticator = 1, file_provider = 2 };
 
@@ -108,6 +108,10 @@ class FERRY_INTERFACE WriteHandle {
   virtual Result<void> commit() noexcept = 0;
   // The name the upload ends up with (STOU needs to tell the client).
   virtual std::string final_name() const { return {}; }
+  // True when write() only copies into the kernel's page cache (a local file): the core
+  // then calls it on its I/O thread, as it reads local files there, instead of paying a
+  // hop to the blocking pool for every chunk. Keep false for anything that can stall.
+  virtual bool fast_write() const noexcept { return false; }
 };
 
 class FERRY_INTERFACE FileProvider : public PluginObject {
