@@ -66,4 +66,10 @@ ParseResult parse_command(std::string_view line) {
   return result;
 }
 
+std::string to_upper(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
 }  // namespace ferry::ftp

@@ -33,4 +33,7 @@ struct ParseResult {
 // clients send before ABOR are dropped. A bare verb with a trailing space has argument "".
 ParseResult parse_command(std::string_view line);
 
+// ASCII upper case, for verbs and keyword arguments ("type a" -> "TYPE A").
+std::string to_upper(std::string_view text);
+
 }  // namespace ferry::ftp

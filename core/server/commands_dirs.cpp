@@ -36,35 +36,11 @@ asio::awaitable<void> Session::cmd_cwd(std::string_view arg) {
 asio::awaitable<void> Session::cmd_cdup(std::string_view) { co_await cmd_cwd(".."); }
 
 asio::awaitable<void> Session::cmd_size(std::string_view arg) {
-  auto path = resolve(arg);
-  if (!path) {
-    co_await reply(553, "File name not allowed.");
-    co_return;
-  }
-  auto info = co_await stat(*path);
-  if (!info) {
-    co_await reply_error(info.error(), arg);
-  } else if (info->type == FileType::directory) {
-    co_await reply(550, std::string(arg) + ": not a plain file.");
-  } else {
-    co_await reply(213, std::to_string(info->size));
-  }
+  if (auto info = co_await stat_plain_file(arg)) co_await reply(213, std::to_string(info->size));
 }
 
 asio::awaitable<void> Session::cmd_mdtm(std::string_view arg) {
-  auto path = resolve(arg);
-  if (!path) {
-    co_await reply(553, "File name not allowed.");
-    co_return;
-  }
-  auto info = co_await stat(*path);
-  if (!info) {
-    co_await reply_error(info.error(), arg);
-  } else if (info->type == FileType::directory) {
-    co_await reply(550, std::string(arg) + ": not a plain file.");
-  } else {
-    co_await reply(213, ftp::format_timeval(info->mtime));
-  }
+  if (auto info = co_await stat_plain_file(arg)) co_await reply(213, ftp::format_timeval(info->mtime));
 }
 
 asio::awaitable<void> Session::cmd_mlst(std::string_view arg) {

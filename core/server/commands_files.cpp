@@ -8,6 +8,7 @@
 #include <chrono>
 #include <vector>
 
+#include "ftp/command.hpp"
 #include "ftp/listing.hpp"
 #include "ftp/reply.hpp"
 #include "server/blocking.hpp"
@@ -284,8 +285,7 @@ asio::awaitable<void> Session::cmd_mfmt(std::string_view arg) {
 
 asio::awaitable<void> Session::cmd_site(std::string_view arg) {
   std::string_view sub = arg.substr(0, arg.find(' '));
-  std::string verb(sub);
-  for (char& c : verb) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  std::string verb = ftp::to_upper(sub);
   if (verb == "HELP") {
     co_await reply(214, "SITE commands: CHMOD HELP");
     co_return;

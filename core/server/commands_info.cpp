@@ -2,20 +2,11 @@
 #include <cctype>
 
 #include "digest/digest.hpp"
+#include "ftp/command.hpp"
 #include "server/command_table.hpp"
 #include "server/session.hpp"
 
 namespace ferry {
-
-namespace {
-
-std::string upper(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return out;
-}
-
-}  // namespace
 
 asio::awaitable<void> Session::cmd_noop(std::string_view) { co_await reply(200, "NOOP ok."); }
 
@@ -37,9 +28,9 @@ asio::awaitable<void> Session::cmd_feat(std::string_view) {
 asio::awaitable<void> Session::cmd_opts(std::string_view arg) {
   std::string_view option = arg.substr(0, arg.find(' '));
   std::string_view value = option.size() < arg.size() ? arg.substr(option.size() + 1) : std::string_view();
-  std::string name = upper(option);
+  std::string name = ftp::to_upper(option);
   if (name == "UTF8" || name == "UTF-8") {
-    std::string v = upper(value);
+    std::string v = ftp::to_upper(value);
     if (v == "ON" || v.empty()) {
       co_await reply(200, "Always in UTF8 mode.");
     } else {
@@ -63,9 +54,9 @@ asio::awaitable<void> Session::cmd_opts(std::string_view arg) {
 
 asio::awaitable<void> Session::cmd_help(std::string_view arg) {
   if (!arg.empty()) {
-    const CommandSpec* spec = find_command(upper(arg));
+    const CommandSpec* spec = find_command(ftp::to_upper(arg));
     if (!spec) {
-      co_await reply(502, "Unknown command " + upper(arg) + ".");
+      co_await reply(502, "Unknown command " + ftp::to_upper(arg) + ".");
     } else {
       co_await reply(214, "Syntax: " + std::string(spec->help));
     }

@@ -7,6 +7,7 @@
 #include <cctype>
 
 #include "server/log.hpp"
+#include "ftp/command.hpp"
 #include "server/session.hpp"
 
 namespace ferry {
@@ -16,11 +17,6 @@ namespace {
 using namespace asio::experimental::awaitable_operators;
 constexpr auto as_tuple_awaitable = asio::experimental::as_tuple(asio::use_awaitable);
 
-std::string upper(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return out;
-}
 
 }  // namespace
 
@@ -47,7 +43,7 @@ asio::awaitable<bool> Session::start_control_tls() {
 }
 
 asio::awaitable<void> Session::cmd_auth(std::string_view arg) {
-  std::string mechanism = upper(arg);
+  std::string mechanism = ftp::to_upper(arg);
   if (!state_->tls) {
     co_await reply(502, "FTPS is not configured on this server.");
     co_return;
@@ -86,7 +82,7 @@ asio::awaitable<void> Session::cmd_prot(std::string_view arg) {
     co_await reply(503, "PROT needs AUTH TLS and PBSZ first.");
     co_return;
   }
-  std::string level = upper(arg);
+  std::string level = ftp::to_upper(arg);
   if (level == "P") {
     prot_private_ = true;
     co_await reply(200, "PROT now Private.");

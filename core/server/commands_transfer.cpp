@@ -10,6 +10,7 @@
 #include "ftp/address.hpp"
 #include "server/blocking.hpp"
 #include "server/log.hpp"
+#include "ftp/command.hpp"
 #include "server/session.hpp"
 #include "vfs/path.hpp"
 
@@ -17,11 +18,6 @@ namespace ferry {
 
 namespace {
 
-std::string upper(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return out;
-}
 
 // The transfer buffer: allocated per transfer, never kept by an idle session.
 constexpr std::size_t transfer_buffer_size = 256 * 1024;
@@ -37,7 +33,7 @@ void append_ascii(std::string& out, std::span<const std::byte> data) {
 }  // namespace
 
 asio::awaitable<void> Session::cmd_type(std::string_view arg) {
-  std::string type = upper(arg);
+  std::string type = ftp::to_upper(arg);
   if (type == "I" || type == "L 8" || type == "L8") {
     binary_ = true;
     co_await reply(200, "Switching to Binary mode.");
@@ -50,7 +46,7 @@ asio::awaitable<void> Session::cmd_type(std::string_view arg) {
 }
 
 asio::awaitable<void> Session::cmd_mode(std::string_view arg) {
-  if (upper(arg) == "S") {
+  if (ftp::to_upper(arg) == "S") {
     co_await reply(200, "Mode set to S.");
   } else {
     co_await reply(504, "Only stream mode (S) is supported.");
@@ -58,7 +54,7 @@ asio::awaitable<void> Session::cmd_mode(std::string_view arg) {
 }
 
 asio::awaitable<void> Session::cmd_stru(std::string_view arg) {
-  if (upper(arg) == "F") {
+  if (ftp::to_upper(arg) == "F") {
     co_await reply(200, "Structure set to F.");
   } else {
     co_await reply(504, "Only file structure (F) is supported.");
@@ -70,10 +66,8 @@ asio::awaitable<void> Session::cmd_pasv(std::string_view) {
     co_await reply(503, "PASV not allowed after EPSV ALL.");
     co_return;
   }
-  std::error_code ec;
-  asio::ip::address local = control_.local_endpoint(ec).address();
-  if (local.is_v6() && local.to_v6().is_v4_mapped()) local = asio::ip::make_address_v4(asio::ip::v4_mapped, local.to_v6());
-  if (ec || !local.is_v4()) {
+  asio::ip::address local = local_address();
+  if (!local.is_v4()) {
     co_await reply(425, "PASV is for IPv4 only; use EPSV.");
     co_return;
   }
@@ -89,10 +83,8 @@ asio::awaitable<void> Session::cmd_pasv(std::string_view) {
 }
 
 asio::awaitable<void> Session::cmd_epsv(std::string_view arg) {
-  std::error_code ec;
-  asio::ip::address local = control_.local_endpoint(ec).address();
-  if (local.is_v6() && local.to_v6().is_v4_mapped()) local = asio::ip::make_address_v4(asio::ip::v4_mapped, local.to_v6());
-  std::string a = upper(arg);
+  asio::ip::address local = local_address();
+  std::string a = ftp::to_upper(arg);
   if (a == "ALL") {
     epsv_all_ = true;
     co_await reply(200, "EPSV ALL ok.");

@@ -258,6 +258,31 @@ void Session::close() {
 
 std::optional<std::string> Session::resolve(std::string_view arg) const { return vfs::normalize(cwd_, arg); }
 
+asio::ip::address Session::local_address() const {
+  std::error_code ec;
+  asio::ip::address local = control_.local_endpoint(ec).address();
+  if (local.is_v6() && local.to_v6().is_v4_mapped()) local = asio::ip::make_address_v4(asio::ip::v4_mapped, local.to_v6());
+  return local;
+}
+
+asio::awaitable<std::optional<FileInfo>> Session::stat_plain_file(std::string_view arg) {
+  auto path = resolve(arg);
+  if (!path) {
+    co_await reply(553, "File name not allowed.");
+    co_return std::nullopt;
+  }
+  auto info = co_await stat(*path);
+  if (!info) {
+    co_await reply_error(info.error(), arg);
+    co_return std::nullopt;
+  }
+  if (info->type == FileType::directory) {
+    co_await reply(550, std::string(arg) + ": not a plain file.");
+    co_return std::nullopt;
+  }
+  co_return info.value();
+}
+
 asio::awaitable<Result<FileInfo>> Session::stat(const std::string& path) {
   auto stat_job = [fs = *fs_, path] { return fs.stat(path); };
   co_return co_await run_blocking(state_->blocking, std::move(stat_job));
@@ -283,11 +308,8 @@ asio::awaitable<std::unique_ptr<DataConnection>> Session::open_data_connection()
     asio::ip::tcp::endpoint target = *std::exchange(active_, std::nullopt);
     asio::ip::tcp::socket socket(control_.get_executor());
     std::error_code ec;
-    asio::ip::address local = control_.local_endpoint(ec).address();
-    if (!ec && local.is_v6() && local.to_v6().is_v4_mapped() && target.address().is_v4()) {
-      local = asio::ip::make_address_v4(asio::ip::v4_mapped, local.to_v6());
-    }
-    if (!ec) socket.open(target.protocol(), ec);
+    asio::ip::address local = local_address();
+    socket.open(target.protocol(), ec);
     // From the control connection's address, so the client sees the server it expects.
     if (!ec) socket.bind(asio::ip::tcp::endpoint(local, 0), ec);
     if (!ec) {

@@ -116,6 +116,12 @@ class Session {
   void close();
   void touch();  // pushes the idle deadline forward
 
+  // The control connection's local address (an IPv4-mapped one as plain IPv4).
+  asio::ip::address local_address() const;
+  // A plain file's facts for SIZE/MDTM: replies the refusal itself (553, 550) and
+  // returns nullopt when there is none.
+  asio::awaitable<std::optional<FileInfo>> stat_plain_file(std::string_view arg);
+
   // Resolves a client path argument against the current directory (nullopt: 553/501).
   std::optional<std::string> resolve(std::string_view arg) const;
   asio::awaitable<Result<FileInfo>> stat(const std::string& path);
