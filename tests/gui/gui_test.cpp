@@ -1,0 +1,354 @@
+// ferry-gui end to end: the real widgets (offscreen), typed into and clicked like a user
+// would, against a real ferryd. Set FERRY_GUI_SCREENSHOT=PATH to save the main window after
+// the verified download (docs/ferry-gui.png is made that way).
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <QCheckBox>
+#include <QDir>
+#include <QDragEnterEvent>
+#include <QDropEvent>
+#include <QFile>
+#include <QLabel>
+#include <QLineEdit>
+#include <QMessageBox>
+#include <QMimeData>
+#include <QPlainTextEdit>
+#include <QPushButton>
+#include <QSettings>
+#include <QSignalSpy>
+#include <QSpinBox>
+#include <QTableView>
+#include <QTemporaryDir>
+#include <QTest>
+#include <QUrl>
+
+#include "connect_dialog.hpp"
+#include "ferryd_process.hpp"
+#include "main_window.hpp"
+#include "remote_dir_model.hpp"
+#include "session.hpp"
+#include "transfer_queue_model.hpp"
+
+using namespace ferry::gui;
+
+namespace {
+
+constexpr int wait_ms = 20000;
+constexpr qint64 large_size = 512LL * 1024 * 1024;  // sparse on the server's disk
+
+QByteArray read_file(const QString& path) {
+  QFile file(path);
+  return file.open(QIODevice::ReadOnly) ? file.readAll() : QByteArray();
+}
+
+template <typename T>
+T* child(QObject* parent, const char* name) {
+  T* widget = parent->findChild<T*>(QLatin1String(name));
+  if (widget == nullptr) qFatal("no child widget named %s", name);
+  return widget;
+}
+
+// Types the address and credentials into the connect screen and clicks Connect.
+void fill_and_connect(MainWindow& window, quint16 port, const QString& user, const QString& password) {
+  ConnectDialog* dialog = window.connectDialog();
+  auto* host = child<QLineEdit>(dialog, "host");
+  host->clear();
+  QTest::keyClicks(host, QStringLiteral("127.0.0.1"));
+  auto* portBox = child<QSpinBox>(dialog, "port");
+  portBox->clear();
+  QTest::keyClicks(portBox, QString::number(port));
+  auto* userEdit = child<QLineEdit>(dialog, "user");
+  userEdit->clear();
+  QTest::keyClicks(userEdit, user);
+  auto* passwordEdit = child<QLineEdit>(dialog, "password");
+  passwordEdit->clear();
+  QTest::keyClicks(passwordEdit, password);
+  QTest::mouseClick(child<QPushButton>(dialog, "connect"), Qt::LeftButton);
+}
+
+// The view's index of the remote entry `name` (column 0), invalid when absent.
+QModelIndex remote_index(MainWindow& window, const QString& name) {
+  auto* view = child<QTableView>(&window, "remoteView");
+  for (int row = 0; row < view->model()->rowCount(); ++row) {
+    const QModelIndex index = view->model()->index(row, 0);
+    if (index.data().toString() == name) return index;
+  }
+  return {};
+}
+
+void click_remote(MainWindow& window, const QString& name, bool twice = false) {
+  auto* view = child<QTableView>(&window, "remoteView");
+  const QModelIndex index = remote_index(window, name);
+  const QPoint where = view->visualRect(index).center();
+  QTest::mouseClick(view->viewport(), Qt::LeftButton, {}, where);
+  if (twice) QTest::mouseDClick(view->viewport(), Qt::LeftButton, {}, where);
+}
+
+TransferState state_of(MainWindow& window, int row) {
+  if (window.transferModel()->rowCount() <= row) return TransferState::queued;
+  return window.transferModel()->row(row).state;
+}
+
+}  // namespace
+
+class GuiTest : public QObject {
+  Q_OBJECT
+
+ private Q_SLOTS:
+  void initTestCase() {
+    QCoreApplication::setOrganizationName(QStringLiteral("ferry"));
+    QCoreApplication::setApplicationName(QStringLiteral("ferry-gui-test"));
+  }
+
+  void urlFillsTheForm() {
+    MainWindow window;
+    window.start(QStringLiteral("ftp://demo@127.0.0.1:2121/pub/"));
+    ConnectDialog* dialog = window.connectDialog();
+    QTRY_VERIFY(dialog->isVisible());
+    QCOMPARE(child<QLineEdit>(dialog, "host")->text(), QStringLiteral("127.0.0.1"));
+    QCOMPARE(child<QSpinBox>(dialog, "port")->value(), 2121);
+    QCOMPARE(child<QLineEdit>(dialog, "user")->text(), QStringLiteral("demo"));
+    QVERIFY(child<QLineEdit>(dialog, "password")->text().isEmpty());
+    QCOMPARE(child<QLineEdit>(dialog, "password")->echoMode(), QLineEdit::Password);
+    QVERIFY(!child<QCheckBox>(dialog, "useTls")->isEnabled());  // no FTPS yet
+    QCOMPARE(dialog->initialPath(), QStringLiteral("/pub/"));
+  }
+
+  void downloadPngVerified() {
+    FerrydProcess server;
+    QVERIFY2(server.start(), qPrintable(server.error()));
+    QTemporaryDir local;
+    MainWindow window;
+    window.setLocalDirectory(local.path());
+    window.start();
+    fill_and_connect(window, server.port(), server.user(), server.password());
+    QTRY_VERIFY_WITH_TIMEOUT(window.isVisible(), wait_ms);
+    QTRY_VERIFY_WITH_TIMEOUT(remote_index(window, QStringLiteral("ferry.png")).isValid(), wait_ms);
+    QVERIFY(!child<QPushButton>(&window, "upload")->isEnabled());  // send_png is read-only
+
+    click_remote(window, QStringLiteral("ferry.png"));
+    auto* download = child<QPushButton>(&window, "download");
+    QVERIFY(download->isEnabled());
+    QTest::mouseClick(download, Qt::LeftButton);
+    QTRY_VERIFY_WITH_TIMEOUT(isFinished(state_of(window, 0)), wait_ms);
+
+    const auto& row = window.transferModel()->row(0);
+    QCOMPARE(row.state, TransferState::verified);
+    QVERIFY2(row.result.contains(QStringLiteral("received %1 bytes, SHA-256 matches the server").arg(server.image().size())),
+             qPrintable(row.result));
+    QCOMPARE(read_file(local.filePath(QStringLiteral("ferry.png"))), server.image());
+    QVERIFY(!QFile::exists(local.filePath(QStringLiteral("ferry.png.part"))));
+
+    // The log shows the conversation with the password masked.
+    const QString log = child<QPlainTextEdit>(&window, "log")->toPlainText();
+    QVERIFY2(log.contains(QStringLiteral("Command: PASS ****")), qPrintable(log));
+    QVERIFY(log.contains(QStringLiteral("Response: 230")));
+    QVERIFY(!log.contains(server.password()));
+    // The site is remembered without its password.
+    QVERIFY(ConnectDialog::recentSites().contains(QStringLiteral("ftp://alice@127.0.0.1:%1/").arg(server.port())));
+    QSettings settings;
+    settings.sync();
+    QVERIFY(!read_file(settings.fileName()).contains(server.password().toUtf8()));
+
+    const QByteArray screenshot = qgetenv("FERRY_GUI_SCREENSHOT");
+    if (!screenshot.isEmpty()) {
+      QTest::qWait(200);
+      QVERIFY(window.grab().save(QString::fromLocal8Bit(screenshot)));
+    }
+  }
+
+  void wrongPasswordKeepsFormUsable() {
+    FerrydProcess server;
+    QVERIFY2(server.start(), qPrintable(server.error()));
+    MainWindow window;
+    window.start();
+    fill_and_connect(window, server.port(), server.user(), QStringLiteral("not-the-password"));
+    ConnectDialog* dialog = window.connectDialog();
+    auto* status = child<QLabel>(dialog, "status");
+    QTRY_VERIFY_WITH_TIMEOUT(status->text().startsWith(QStringLiteral("login refused")), wait_ms);
+    QVERIFY(!window.isVisible());
+    QVERIFY(dialog->isVisible());
+    QVERIFY(child<QLineEdit>(dialog, "password")->isEnabled());
+    QVERIFY(child<QLineEdit>(dialog, "host")->isEnabled());
+    QVERIFY(child<QPushButton>(dialog, "connect")->isEnabled());
+
+    // The same form, now with the right password, logs in.
+    fill_and_connect(window, server.port(), server.user(), server.password());
+    QTRY_VERIFY_WITH_TIMEOUT(window.isVisible(), wait_ms);
+    QTRY_VERIFY_WITH_TIMEOUT(remote_index(window, QStringLiteral("ferry.png")).isValid(), wait_ms);
+  }
+
+  void connectionRefusedSaysSo() {
+    // A port that was free a moment ago and has no listener now.
+    const int probe = ::socket(AF_INET, SOCK_STREAM, 0);
+    QVERIFY(probe >= 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof address;
+    QVERIFY(::bind(probe, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+    QVERIFY(::getsockname(probe, reinterpret_cast<sockaddr*>(&address), &length) == 0);
+    ::close(probe);
+    const quint16 port = ntohs(address.sin_port);
+    MainWindow window;
+    window.start();
+    fill_and_connect(window, port, QStringLiteral("demo"), QStringLiteral("ferry"));
+    auto* status = child<QLabel>(window.connectDialog(), "status");
+    const QString expected = QStringLiteral("connection refused: is ferryd running on 127.0.0.1:%1?").arg(port);
+    QTRY_COMPARE_WITH_TIMEOUT(status->text(), expected, wait_ms);
+    QVERIFY(child<QPushButton>(window.connectDialog(), "connect")->isEnabled());
+  }
+
+  void serverStoppedMidTransfer() {
+    FerrydProcess server;
+    QVERIFY2(server.start(QString(), largePng(large_size)), qPrintable(server.error()));
+    QTemporaryDir local;
+    MainWindow window;
+    window.setLocalDirectory(local.path());
+    window.start();
+    fill_and_connect(window, server.port(), server.user(), server.password());
+    QTRY_VERIFY_WITH_TIMEOUT(remote_index(window, QStringLiteral("ferry.png")).isValid(), wait_ms);
+
+    // Freeze the server as soon as bytes flow, so that it is surely mid-transfer.
+    bool paused = false;
+    QObject::connect(window.session(), &Session::transferProgress, &window, [&](int, quint64 done, quint64 total, double) {
+      if (!paused && done > 0 && done < total) {
+        server.pause();
+        paused = true;
+      }
+    });
+    click_remote(window, QStringLiteral("ferry.png"), true);  // double-click downloads a file
+    QTRY_VERIFY_WITH_TIMEOUT(paused, wait_ms);
+    QVERIFY(server.stop());
+    QTRY_VERIFY_WITH_TIMEOUT(isFinished(state_of(window, 0)), wait_ms);
+    const auto& row = window.transferModel()->row(0);
+    QCOMPARE(row.state, TransferState::failed);
+    QVERIFY(!row.result.isEmpty());
+    QVERIFY2(!QFile::exists(local.filePath(QStringLiteral("ferry.png"))), qPrintable(row.result));
+    QVERIFY(child<QPlainTextEdit>(&window, "log")->toPlainText().contains(QStringLiteral("[1] Error: ")));
+  }
+
+  void cancelTransfer() {
+    FerrydProcess server;
+    QVERIFY2(server.start(QString(), largePng(large_size)), qPrintable(server.error()));
+    QTemporaryDir local;
+    MainWindow window;
+    window.setLocalDirectory(local.path());
+    window.start();
+    fill_and_connect(window, server.port(), server.user(), server.password());
+    QTRY_VERIFY_WITH_TIMEOUT(remote_index(window, QStringLiteral("ferry.png")).isValid(), wait_ms);
+    bool paused = false;
+    QObject::connect(window.session(), &Session::transferProgress, &window, [&](int, quint64 done, quint64 total, double) {
+      if (!paused && done > 0 && done < total) {
+        server.pause();
+        paused = true;
+      }
+    });
+    click_remote(window, QStringLiteral("ferry.png"));
+    QTest::mouseClick(child<QPushButton>(&window, "download"), Qt::LeftButton);
+    QTRY_VERIFY_WITH_TIMEOUT(paused, wait_ms);
+
+    auto* transfers = child<QTableView>(&window, "transfers");
+    QTest::mouseClick(transfers->viewport(), Qt::LeftButton, {},
+                      transfers->visualRect(transfers->model()->index(0, 0)).center());
+    auto* cancel = child<QPushButton>(&window, "cancelTransfer");
+    QVERIFY(cancel->isEnabled());
+    QTest::mouseClick(cancel, Qt::LeftButton);
+    QTRY_VERIFY_WITH_TIMEOUT(isFinished(state_of(window, 0)), wait_ms);
+    QCOMPARE(window.transferModel()->row(0).state, TransferState::cancelled);
+    QVERIFY(!QFile::exists(local.filePath(QStringLiteral("ferry.png"))));
+    QVERIFY(!QFile::exists(local.filePath(QStringLiteral("ferry.png.part"))));
+  }
+
+  void uploadByDropAndReadOnlyDirectory() {
+    FerrydProcess server;
+    const QString mounts = QStringLiteral(
+        "[[mount]]\npath = \"/\"\nplugin = \"fs_local\"\nroot = \"files/%u\"\nwritable = true\n\n"
+        "[[mount]]\npath = \"/welcome\"\nplugin = \"send_png\"\nimage = \"ferry.png\"\n");
+    QVERIFY(QDir(server.dir()).mkpath(QStringLiteral("files/alice")));
+    QVERIFY2(server.start(mounts), qPrintable(server.error()));
+    QTemporaryDir local;
+    QByteArray payload(300 * 1024, '\0');
+    for (qsizetype i = 0; i < payload.size(); ++i) payload[i] = static_cast<char>((i * 7919) % 251);
+    const QString source = local.filePath(QStringLiteral("report.bin"));
+    {
+      QFile file(source);
+      QVERIFY(file.open(QIODevice::WriteOnly));
+      file.write(payload);
+    }
+
+    MainWindow window;
+    window.setLocalDirectory(local.path());
+    window.start();
+    fill_and_connect(window, server.port(), server.user(), server.password());
+    QTRY_VERIFY_WITH_TIMEOUT(remote_index(window, QStringLiteral("welcome")).isValid(), wait_ms);
+    QVERIFY(child<QPushButton>(&window, "upload")->isEnabled());
+
+    // Drop the file on the remote pane, as from a file manager.
+    auto* viewport = child<QTableView>(&window, "remoteView")->viewport();
+    QMimeData mime;
+    mime.setUrls({QUrl::fromLocalFile(source)});
+    const QPoint where = viewport->rect().center();
+    QDragEnterEvent enter(where, Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+    QCoreApplication::sendEvent(viewport, &enter);
+    QVERIFY(enter.isAccepted());
+    QDropEvent drop(QPointF(where), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+    QCoreApplication::sendEvent(viewport, &drop);
+    QTRY_VERIFY_WITH_TIMEOUT(isFinished(state_of(window, 0)), wait_ms);
+    const auto& row = window.transferModel()->row(0);
+    QCOMPARE(row.state, TransferState::verified);
+    QVERIFY2(row.result.contains(QStringLiteral("sent %1 bytes, SHA-256 matches the server").arg(payload.size())),
+             qPrintable(row.result));
+    QCOMPARE(read_file(server.dir() + QStringLiteral("/files/alice/report.bin")), payload);
+    // The listing is refreshed with the new file.
+    QTRY_VERIFY_WITH_TIMEOUT(remote_index(window, QStringLiteral("report.bin")).isValid(), wait_ms);
+
+    // Into the read-only directory: uploads are off there.
+    click_remote(window, QStringLiteral("welcome"), true);
+    QTRY_COMPARE_WITH_TIMEOUT(window.remoteModel()->path(), QStringLiteral("/welcome"), wait_ms);
+    QVERIFY(remote_index(window, QStringLiteral("ferry.png")).isValid());
+    QVERIFY(!child<QPushButton>(&window, "upload")->isEnabled());
+    QDragEnterEvent refused(where, Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+    QCoreApplication::sendEvent(viewport, &refused);
+    QVERIFY(!refused.isAccepted());
+    // Up leads back.
+    QTest::mouseClick(child<QPushButton>(&window, "up"), Qt::LeftButton);
+    QTRY_COMPARE_WITH_TIMEOUT(window.remoteModel()->path(), QStringLiteral("/"), wait_ms);
+  }
+
+  void closeDuringTransferAsksThenCancels() {
+    FerrydProcess server;
+    QVERIFY2(server.start(QString(), largePng(large_size)), qPrintable(server.error()));
+    QTemporaryDir local;
+    MainWindow window;
+    window.setLocalDirectory(local.path());
+    window.start();
+    fill_and_connect(window, server.port(), server.user(), server.password());
+    QTRY_VERIFY_WITH_TIMEOUT(remote_index(window, QStringLiteral("ferry.png")).isValid(), wait_ms);
+    bool paused = false;
+    QObject::connect(window.session(), &Session::transferProgress, &window, [&](int, quint64 done, quint64 total, double) {
+      if (!paused && done > 0 && done < total) {
+        server.pause();
+        paused = true;
+      }
+    });
+    click_remote(window, QStringLiteral("ferry.png"), true);
+    QTRY_VERIFY_WITH_TIMEOUT(paused, wait_ms);
+
+    QVERIFY(!window.close());  // asks first
+    QMessageBox* box = nullptr;
+    QTRY_VERIFY((box = window.findChild<QMessageBox*>(QStringLiteral("confirmClose"))) != nullptr);
+    QVERIFY(window.isVisible());
+    QTest::mouseClick(box->button(QMessageBox::Yes), Qt::LeftButton);
+    QTRY_VERIFY_WITH_TIMEOUT(!window.isVisible(), wait_ms);
+    QCOMPARE(window.transferModel()->row(0).state, TransferState::cancelled);
+    QVERIFY(!QFile::exists(local.filePath(QStringLiteral("ferry.png"))));
+    QVERIFY(!QFile::exists(local.filePath(QStringLiteral("ferry.png.part"))));
+  }
+};
+
+QTEST_MAIN(GuiTest)
+#include "gui_test.moc"
