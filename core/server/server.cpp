@@ -66,7 +66,17 @@ struct Server::Impl {
       tick.expires_after(std::chrono::milliseconds(50));
       co_await tick.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
     }
-    if (std::size_t left = state->sessions.size()) log_info("shutdown: closing ", left, " session(s) still busy");
+    if (std::size_t left = state->sessions.size()) {
+      // Close what is still busy and let those sessions unwind on their own strands:
+      // coroutines left suspended would only be torn down with the io_context, too late.
+      log_info("shutdown: closing ", left, " session(s) still busy");
+      state->sessions.post_to_all(&Session::force_close);
+      auto grace = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+      while (state->sessions.size() > 0 && std::chrono::steady_clock::now() < grace) {
+        tick.expires_after(std::chrono::milliseconds(20));
+        co_await tick.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+      }
+    }
     io.stop();
   }
 
@@ -119,7 +129,7 @@ int Server::run() {
     }
     log_info("received ", signal == SIGINT ? "SIGINT" : "SIGTERM", ", shutting down: ", impl.state->sessions.size(),
              " session(s) open, transfers may finish within ", impl.state->config.shutdown_timeout, " s");
-    impl.state->sessions.request_shutdown_all();
+    impl.state->sessions.post_to_all(&Session::request_shutdown);
     asio::co_spawn(impl.io, impl.drain(), asio::detached);
     // A second signal stops at once.
     impl.signals.async_wait([&impl](std::error_code second, int) {

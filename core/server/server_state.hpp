@@ -75,8 +75,8 @@ class SessionRegistry {
   void add(Session* session, asio::any_io_executor executor);
   void remove(Session* session);
   std::size_t size();
-  // Runs session->request_shutdown() on each session's strand (if it still exists then).
-  void request_shutdown_all();
+  // Runs (session->*action)() on each session's strand, if the session still exists then.
+  void post_to_all(void (Session::*action)());
 
  private:
   std::mutex mutex_;

@@ -381,7 +381,8 @@ asio::awaitable<Session::TransferEnd> Session::watch_for_abort() {
     }
     if (input_.size() > ftp::max_command_line) input_.clear();  // junk during a transfer: drop it
     std::error_code ec = co_await read_more();
-    if (ec == asio::error::operation_aborted) co_return TransferEnd::done;  // the transfer won
+    // Cancelled because the transfer won; or our own close() (idle timeout, shutdown).
+    if (ec == asio::error::operation_aborted && !closing_) co_return TransferEnd::done;
     if (ec) co_return TransferEnd::control_lost;
   }
 }
@@ -412,17 +413,17 @@ std::size_t SessionRegistry::size() {
   return sessions_.size();
 }
 
-void SessionRegistry::request_shutdown_all() {
+void SessionRegistry::post_to_all(void (Session::*action)()) {
   std::lock_guard lock(mutex_);
   for (auto& [session, executor] : sessions_) {
     // Runs on the session's strand, where it is also destroyed: if it is still registered
     // when this runs, it is still alive.
-    asio::post(executor, [this, session = session] {
+    asio::post(executor, [this, session = session, action] {
       {
         std::lock_guard inner(mutex_);
         if (!sessions_.count(session)) return;
       }
-      session->request_shutdown();
+      (session->*action)();
     });
   }
 }

@@ -35,6 +35,8 @@ class Session {
   // Server shutdown (on the session's strand): an idle session gets 421 and is closed at
   // once; a transfer in progress may finish first, then the same happens.
   void request_shutdown();
+  // Shutdown's time is up: close the connection now, whatever is in progress.
+  void force_close() { close(); }
 
   // ---- command handlers (one per verb; families in commands_*.cpp) ----
   // login
