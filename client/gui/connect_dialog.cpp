@@ -54,8 +54,11 @@ ConnectDialog::ConnectDialog(Session* session, QWidget* parent) : QDialog(parent
   password_->setEchoMode(QLineEdit::Password);
   tls_ = new QCheckBox(tr("Use TLS (FTPS)"), this);
   tls_->setObjectName(QStringLiteral("useTls"));
-  tls_->setEnabled(false);
-  tls_->setToolTip(tr("ferry does not speak FTPS yet"));
+  tls_->setToolTip(tr("Explicit FTPS (AUTH TLS): commands and data encrypted, the server's "
+                      "certificate verified"));
+  caFile_ = new QLineEdit(this);
+  caFile_->setObjectName(QStringLiteral("caFile"));
+  caFile_->setPlaceholderText(tr("optional: a PEM file to trust (e.g. tls/cert.pem)"));
   status_ = new QLabel(this);
   status_->setObjectName(QStringLiteral("status"));
   status_->setWordWrap(true);
@@ -75,6 +78,7 @@ ConnectDialog::ConnectDialog(Session* session, QWidget* parent) : QDialog(parent
   form->addRow(tr("&User:"), user_);
   form->addRow(tr("&Password:"), password_);
   form->addRow(QString(), tls_);
+  form->addRow(tr("CA &certificate:"), caFile_);
   auto* layout = new QVBoxLayout(this);
   layout->addLayout(form);
   layout->addWidget(status_);
@@ -100,6 +104,8 @@ bool ConnectDialog::fillFromUrl(const QString& text) {
     port_->setValue(url.port);
     user_->setText(QString::fromStdString(url.user));
     if (url.password) password_->setText(QString::fromStdString(*url.password));
+    implicitTls_ = url.implicit_tls;
+    if (url.implicit_tls) tls_->setChecked(true);
     initialPath_ = QString::fromStdString(url.path);
     (user_->text().isEmpty() ? user_ : password_)->setFocus();
     return true;
@@ -131,6 +137,9 @@ void ConnectDialog::connectClicked() {
   address.port = static_cast<quint16>(port_->value());
   address.user = user_->text().isEmpty() ? QStringLiteral("anonymous") : user_->text();
   address.password = password_->text();
+  address.tls = tls_->isChecked();
+  address.implicitTls = implicitTls_ && address.tls;
+  address.caFile = caFile_->text().trimmed();
   setBusy(true);
   status_->setStyleSheet(QString());
   status_->setText(tr("Connecting to %1:%2…").arg(address.host).arg(address.port));
@@ -168,7 +177,8 @@ void ConnectDialog::reject() {
 void ConnectDialog::setBusy(bool busy) {
   busy_ = busy;
   for (QWidget* w : {static_cast<QWidget*>(recent_), static_cast<QWidget*>(host_), static_cast<QWidget*>(port_),
-                     static_cast<QWidget*>(user_), static_cast<QWidget*>(password_)}) {
+                     static_cast<QWidget*>(user_), static_cast<QWidget*>(password_), static_cast<QWidget*>(tls_),
+                     static_cast<QWidget*>(caFile_)}) {
     w->setEnabled(!busy);
   }
   cancel_->setText(busy ? tr("&Cancel") : tr("&Quit"));

@@ -1,5 +1,5 @@
-// ConnectDialog: the connect screen — host, port, user, password, "Use TLS" (not yet
-// available), recent sites (remembered without their passwords), Connect. It asks Session
+// ConnectDialog: the connect screen — host, port, user, password, "Use TLS" (explicit
+// FTPS, or implicit for an ftps:// URL) with an optional CA file, recent sites (remembered without their passwords), Connect. It asks Session
 // to log in and stays usable, with the reason shown, when that fails.
 #pragma once
 
@@ -51,6 +51,8 @@ class ConnectDialog : public QDialog {
   QLineEdit* user_;
   QLineEdit* password_;
   QCheckBox* tls_;
+  QLineEdit* caFile_;
+  bool implicitTls_ = false;  // the URL was ftps://
   QLabel* status_;
   QPushButton* connect_;
   QPushButton* cancel_;

@@ -110,6 +110,7 @@ struct Session::Impl {
   std::uint16_t port = 21;
   std::string user;
   std::string password;
+  client::TlsOptions tls;  // FTPS settings of the site, for every connection
   std::shared_ptr<FtpClient> browser;
   std::deque<Job> jobs;
   bool draining = false;
@@ -149,6 +150,7 @@ struct Session::Impl {
     auto ftp = std::make_shared<FtpClient>(io.get_executor());
     ftp->set_transcript(transcript_for(id));
     ftp->set_timeout(std::chrono::seconds(30));
+    ftp->set_tls(tls);
     std::erase_if(clients, [](const std::weak_ptr<FtpClient>& c) { return c.expired(); });
     clients.push_back(ftp);
     return ftp;
@@ -436,8 +438,14 @@ void Session::open(const ServerAddress& address) {
   address_ = address;
   open_ = false;
   Impl* impl = impl_.get();
+  client::TlsOptions tls;
+  tls.mode = address.implicitTls ? client::TlsMode::implicit_tls
+             : address.tls       ? client::TlsMode::explicit_tls
+                                 : client::TlsMode::none;
+  tls.ca_file = to_std(address.caFile);
   asio::post(impl->io, [impl, host = to_std(address.host), port = address.port, user = to_std(address.user),
-                        password = to_std(address.password)] {
+                        password = to_std(address.password), tls] {
+    impl->tls = tls;
     impl->cancel_client(impl->browser);
     impl->browser.reset();
     impl->host = host;

@@ -17,6 +17,9 @@ struct ServerAddress {
   quint16 port = 21;
   QString user;
   QString password;
+  bool tls = false;          // explicit FTPS (AUTH TLS); data connections use PROT P
+  bool implicitTls = false;  // ftps://: TLS from the first byte
+  QString caFile;            // PEM to trust besides the system store ("" = system only)
 };
 
 // One entry of a remote directory, as the remote table shows it.

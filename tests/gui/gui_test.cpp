@@ -16,6 +16,7 @@
 #include <QMessageBox>
 #include <QMimeData>
 #include <QPlainTextEdit>
+#include <QProcess>
 #include <QPushButton>
 #include <QSettings>
 #include <QSignalSpy>
@@ -113,7 +114,8 @@ class GuiTest : public QObject {
     QCOMPARE(child<QLineEdit>(dialog, "user")->text(), QStringLiteral("demo"));
     QVERIFY(child<QLineEdit>(dialog, "password")->text().isEmpty());
     QCOMPARE(child<QLineEdit>(dialog, "password")->echoMode(), QLineEdit::Password);
-    QVERIFY(!child<QCheckBox>(dialog, "useTls")->isEnabled());  // no FTPS yet
+    QVERIFY(child<QCheckBox>(dialog, "useTls")->isEnabled());
+    QVERIFY(!child<QCheckBox>(dialog, "useTls")->isChecked());  // plain FTP unless asked
     QCOMPARE(dialog->initialPath(), QStringLiteral("/pub/"));
   }
 
@@ -158,6 +160,46 @@ class GuiTest : public QObject {
       QTest::qWait(200);
       QVERIFY(window.grab().save(QString::fromLocal8Bit(screenshot)));
     }
+  }
+
+  void downloadOverTlsVerified() {
+    // A server that requires FTPS, with a self-signed certificate the form is told to trust.
+    QTemporaryDir certs;
+    QProcess openssl;
+    openssl.start(QStringLiteral("openssl"),
+                  {QStringLiteral("req"), QStringLiteral("-x509"), QStringLiteral("-newkey"), QStringLiteral("rsa:2048"),
+                   QStringLiteral("-nodes"), QStringLiteral("-days"), QStringLiteral("2"), QStringLiteral("-keyout"),
+                   certs.filePath(QStringLiteral("key.pem")), QStringLiteral("-out"),
+                   certs.filePath(QStringLiteral("cert.pem")), QStringLiteral("-subj"), QStringLiteral("/CN=127.0.0.1"),
+                   QStringLiteral("-addext"), QStringLiteral("subjectAltName=IP:127.0.0.1")});
+    QVERIFY(openssl.waitForFinished(60000));
+    QCOMPARE(openssl.exitCode(), 0);
+    FerrydProcess server;
+    const QString config = QStringLiteral("[[mount]]\npath = \"/\"\nplugin = \"send_png\"\nimage = \"ferry.png\"\n\n"
+                                          "[tls]\ncertificate = \"%1\"\nprivate_key = \"%2\"\nrequire = true\n")
+                               .arg(certs.filePath(QStringLiteral("cert.pem")), certs.filePath(QStringLiteral("key.pem")));
+    QVERIFY2(server.start(config), qPrintable(server.error()));
+    QTemporaryDir local;
+    MainWindow window;
+    window.setLocalDirectory(local.path());
+    window.start();
+    ConnectDialog* dialog = window.connectDialog();
+    QTRY_VERIFY(dialog->isVisible());
+    child<QCheckBox>(dialog, "useTls")->click();
+    QVERIFY(child<QCheckBox>(dialog, "useTls")->isChecked());
+    QTest::keyClicks(child<QLineEdit>(dialog, "caFile"), certs.filePath(QStringLiteral("cert.pem")));
+    fill_and_connect(window, server.port(), server.user(), server.password());
+    QTRY_VERIFY_WITH_TIMEOUT(window.isVisible(), wait_ms);
+    QTRY_VERIFY_WITH_TIMEOUT(remote_index(window, QStringLiteral("ferry.png")).isValid(), wait_ms);
+    click_remote(window, QStringLiteral("ferry.png"));
+    QTest::mouseClick(child<QPushButton>(&window, "download"), Qt::LeftButton);
+    QTRY_VERIFY_WITH_TIMEOUT(isFinished(state_of(window, 0)), wait_ms);
+    const auto& row = window.transferModel()->row(0);
+    QCOMPARE(row.state, TransferState::verified);
+    QCOMPARE(read_file(local.filePath(QStringLiteral("ferry.png"))), server.image());
+    const QString log = child<QPlainTextEdit>(&window, "log")->toPlainText();
+    QVERIFY2(log.contains(QStringLiteral("Command: AUTH TLS")), qPrintable(log));
+    QVERIFY2(log.contains(QStringLiteral("PROT P")), qPrintable(log));
   }
 
   void wrongPasswordKeepsFormUsable() {
