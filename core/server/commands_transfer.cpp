@@ -72,6 +72,7 @@ asio::awaitable<void> Session::cmd_pasv(std::string_view) {
     co_return;
   }
   active_.reset();
+  passive_.reset();  // a repeated PASV gives its port back before taking one
   passive_ = PassiveListener::open(control_.get_executor(), local, state_->passive_ports);
   if (!passive_) {
     co_await reply(425, "No passive port available, try again later.");
@@ -99,6 +100,7 @@ asio::awaitable<void> Session::cmd_epsv(std::string_view arg) {
     co_return;
   }
   active_.reset();
+  passive_.reset();  // a repeated PASV gives its port back before taking one
   passive_ = PassiveListener::open(control_.get_executor(), local, state_->passive_ports);
   if (!passive_) {
     co_await reply(425, "No passive port available, try again later.");

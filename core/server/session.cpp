@@ -128,7 +128,10 @@ asio::awaitable<void> Session::watchdog() {
   while (!closing_) {
     watchdog_timer_.expires_at(deadline_);
     auto [ec] = co_await watchdog_timer_.async_wait(as_tuple_awaitable);
-    if (ec == asio::error::operation_aborted) co_return;
+    if (ec == asio::error::operation_aborted) {
+      if (std::exchange(rearm_watchdog_, false) && !closing_) continue;  // touch() moved the deadline earlier
+      co_return;
+    }
     if (std::chrono::steady_clock::now() < deadline_) continue;  // activity moved the deadline
     log_info("session ", id_, ": ", fs_ ? "idle timeout" : "login timeout");
     co_await reply(421, fs_ ? "Timeout: closing control connection." : "Login timeout: closing control connection.");
@@ -141,6 +144,12 @@ void Session::touch() {
   auto now = std::chrono::steady_clock::now();
   if (fs_) {
     deadline_ = now + std::chrono::seconds(state_->config.idle_timeout);
+    // The watchdog sleeps until the old deadline; wake it if the new one comes sooner
+    // (an idle timeout shorter than the login timeout).
+    if (deadline_ < watchdog_timer_.expiry()) {
+      rearm_watchdog_ = true;
+      watchdog_timer_.cancel();
+    }
   }  // before login the login deadline set at connect time stays in force
 }
 

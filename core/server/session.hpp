@@ -174,6 +174,7 @@ class Session {
   bool epsv_all_ = false;
   bool closing_ = false;
   bool transferring_ = false;
+  bool rearm_watchdog_ = false;  // the watchdog's wait was cancelled to move its deadline
   bool shutting_down_ = false;
   unsigned failed_logins_ = 0;
   std::uint64_t restart_offset_ = 0;

@@ -121,7 +121,7 @@ class FerryServer:
     def __init__(self, listen=("127.0.0.1:0",), server_extra="", config_extra="",
                  password=None, passive_ports=None, log_level="info", mounts=None,
                  auth_extra="", image_source=IMAGE_SOURCE, image_mtime=IMAGE_MTIME,
-                 data_timeout=20, keep_dir=False):
+                 data_timeout=20, keep_dir=False, login_timeout=30, idle_timeout=60):
         self.listen = list(listen)
         self.server_extra = server_extra
         self.config_extra = config_extra
@@ -135,6 +135,8 @@ class FerryServer:
         self.image_mtime = image_mtime
         self.keep_dir = keep_dir
         self.data_timeout = data_timeout
+        self.login_timeout = login_timeout
+        self.idle_timeout = idle_timeout
         self.proc = None
         self.addresses = []  # ("host", port) as logged
         self.log_lines = []
@@ -170,8 +172,8 @@ class FerryServer:
             'listen = ["127.0.0.1:0"]\n'
             "workers = 2\n"
             'banner = "ferry ready"\n'
-            "login_timeout = 30\n"
-            "idle_timeout = 60\n"
+            f"login_timeout = {self.login_timeout}\n"
+            f"idle_timeout = {self.idle_timeout}\n"
             f"data_timeout = {self.data_timeout}\n"
             f"passive_ports = [{lo}, {hi}]\n"
             f"plugin_dir = {toml_str(PLUGIN_DIR)}\n"

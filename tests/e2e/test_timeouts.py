@@ -1,0 +1,114 @@
+"""Limits and timeouts: max_sessions, login/idle/data timeouts, passive port exhaustion.
+Each hostile or slow case gets its answer in bounded time; other sessions carry on."""
+
+import ftplib
+import socket
+import time
+import unittest
+
+from ferryd_harness import NET_TIMEOUT, FerryServer, close_quietly, fs_local_mounts
+
+
+def connect(srv):
+    f = ftplib.FTP(timeout=NET_TIMEOUT)
+    f.connect("127.0.0.1", srv.port)
+    return f
+
+
+class LimitsTest(unittest.TestCase):
+    def test_max_sessions_answers_421_past_the_limit(self):
+        with FerryServer(server_extra="max_sessions = 2") as srv:
+            a, b = connect(srv), connect(srv)
+            self.addCleanup(close_quietly, a)
+            self.addCleanup(close_quietly, b)
+            with self.assertRaises(ftplib.error_temp) as cm:
+                connect(srv)
+            self.assertTrue(str(cm.exception).startswith("421"))
+            a.login(srv.user, srv.password)  # the admitted ones are unaffected
+            self.assertEqual(a.pwd(), "/")
+
+    def test_login_timeout_closes_with_421(self):
+        with FerryServer(login_timeout=1) as srv:
+            slow = connect(srv)
+            self.addCleanup(close_quietly, slow)
+            started = time.monotonic()
+            with self.assertRaises(ftplib.error_temp) as cm:
+                slow.getresp()  # never logs in
+            self.assertTrue(str(cm.exception).startswith("421"))
+            self.assertLess(time.monotonic() - started, 5)
+            self.assertIsNotNone(srv.wait_for_log(r"login timeout"))
+
+    def test_idle_timeout_closes_a_logged_in_session_with_421(self):
+        with FerryServer(idle_timeout=1) as srv:
+            f = connect(srv)
+            self.addCleanup(close_quietly, f)
+            f.login(srv.user, srv.password)
+            started = time.monotonic()
+            with self.assertRaises(ftplib.error_temp) as cm:
+                f.getresp()
+            self.assertTrue(str(cm.exception).startswith("421"))
+            self.assertLess(time.monotonic() - started, 5)
+            self.assertIsNotNone(srv.wait_for_log(r"idle timeout"))
+
+    def test_passive_port_exhaustion_answers_425_at_once(self):
+        with FerryServer(passive_ports=(34567, 34567)) as srv:
+            first = connect(srv)
+            self.addCleanup(close_quietly, first)
+            first.login(srv.user, srv.password)
+            first.sendcmd("PASV")  # holds the only port
+            second = connect(srv)
+            self.addCleanup(close_quietly, second)
+            second.login(srv.user, srv.password)
+            started = time.monotonic()
+            with self.assertRaises(ftplib.error_temp) as cm:
+                second.sendcmd("PASV")
+            self.assertTrue(str(cm.exception).startswith("425"))
+            self.assertLess(time.monotonic() - started, 2)
+            self.assertEqual(first.nlst(), ["ferry.png"])  # the holder still transfers
+
+
+class DataTimeoutTest(unittest.TestCase):
+    def test_a_data_connection_that_never_comes_gets_425(self):
+        with FerryServer(data_timeout=1) as srv:
+            f = connect(srv)
+            self.addCleanup(close_quietly, f)
+            f.login(srv.user, srv.password)
+            f.sendcmd("PASV")  # ...and never connect
+            started = time.monotonic()
+            with self.assertRaises(ftplib.error_temp) as cm:
+                f.sendcmd("RETR ferry.png")
+            self.assertTrue(str(cm.exception).startswith("425"))
+            self.assertLess(time.monotonic() - started, 5)
+            self.assertEqual(f.voidcmd("NOOP")[:3], "200")
+
+    def test_a_stalled_upload_is_dropped_and_leaves_the_session_usable(self):
+        with FerryServer(data_timeout=1, mounts=fs_local_mounts()) as srv:
+            f = connect(srv)
+            self.addCleanup(close_quietly, f)
+            f.login(srv.user, srv.password)
+            conn = f.transfercmd("STOR slow.bin")
+            conn.sendall(b"half a line")  # then nothing: a slowloris upload
+            started = time.monotonic()
+            with self.assertRaises(ftplib.error_temp) as cm:
+                f.voidresp()
+            self.assertTrue(str(cm.exception).startswith("426"))
+            self.assertLess(time.monotonic() - started, 5)
+            conn.close()
+            self.assertEqual(f.voidcmd("NOOP")[:3], "200")
+
+    def test_half_a_command_line_is_dropped_at_the_login_timeout(self):
+        with FerryServer(login_timeout=1) as srv:
+            s = socket.create_connection(("127.0.0.1", srv.port), timeout=NET_TIMEOUT)
+            self.addCleanup(s.close)
+            s.recv(1024)
+            s.sendall(b"USER ali")  # no end of line, ever
+            started = time.monotonic()
+            data = b""
+            while chunk := s.recv(1024):
+                data += chunk
+            self.assertIn(b"421", data)
+            self.assertLess(time.monotonic() - started, 5)
+
+
+if __name__ == "__main__":
+    unittest.main()
