@@ -17,11 +17,8 @@ asio::awaitable<void> Session::cmd_pwd(std::string_view) {
 }
 
 asio::awaitable<void> Session::cmd_cwd(std::string_view arg) {
-  auto path = resolve(arg);
-  if (!path) {
-    co_await reply(553, "File name not allowed.");
-    co_return;
-  }
+  auto path = co_await resolve_or_refuse(arg);
+  if (!path) co_return;
   auto info = co_await stat(*path);
   if (!info) {
     co_await reply_error(info.error(), arg);
@@ -44,11 +41,8 @@ asio::awaitable<void> Session::cmd_mdtm(std::string_view arg) {
 }
 
 asio::awaitable<void> Session::cmd_mlst(std::string_view arg) {
-  auto path = resolve(arg);
-  if (!path) {
-    co_await reply(553, "File name not allowed.");
-    co_return;
-  }
+  auto path = co_await resolve_or_refuse(arg);
+  if (!path) co_return;
   auto info = co_await stat(*path);
   if (!info) {
     co_await reply_error(info.error(), arg.empty() ? cwd_ : arg);
@@ -76,10 +70,9 @@ asio::awaitable<void> Session::send_listing(std::string_view arg, ListingFormat 
       arg = space == std::string_view::npos ? std::string_view() : arg.substr(space + 1);
     }
   }
-  auto path = resolve(arg);
+  auto path = co_await resolve_or_refuse(arg);
   if (!path) {
     passive_.reset();
-    co_await reply(553, "File name not allowed.");
     co_return;
   }
   // Build the listing before touching the data connection, so errors get a clean 550.

@@ -178,11 +178,8 @@ asio::awaitable<std::error_code> Session::receive_data(WriteHandle& file, DataCo
 }
 
 asio::awaitable<void> Session::cmd_dele(std::string_view arg) {
-  auto path = resolve(arg);
-  if (!path) {
-    co_await reply(553, "File name not allowed.");
-    co_return;
-  }
+  auto path = co_await resolve_or_refuse(arg);
+  if (!path) co_return;
   auto job = [fs = *fs_, p = *path] { return fs.remove_file(p); };
   auto done = co_await run_blocking(state_->blocking, std::move(job));
   if (!done) {
@@ -194,11 +191,8 @@ asio::awaitable<void> Session::cmd_dele(std::string_view arg) {
 }
 
 asio::awaitable<void> Session::cmd_mkd(std::string_view arg) {
-  auto path = resolve(arg);
-  if (!path) {
-    co_await reply(553, "File name not allowed.");
-    co_return;
-  }
+  auto path = co_await resolve_or_refuse(arg);
+  if (!path) co_return;
   auto job = [fs = *fs_, p = *path] { return fs.make_directory(p); };
   auto done = co_await run_blocking(state_->blocking, std::move(job));
   if (!done) {
@@ -209,11 +203,8 @@ asio::awaitable<void> Session::cmd_mkd(std::string_view arg) {
 }
 
 asio::awaitable<void> Session::cmd_rmd(std::string_view arg) {
-  auto path = resolve(arg);
-  if (!path) {
-    co_await reply(553, "File name not allowed.");
-    co_return;
-  }
+  auto path = co_await resolve_or_refuse(arg);
+  if (!path) co_return;
   auto job = [fs = *fs_, p = *path] { return fs.remove_directory(p); };
   auto done = co_await run_blocking(state_->blocking, std::move(job));
   if (!done) {
@@ -224,11 +215,8 @@ asio::awaitable<void> Session::cmd_rmd(std::string_view arg) {
 }
 
 asio::awaitable<void> Session::cmd_rnfr(std::string_view arg) {
-  auto path = resolve(arg);
-  if (!path) {
-    co_await reply(553, "File name not allowed.");
-    co_return;
-  }
+  auto path = co_await resolve_or_refuse(arg);
+  if (!path) co_return;
   auto info = co_await stat(*path);
   if (!info) {
     co_await reply_error(info.error(), arg);
@@ -244,11 +232,8 @@ asio::awaitable<void> Session::cmd_rnto(std::string_view arg) {
     co_await reply(503, "RNFR required first.");
     co_return;
   }
-  auto path = resolve(arg);
-  if (!path) {
-    co_await reply(553, "File name not allowed.");
-    co_return;
-  }
+  auto path = co_await resolve_or_refuse(arg);
+  if (!path) co_return;
   auto job = [fs = *fs_, from, to = *path] { return fs.rename(from, to); };
   auto done = co_await run_blocking(state_->blocking, std::move(job));
   if (!done) {
@@ -268,11 +253,8 @@ asio::awaitable<void> Session::cmd_mfmt(std::string_view arg) {
     co_return;
   }
   std::string_view name = arg.substr(space + 1);
-  auto path = resolve(name);
-  if (!path) {
-    co_await reply(553, "File name not allowed.");
-    co_return;
-  }
+  auto path = co_await resolve_or_refuse(name);
+  if (!path) co_return;
   auto job = [fs = *fs_, p = *path, t = *mtime] { return fs.set_mtime(p, t); };
   auto done = co_await run_blocking(state_->blocking, std::move(job));
   if (!done) {
@@ -306,11 +288,8 @@ asio::awaitable<void> Session::cmd_site(std::string_view arg) {
     co_return;
   }
   std::string_view name = rest.substr(space + 1);
-  auto path = resolve(name);
-  if (!path) {
-    co_await reply(553, "File name not allowed.");
-    co_return;
-  }
+  auto path = co_await resolve_or_refuse(name);
+  if (!path) co_return;
   auto job = [fs = *fs_, p = *path, mode] { return fs.set_mode(p, mode); };
   auto done = co_await run_blocking(state_->blocking, std::move(job));
   if (!done) {

@@ -179,10 +179,9 @@ asio::awaitable<void> Session::cmd_abor(std::string_view) {
 
 asio::awaitable<void> Session::cmd_retr(std::string_view arg) {
   std::uint64_t offset = take_restart_offset();
-  auto path = resolve(arg);
+  auto path = co_await resolve_or_refuse(arg);
   if (!path) {
     passive_.reset();
-    co_await reply(553, "File name not allowed.");
     co_return;
   }
   auto open_job = [fs = *fs_, p = *path]() -> Result<std::unique_ptr<ReadHandle>> {
@@ -263,11 +262,8 @@ asio::awaitable<std::error_code> Session::send_data(ReadHandle& file, DataConnec
 }
 
 asio::awaitable<void> Session::send_digest(std::string_view arg, digest::Algorithm algorithm, bool hash_style) {
-  auto path = resolve(arg);
-  if (!path) {
-    co_await reply(553, "File name not allowed.");
-    co_return;
-  }
+  auto path = co_await resolve_or_refuse(arg);
+  if (!path) co_return;
   struct Digest {
     std::string hex;
     std::uint64_t size = 0;

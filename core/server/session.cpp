@@ -267,6 +267,12 @@ void Session::close() {
 
 std::optional<std::string> Session::resolve(std::string_view arg) const { return vfs::normalize(cwd_, arg); }
 
+asio::awaitable<std::optional<std::string>> Session::resolve_or_refuse(std::string_view arg) {
+  auto path = resolve(arg);
+  if (!path) co_await reply(553, "File name not allowed.");
+  co_return path;
+}
+
 asio::ip::address Session::local_address() const {
   std::error_code ec;
   asio::ip::address local = control_.local_endpoint(ec).address();
@@ -275,11 +281,8 @@ asio::ip::address Session::local_address() const {
 }
 
 asio::awaitable<std::optional<FileInfo>> Session::stat_plain_file(std::string_view arg) {
-  auto path = resolve(arg);
-  if (!path) {
-    co_await reply(553, "File name not allowed.");
-    co_return std::nullopt;
-  }
+  auto path = co_await resolve_or_refuse(arg);
+  if (!path) co_return std::nullopt;
   auto info = co_await stat(*path);
   if (!info) {
     co_await reply_error(info.error(), arg);

@@ -126,6 +126,8 @@ class Session {
 
   // Resolves a client path argument against the current directory (nullopt: 553/501).
   std::optional<std::string> resolve(std::string_view arg) const;
+  // The same, replying 553 itself when the name is refused.
+  asio::awaitable<std::optional<std::string>> resolve_or_refuse(std::string_view arg);
   asio::awaitable<Result<FileInfo>> stat(const std::string& path);
   // The reply for a provider's refusal (550, 553 for a bad name, 452/552 for space).
   asio::awaitable<void> reply_error(const Error& error, std::string_view path);
