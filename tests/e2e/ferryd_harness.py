@@ -87,6 +87,14 @@ def random_passive_range(size=100):
     return base, base + size - 1
 
 
+def make_test_certificate(directory):
+    """A self-signed certificate for 127.0.0.1 (cert.pem, key.pem) in `directory`."""
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-keyout", os.path.join(directory, "key.pem"), "-out", os.path.join(directory, "cert.pem"),
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True, timeout=60)
+
+
 def make_users_file(path, user, password, timeout=30):
     """Add `user` to the users file at `path` through `ferryd passwd` (stdin, not a tty)."""
     proc = subprocess.run([FERRYD, "passwd", path, user], input=(password + "\n").encode(),

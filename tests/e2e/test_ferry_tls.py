@@ -8,11 +8,10 @@ session — so every transfer below also proves that ferry resumes it.
 import hashlib
 import os
 import shutil
-import subprocess
 import tempfile
 import unittest
 
-from ferryd_harness import ServerTestCase, fs_local_mounts, toml_str
+from ferryd_harness import ServerTestCase, fs_local_mounts, make_test_certificate, toml_str
 from test_ferry_client import ClientTestMixin, run_ferry
 
 CERT_DIR = None
@@ -21,10 +20,7 @@ CERT_DIR = None
 def setUpModule():
     global CERT_DIR
     CERT_DIR = tempfile.mkdtemp(prefix="ferry-client-tls-")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-                    "-keyout", os.path.join(CERT_DIR, "key.pem"), "-out", os.path.join(CERT_DIR, "cert.pem"),
-                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
-                   check=True, capture_output=True, timeout=60)
+    make_test_certificate(CERT_DIR)
 
 
 def tearDownModule():

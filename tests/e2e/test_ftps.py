@@ -19,7 +19,7 @@ import time
 import unittest
 
 from ferryd_harness import (FERRYD, NET_TIMEOUT, FerryServer, ServerTestCase, close_quietly, fs_local_mounts,
-                            subprocess_env, toml_str)
+                            make_test_certificate, subprocess_env, toml_str)
 
 CERT_DIR = None
 
@@ -27,10 +27,7 @@ CERT_DIR = None
 def setUpModule():
     global CERT_DIR
     CERT_DIR = tempfile.mkdtemp(prefix="ferry-tls-")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-                    "-keyout", os.path.join(CERT_DIR, "key.pem"), "-out", os.path.join(CERT_DIR, "cert.pem"),
-                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
-                   check=True, capture_output=True, timeout=60)
+    make_test_certificate(CERT_DIR)
 
 
 def tearDownModule():

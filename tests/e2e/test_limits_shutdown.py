@@ -6,41 +6,36 @@ import signal
 import time
 import unittest
 
-from ferryd_harness import NET_TIMEOUT, FerryServer, IMAGE_SOURCE, close_quietly
+from ferryd_harness import FerryServer, IMAGE_SOURCE, close_quietly
 
-
-def connect(srv):
-    f = ftplib.FTP(timeout=NET_TIMEOUT)
-    f.connect("127.0.0.1", srv.port)
-    return f
 
 
 class AddressBanTest(unittest.TestCase):
     def test_repeated_failures_ban_the_address_for_a_while(self):
         with FerryServer(server_extra="ban_failures = 3\nban_window = 60\nban_duration = 2\nmax_login_failures = 10") as srv:
-            f = connect(srv)
+            f = srv.ftp(login=False)
             self.addCleanup(close_quietly, f)
             for _ in range(3):
                 with self.assertRaises(ftplib.error_perm):
                     f.login(srv.user, "wrong")
             self.assertIsNotNone(srv.wait_for_log(r"banned 127\.0\.0\.1 for 2 s after 3 failed logins"))
             with self.assertRaises(ftplib.error_temp) as cm:  # even the right password is too late now
-                connect(srv)
+                srv.ftp(login=False)
             self.assertTrue(str(cm.exception).startswith("421"))
             self.assertIsNotNone(srv.wait_for_log(r"refused 127\.0\.0\.1: banned"))
             time.sleep(2.2)
-            g = connect(srv)  # the ban has run out
+            g = srv.ftp(login=False)  # the ban has run out
             self.addCleanup(close_quietly, g)
             g.login(srv.user, srv.password)
             self.assertEqual(g.pwd(), "/")
 
     def test_ban_duration_zero_never_bans(self):
         with FerryServer(server_extra="ban_failures = 1\nban_duration = 0") as srv:
-            f = connect(srv)
+            f = srv.ftp(login=False)
             self.addCleanup(close_quietly, f)
             with self.assertRaises(ftplib.error_perm):
                 f.login(srv.user, "wrong")
-            g = connect(srv)
+            g = srv.ftp(login=False)
             self.addCleanup(close_quietly, g)
             g.login(srv.user, srv.password)
 
@@ -65,9 +60,9 @@ class GracefulShutdownTest(unittest.TestCase):
         srv = FerryServer(image_source=self.make_big_png(size), server_extra="shutdown_timeout = 20")
         srv.start()
         try:
-            idle = connect(srv)
+            idle = srv.ftp(login=False)
             idle.login(srv.user, srv.password)
-            busy = connect(srv)
+            busy = srv.ftp(login=False)
             busy.login(srv.user, srv.password)
             busy.voidcmd("TYPE I")
             conn = busy.transfercmd("RETR ferry.png")
@@ -93,7 +88,7 @@ class GracefulShutdownTest(unittest.TestCase):
         srv = FerryServer(image_source=self.make_big_png(256 * 1024 * 1024), server_extra="shutdown_timeout = 1")
         srv.start()
         try:
-            busy = connect(srv)
+            busy = srv.ftp(login=False)
             busy.login(srv.user, srv.password)
             busy.voidcmd("TYPE I")
             conn = busy.transfercmd("RETR ferry.png")

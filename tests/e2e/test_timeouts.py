@@ -9,27 +9,22 @@ import unittest
 from ferryd_harness import NET_TIMEOUT, FerryServer, close_quietly, fs_local_mounts
 
 
-def connect(srv):
-    f = ftplib.FTP(timeout=NET_TIMEOUT)
-    f.connect("127.0.0.1", srv.port)
-    return f
-
 
 class LimitsTest(unittest.TestCase):
     def test_max_sessions_answers_421_past_the_limit(self):
         with FerryServer(server_extra="max_sessions = 2") as srv:
-            a, b = connect(srv), connect(srv)
+            a, b = srv.ftp(login=False), srv.ftp(login=False)
             self.addCleanup(close_quietly, a)
             self.addCleanup(close_quietly, b)
             with self.assertRaises(ftplib.error_temp) as cm:
-                connect(srv)
+                srv.ftp(login=False)
             self.assertTrue(str(cm.exception).startswith("421"))
             a.login(srv.user, srv.password)  # the admitted ones are unaffected
             self.assertEqual(a.pwd(), "/")
 
     def test_login_timeout_closes_with_421(self):
         with FerryServer(login_timeout=1) as srv:
-            slow = connect(srv)
+            slow = srv.ftp(login=False)
             self.addCleanup(close_quietly, slow)
             started = time.monotonic()
             with self.assertRaises(ftplib.error_temp) as cm:
@@ -40,7 +35,7 @@ class LimitsTest(unittest.TestCase):
 
     def test_idle_timeout_closes_a_logged_in_session_with_421(self):
         with FerryServer(idle_timeout=1) as srv:
-            f = connect(srv)
+            f = srv.ftp(login=False)
             self.addCleanup(close_quietly, f)
             f.login(srv.user, srv.password)
             started = time.monotonic()
@@ -52,11 +47,11 @@ class LimitsTest(unittest.TestCase):
 
     def test_passive_port_exhaustion_answers_425_at_once(self):
         with FerryServer(passive_ports=(34567, 34567)) as srv:
-            first = connect(srv)
+            first = srv.ftp(login=False)
             self.addCleanup(close_quietly, first)
             first.login(srv.user, srv.password)
             first.sendcmd("PASV")  # holds the only port
-            second = connect(srv)
+            second = srv.ftp(login=False)
             self.addCleanup(close_quietly, second)
             second.login(srv.user, srv.password)
             started = time.monotonic()
@@ -70,7 +65,7 @@ class LimitsTest(unittest.TestCase):
 class DataTimeoutTest(unittest.TestCase):
     def test_a_data_connection_that_never_comes_gets_425(self):
         with FerryServer(data_timeout=1) as srv:
-            f = connect(srv)
+            f = srv.ftp(login=False)
             self.addCleanup(close_quietly, f)
             f.login(srv.user, srv.password)
             f.sendcmd("PASV")  # ...and never connect
@@ -83,7 +78,7 @@ class DataTimeoutTest(unittest.TestCase):
 
     def test_a_stalled_upload_is_dropped_and_leaves_the_session_usable(self):
         with FerryServer(data_timeout=1, mounts=fs_local_mounts()) as srv:
-            f = connect(srv)
+            f = srv.ftp(login=False)
             self.addCleanup(close_quietly, f)
             f.login(srv.user, srv.password)
             conn = f.transfercmd("STOR slow.bin")
