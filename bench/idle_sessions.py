@@ -46,6 +46,7 @@ def main():
             f.write(f"""[server]
 max_sessions = {n + 100}
 max_sessions_per_ip = {n + 100}
+allow_root = true
 [auth]
 plugin = "auth_file"
 users = "{ROOT}/users.passwd"

@@ -92,7 +92,6 @@ asio::awaitable<void> Session::receive_file(std::string_view arg, WriteMode mode
   auto [end, ec] = co_await watch_transfer(receive_data(*file, *data, received));
   co_await data->close();
   touch();
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
   if (end != TransferEnd::done || ec || received.failure.status != Status::ok) {
     // Dropping the handle without commit(): the provider keeps an old file intact.
     auto discard_job = [file = std::move(file)]() mutable {
@@ -104,8 +103,7 @@ asio::awaitable<void> Session::receive_file(std::string_view arg, WriteMode mode
                       : end == TransferEnd::control_lost ? "control connection lost"
                       : ec                               ? "data connection: " + ec.message()
                                                          : received.failure.message;
-    log_info("session ", id_, ": transfer failed: ", verb, " ", written, " user ", fs_->user(), " after ", received.bytes,
-             " bytes, ", ms, " ms: ", why);
+    log_transfer(verb, written, received.bytes, started, why);
     if (end != TransferEnd::done) {
       co_await reply_transfer_failed(end);
     } else if (ec) {
@@ -122,12 +120,11 @@ asio::awaitable<void> Session::receive_file(std::string_view arg, WriteMode mode
   };
   auto committed = co_await run_blocking(state_->blocking, std::move(commit_job));
   if (!committed) {
-    log_info("session ", id_, ": transfer failed: ", verb, " ", written, ": ", committed.error().message);
+    log_transfer(verb, written, received.bytes, started, committed.error().message);
     co_await reply_error(committed.error(), arg);
     co_return;
   }
-  log_info("session ", id_, ": transfer ok: ", verb, " ", written, " user ", fs_->user(), " ", received.bytes, " bytes in ",
-           ms, " ms");
+  log_transfer(verb, written, received.bytes, started, {});
   std::string done = mode == WriteMode::unique && !final_name.empty() ? "Transfer complete: " + final_name
                                                                      : std::string("Transfer complete.");
   co_await reply(226, done);
@@ -186,7 +183,8 @@ asio::awaitable<void> Session::cmd_dele(std::string_view arg) {
     co_await reply_error(done.error(), arg);
     co_return;
   }
-  log_info("session ", id_, ": deleted ", *path, " (user ", fs_->user(), ")");
+  log_session(LogLevel::info, id_, "delete", {{"user", fs_->user()}, {"path", *path}}, "deleted ", *path, " (user ",
+              fs_->user(), ")");
   co_await reply(250, "Delete operation successful.");
 }
 
@@ -240,7 +238,8 @@ asio::awaitable<void> Session::cmd_rnto(std::string_view arg) {
     co_await reply_error(done.error(), arg);
     co_return;
   }
-  log_info("session ", id_, ": renamed ", from, " to ", *path, " (user ", fs_->user(), ")");
+  log_session(LogLevel::info, id_, "rename", {{"user", fs_->user()}, {"from", from}, {"to", *path}}, "renamed ", from,
+              " to ", *path, " (user ", fs_->user(), ")");
   co_await reply(250, "Rename successful.");
 }
 

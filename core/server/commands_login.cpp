@@ -49,14 +49,18 @@ asio::awaitable<void> Session::cmd_pass(std::string_view arg) {
     fs_.emplace(state_->mounts, result->name);
     cwd_ = "/";
     touch();
-    log_info("session ", id_, ": login ok: user ", result->name, " from ", peer_text_);
+    log_session(LogLevel::info, id_, "login", {{"user", result->name}, {"peer", peer_text_}}, "login ok: user ",
+                result->name, " from ", peer_text_);
     co_await reply(230, "Login successful.");
     co_return;
   }
   ++failed_logins_;
-  log_warning("session ", id_, ": login refused: ", result.error().message, " (from ", peer_text_, ")");
+  log_session(LogLevel::warning, id_, "login_refused",
+              {{"user", user}, {"peer", peer_text_}, {"reason", result.error().message}},
+              "login refused: ", result.error().message, " (from ", peer_text_, ")");
   if (state_->bans.record_failure(peer_)) {
-    log_warning("session ", id_, ": banned ", peer_text_, " for ", state_->config.ban_duration, " s after ",
+    log_session(LogLevel::warning, id_, "ban", {{"peer", peer_text_}, {"seconds", state_->config.ban_duration}},
+                "banned ", peer_text_, " for ", state_->config.ban_duration, " s after ",
                 state_->config.ban_failures, " failed logins");
   }
   asio::steady_timer pause(control_.get_executor(), failed_login_delay);
@@ -71,7 +75,7 @@ asio::awaitable<void> Session::cmd_pass(std::string_view arg) {
 
 asio::awaitable<void> Session::cmd_rein(std::string_view) {
   // Back to the state right after connecting (RFC 959): logged out, defaults restored.
-  if (fs_) log_info("session ", id_, ": logout (REIN): user ", fs_->user());
+  if (fs_) log_session(LogLevel::info, id_, "logout", {{"user", fs_->user()}}, "logout (REIN): user ", fs_->user());
   fs_.reset();
   pending_user_.clear();
   rename_from_.clear();

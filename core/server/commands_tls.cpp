@@ -25,6 +25,12 @@ bool Session::tls_required_for_login() const noexcept {
 }
 
 asio::awaitable<bool> Session::start_control_tls() {
+  if (!state_->tls) {  // an implicit FTPS listener after a reload removed [tls]
+    log_session(LogLevel::warning, id_, "refused", {{"peer", peer_text_}, {"reason", "FTPS is not configured"}},
+                "refused implicit FTPS from ", peer_text_, ": [tls] is no longer configured");
+    close();
+    co_return false;
+  }
   tls_ = std::make_unique<asio::ssl::stream<asio::ip::tcp::socket&>>(control_, *state_->tls);
   asio::steady_timer timer(control_.get_executor(), std::chrono::seconds(state_->config.login_timeout));
   auto result = co_await (tls_->async_handshake(asio::ssl::stream_base::server, as_tuple_awaitable) ||
@@ -32,12 +38,14 @@ asio::awaitable<bool> Session::start_control_tls() {
   std::error_code ec = result.index() == 1 ? std::make_error_code(std::errc::timed_out)
                                            : std::get<0>(std::get<0>(result));
   if (ec) {
-    log_info("session ", id_, ": TLS handshake failed: ", ec.message());
+    log_session(LogLevel::info, id_, "tls_failed", {{"peer", peer_text_}, {"reason", ec.message()}},
+                "TLS handshake failed: ", ec.message());
     tls_.reset();
     close();
     co_return false;
   }
-  log_info("session ", id_, ": TLS ", SSL_get_version(tls_->native_handle()), " ",
+  log_session(LogLevel::info, id_, "tls", {{"version", SSL_get_version(tls_->native_handle())}}, "TLS ",
+              SSL_get_version(tls_->native_handle()), " ",
            SSL_get_cipher_name(tls_->native_handle()));
   co_return true;
 }

@@ -112,7 +112,9 @@ asio::awaitable<void> Session::cmd_epsv(std::string_view arg) {
 asio::awaitable<void> Session::set_active_target(const asio::ip::address& address, std::uint16_t port) {
   // No FTP bounce (RFC 2577): data goes only to the client itself, never to a privileged port.
   if (address != peer_ || port < 1024) {
-    log_warning("session ", id_, ": refused active data connection to ", address.to_string(), ":", port,
+    log_session(LogLevel::warning, id_, "refused",
+                {{"peer", peer_text_}, {"target", address.to_string()}, {"port", port}, {"reason", "FTP bounce"}},
+                "refused active data connection to ", address.to_string(), ":", port,
                 " (control connection is from ", peer_text_, ")");
     co_await reply(501, "Refused: PORT/EPRT only to your own address and a port >= 1024.");
     co_return;
@@ -216,14 +218,13 @@ asio::awaitable<void> Session::cmd_retr(std::string_view arg) {
   auto [end, ec] = co_await watch_transfer(send_data(*file, *data, offset, size, sent));
   co_await data->close();
   touch();
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
   if (end != TransferEnd::done || ec) {
-    log_info("session ", id_, ": transfer failed: RETR ", *path, " user ", fs_->user(), " after ", sent, " bytes, ",
-             ms, " ms: ", end == TransferEnd::aborted ? "aborted by the client" : ec ? ec.message() : "control connection lost");
+    log_transfer("RETR", *path, sent, started,
+                 end == TransferEnd::aborted ? "aborted by the client" : ec ? ec.message() : "control connection lost");
     co_await reply_transfer_failed(end);
     co_return;
   }
-  log_info("session ", id_, ": transfer ok: RETR ", *path, " user ", fs_->user(), " ", sent, " bytes in ", ms, " ms");
+  log_transfer("RETR", *path, sent, started, {});
   co_await reply(226, "Transfer complete.");
 }
 

@@ -98,10 +98,40 @@ class Parser {
         }
       } else if (k == "plugin_dir") {
         config.plugin_dir = string(node, k);
+      } else if (k == "user") {
+        config.user = string(node, k);
+      } else if (k == "group") {
+        config.group = string(node, k);
+      } else if (k == "allow_root") {
+        config.allow_root = boolean(node, k);
       } else {
         fail(key.source(), "unknown key 'server." + std::string(k) + "'");
       }
     }
+  }
+
+  bool boolean(const toml::node& node, std::string_view key) const {
+    if (!node.is_boolean()) fail(node.source(), std::string("'") + std::string(key) + "' must be true or false");
+    return *node.value<bool>();
+  }
+
+  LogConfig log(const toml::table& table) const {
+    LogConfig log;
+    for (auto&& [key, node] : table) {
+      std::string_view k = key.str();
+      if (k == "format") {
+        std::string format = string(node, k);
+        if (format == "text") log.format = LogConfig::Format::text;
+        else if (format == "json") log.format = LogConfig::Format::json;
+        else fail(node.source(), "'format' must be \"text\" or \"json\"");
+      } else if (k == "xferlog") {
+        std::string p = string(node, k);
+        log.xferlog = p.empty() ? p : path(node, k);
+      } else {
+        fail(key.source(), "unknown key 'log." + std::string(k) + "'");
+      }
+    }
+    return log;
   }
 
   std::string path(const toml::node& node, std::string_view key) const {
@@ -123,11 +153,9 @@ class Parser {
         tls.private_key = path(node, k);
         have_key = true;
       } else if (k == "require") {
-        if (!node.is_boolean()) fail(node.source(), "'require' must be true or false");
-        tls.require = *node.value<bool>();
+        tls.require = boolean(node, k);
       } else if (k == "require_session_reuse") {
-        if (!node.is_boolean()) fail(node.source(), "'require_session_reuse' must be true or false");
-        tls.require_session_reuse = *node.value<bool>();
+        tls.require_session_reuse = boolean(node, k);
       } else if (k == "implicit_listen") {
         const toml::array* list = node.as_array();
         if (!list) fail(node.source(), "'implicit_listen' must be an array of \"host:port\" strings");
@@ -204,6 +232,10 @@ class Parser {
         const toml::table* t = node.as_table();
         if (!t) fail(node.source(), "'server' must be a table");
         server(*t, config);
+      } else if (k == "log") {
+        const toml::table* t = node.as_table();
+        if (!t) fail(node.source(), "'log' must be a table");
+        config.log = log(*t);
       } else if (k == "tls") {
         const toml::table* t = node.as_table();
         if (!t) fail(node.source(), "'tls' must be a table");

@@ -43,6 +43,13 @@ struct TlsConfig {
   std::vector<ListenAddress> implicit_listen;  // implicit FTPS (TLS from the first byte)
 };
 
+// [log]: how events are written (stderr), and an optional transfer log.
+struct LogConfig {
+  enum class Format { text, json };
+  Format format = Format::text;
+  std::string xferlog;  // path of an xferlog(5) transfer log; "" = none
+};
+
 struct Config {
   std::string file;  // the config file's path
   std::string dir;   // its directory: relative paths resolve against it
@@ -64,7 +71,11 @@ struct Config {
   std::uint16_t passive_port_max = 50999;
   std::string passive_address;
   std::string plugin_dir;
+  std::string user;         // run as this user once bound ("" = stay who we are)
+  std::string group;        // and this group ("" = the user's primary group)
+  bool allow_root = false;  // without `user`, keep running as root instead of refusing
 
+  LogConfig log;
   std::optional<TlsConfig> tls;
   PluginConfig auth;
   std::vector<MountConfig> mounts;

@@ -69,9 +69,10 @@ asio::awaitable<std::optional<tcp::socket>> PassiveListener::accept(asio::ip::ad
     auto remote = socket.remote_endpoint(peer_ec);
     if (!peer_ec && remote.address() == peer) co_return std::move(socket);
     // Someone else raced for our port: refuse them and keep waiting for the real client.
-    log_warning("session ", session_id, ": refused data connection from ",
-                peer_ec ? std::string("?") : remote.address().to_string(), " (control connection is from ",
-                peer.to_string(), ")");
+    std::string intruder = peer_ec ? std::string("?") : remote.address().to_string();
+    log_session(LogLevel::warning, session_id, "refused", {{"peer", peer.to_string()}, {"intruder", intruder},
+                                                            {"reason", "data connection from another address"}},
+                "refused data connection from ", intruder, " (control connection is from ", peer.to_string(), ")");
   }
 }
 

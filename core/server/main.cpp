@@ -1,6 +1,7 @@
 // ferryd: the command line. Loads and validates the configuration and plugins, then serves.
 #include <unistd.h>
 
+#include <asio/thread_pool.hpp>
 #include <cxxopts.hpp>
 #include <filesystem>
 #include <iostream>
@@ -9,18 +10,19 @@
 #include "server/config.hpp"
 #include "server/log.hpp"
 #include "server/passwd_command.hpp"
-#include "server/plugin_host.hpp"
+#include "server/generation.hpp"
+#include "server/privileges.hpp"
 #include "server/server.hpp"
 #include "server/server_state.hpp"
-#include "server/tls_context.hpp"
 
 namespace {
 
 constexpr int exit_failure = 1;
 constexpr int exit_usage = 2;
 
-const char* kind_name(ferry::PluginKind kind) {
-  return kind == ferry::PluginKind::authenticator ? "authenticator" : "file provider";
+void set_log_format(const ferry::Config& config) {
+  ferry::set_log_format(config.log.format == ferry::LogConfig::Format::json ? ferry::LogFormat::json
+                                                                            : ferry::LogFormat::text);
 }
 
 int serve(int argc, char** argv) {
@@ -66,7 +68,8 @@ int serve(int argc, char** argv) {
     std::cerr << "ferryd: " << loaded.error << "\n";
     return exit_usage;
   }
-  ferry::Config config = std::move(*loaded.config);
+  const ferry::Config file_config = *loaded.config;  // before --listen: what a reload compares with
+  ferry::Config config = file_config;
   if (args.count("listen")) {
     config.listen.clear();
     for (const std::string& text : args["listen"].as<std::vector<std::string>>()) {
@@ -79,45 +82,26 @@ int serve(int argc, char** argv) {
     }
   }
 
-  std::string plugin_dir = config.plugin_dir.empty() ? std::string(FERRY_DEFAULT_PLUGIN_DIR)
-                           : std::filesystem::path(config.plugin_dir).is_absolute()
-                               ? config.plugin_dir
-                               : config.dir + "/" + config.plugin_dir;
-  ferry::PluginHost plugins(plugin_dir);
-  unsigned cores = std::max(1u, std::thread::hardware_concurrency());
-  asio::thread_pool blocking(std::max(2u, cores));
-  auto state = std::make_shared<ferry::ServerState>(config, blocking);
+  set_log_format(config);
 
-  auto auth = plugins.create_authenticator(config.auth);
-  if (!auth) {
-    std::cerr << "ferryd: " << auth.error().message << "\n";
+  ferry::RunAs run_as;
+  if (std::string error = ferry::plan_privileges(config, run_as); !error.empty()) {
+    std::cerr << "ferryd: " << error << "\n";
     return exit_usage;
   }
-  state->authenticator = auth.value();
-  if (config.tls) {
-    std::string error;
-    state->tls = ferry::make_tls_context(*config.tls, error);
-    if (!state->tls) {
-      std::cerr << "ferryd: " << config.file << ": " << error << "\n";
-      return exit_usage;
-    }
-    ferry::log_info("FTPS enabled", config.tls->require ? " and required" : "", " (certificate ", config.tls->certificate,
-                    ")");
+  unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  asio::thread_pool blocking(std::max(2u, cores));
+  auto runtime = std::make_shared<ferry::ServerRuntime>(config, blocking);
+  // Opened before privileges are dropped: the log may live where only root writes.
+  if (std::string error = runtime->transfer_log.open(config.log.xferlog); !error.empty()) {
+    std::cerr << "ferryd: " << config.file << ": [log] xferlog: " << error << "\n";
+    return exit_usage;
   }
-  for (const ferry::MountConfig& mount : config.mounts) {
-    auto provider = plugins.create_file_provider(mount.plugin);
-    if (!provider) {
-      std::cerr << "ferryd: " << provider.error().message << "\n";
-      return exit_usage;
-    }
-    state->mounts.add(ferry::vfs::Mount{mount.path, provider.value(), mount.plugin.plugin});
-  }
-  for (const auto& plugin : plugins.loaded()) {
-    ferry::log_info("loaded plugin ", plugin.name, " ", plugin.version, " (", kind_name(plugin.kind), ") from ",
-                    plugin.path);
-  }
-  for (const ferry::MountConfig& mount : config.mounts) {
-    ferry::log_info("mounted ", mount.plugin.plugin, " at ", mount.path);
+  std::string error;
+  auto state = ferry::build_generation(config, runtime, error);
+  if (!state) {
+    std::cerr << "ferryd: " << error << "\n";
+    return exit_usage;
   }
   if (args.count("check")) {
     std::cout << "ferryd: " << config.file << ": configuration OK\n";
@@ -128,12 +112,36 @@ int serve(int argc, char** argv) {
   int code = exit_failure;
   {
     ferry::Server server(state, workers);
-    std::string error = server.bind(config.listen);
+    error = server.bind(config.listen);
     if (error.empty() && config.tls) error = server.bind(config.tls->implicit_listen, true);
+    if (error.empty()) error = ferry::drop_privileges(run_as);
     if (!error.empty()) {
       std::cerr << "ferryd: " << error << "\n";
       return exit_failure;
     }
+    server.on_reload([previous = file_config, runtime](const ferry::ServerState& running,
+                                                       std::string& why) mutable -> std::shared_ptr<ferry::ServerState> {
+      auto reloaded = ferry::load_config(running.config.file);
+      if (!reloaded.config) {
+        why = reloaded.error;
+        return nullptr;
+      }
+      ferry::Config next = std::move(*reloaded.config);
+      for (const std::string& key : ferry::restart_only_changes(previous, next)) {
+        ferry::log_warning("reload: ", key, " changed; that takes effect only when ferryd is restarted");
+      }
+      // What cannot change in a running server stays as it is running.
+      ferry::Config file_next = next;
+      next.listen = running.config.listen;
+      next.workers = running.config.workers;
+      next.user = running.config.user;
+      next.group = running.config.group;
+      next.allow_root = running.config.allow_root;
+      if (next.tls && running.config.tls) next.tls->implicit_listen = running.config.tls->implicit_listen;
+      auto generation = ferry::build_generation(std::move(next), runtime, why);
+      if (generation) previous = std::move(file_next);
+      return generation;
+    });
     ferry::log_info("ferryd ", FERRY_VERSION, " serving with ", workers, " I/O thread", workers == 1 ? "" : "s");
     code = server.run();
     // Blocking work still queued must not resume sessions while they are torn down.

@@ -5,11 +5,14 @@
 #include <asio/detached.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/io_context.hpp>
+#include <asio/post.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/ip/v6_only.hpp>
 #include <asio/signal_set.hpp>
 #include <asio/strand.hpp>
 #include <asio/use_awaitable.hpp>
+#include <atomic>
+#include <mutex>
 #include <thread>
 
 #include "server/log.hpp"
@@ -22,7 +25,7 @@ namespace {
 using asio::ip::tcp;
 
 asio::awaitable<void> run_session(std::shared_ptr<ServerState> state, tcp::socket socket, bool implicit_tls) {
-  std::uint64_t id = state->next_session_id.fetch_add(1, std::memory_order_relaxed);
+  std::uint64_t id = state->runtime->next_session_id.fetch_add(1, std::memory_order_relaxed);
   Session session(std::move(state), std::move(socket), id, implicit_tls);
   co_await session.run();
 }
@@ -31,7 +34,18 @@ asio::awaitable<void> run_session(std::shared_ptr<ServerState> state, tcp::socke
 
 struct Server::Impl {
   Impl(std::shared_ptr<ServerState> s, unsigned w)
-      : state(std::move(s)), workers(w), io(static_cast<int>(w)), signals(io, SIGINT, SIGTERM) {}
+      : runtime(s->runtime),
+        state(std::move(s)),
+        workers(w),
+        io(static_cast<int>(w)),
+        signals(io, SIGINT, SIGTERM),
+        hangup(io, SIGHUP) {}
+
+  // The generation new sessions start with.
+  std::shared_ptr<ServerState> current() {
+    std::lock_guard lock(state_mutex);
+    return state;
+  }
 
   asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, bool implicit_tls) {
     while (acceptor.is_open()) {
@@ -47,7 +61,7 @@ struct Server::Impl {
         continue;
       }
       auto executor = socket.get_executor();
-      asio::co_spawn(executor, run_session(state, std::move(socket), implicit_tls), [](std::exception_ptr e) {
+      asio::co_spawn(executor, run_session(current(), std::move(socket), implicit_tls), [](std::exception_ptr e) {
         if (!e) return;
         try {
           std::rethrow_exception(e);
@@ -60,19 +74,20 @@ struct Server::Impl {
 
   // After shutdown was requested: waits (bounded) until every session has ended.
   asio::awaitable<void> drain() {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(state->config.shutdown_timeout);
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(current()->config.shutdown_timeout);
     asio::steady_timer tick(io);
-    while (state->sessions.size() > 0 && std::chrono::steady_clock::now() < deadline) {
+    SessionRegistry& sessions = runtime->sessions;
+    while (sessions.size() > 0 && std::chrono::steady_clock::now() < deadline) {
       tick.expires_after(std::chrono::milliseconds(50));
       co_await tick.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
     }
-    if (std::size_t left = state->sessions.size()) {
+    if (std::size_t left = sessions.size()) {
       // Close what is still busy and let those sessions unwind on their own strands:
       // coroutines left suspended would only be torn down with the io_context, too late.
       log_info("shutdown: closing ", left, " session(s) still busy");
-      state->sessions.post_to_all(&Session::force_close);
+      sessions.post_to_all(&Session::force_close);
       auto grace = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-      while (state->sessions.size() > 0 && std::chrono::steady_clock::now() < grace) {
+      while (sessions.size() > 0 && std::chrono::steady_clock::now() < grace) {
         tick.expires_after(std::chrono::milliseconds(20));
         co_await tick.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
       }
@@ -80,10 +95,69 @@ struct Server::Impl {
     io.stop();
   }
 
+  void wait_for_hangup() {
+    hangup.async_wait([this](std::error_code ec, int) {
+      if (ec) return;
+      reload();
+      wait_for_hangup();
+    });
+  }
+
+  // SIGHUP: the next generation is made on the blocking pool (it reads files and loads
+  // plugins), then swapped in on an I/O thread. One reload at a time; a SIGHUP during one
+  // runs another right after it.
+  void reload() {
+    if (!reloader) {
+      log_warning("received SIGHUP: this server cannot reload, ignored");
+      return;
+    }
+    if (reloading.exchange(true)) {
+      reload_again = true;
+      return;
+    }
+    std::shared_ptr<ServerState> running = current();
+    log_info("received SIGHUP: reloading ", running->config.file);
+    asio::post(runtime->blocking, [this, running] {
+      std::string error;
+      std::shared_ptr<ServerState> next = reloader(*running, error);
+      // Reopened even when the new configuration is refused, so that log rotation works.
+      const Config& in_force = next ? next->config : running->config;
+      std::string log_error_text = runtime->transfer_log.open(in_force.log.xferlog);
+      asio::post(io, [this, next = std::move(next), error = std::move(error), log_error_text]() mutable {
+        if (!log_error_text.empty()) log_error("transfer log: ", log_error_text);
+        finish_reload(std::move(next), error);
+      });
+    });
+  }
+
+  void finish_reload(std::shared_ptr<ServerState> next, const std::string& error) {
+    if (!next) {
+      log_error("reload failed, the running configuration stays in force: ", error);
+    } else if (!stopping) {
+      runtime->reconfigure(next->config);
+      set_log_format(next->config.log.format == LogConfig::Format::json ? LogFormat::json : LogFormat::text);
+      {
+        std::lock_guard lock(state_mutex);
+        state = std::move(next);
+      }
+      log_info("reloaded ", current()->config.file, ": new sessions use it, ", runtime->sessions.size(),
+               " session(s) in progress keep the previous configuration");
+    }
+    reloading = false;
+    if (reload_again.exchange(false) && !stopping) reload();
+  }
+
+  std::shared_ptr<ServerRuntime> runtime;
+  std::mutex state_mutex;
   std::shared_ptr<ServerState> state;
+  Reloader reloader;
+  std::atomic<bool> reloading{false};
+  std::atomic<bool> reload_again{false};
+  std::atomic<bool> stopping{false};
   unsigned workers;
   asio::io_context io;
   asio::signal_set signals;
+  asio::signal_set hangup;
   struct Listener {
     std::unique_ptr<tcp::acceptor> acceptor;
     bool implicit_tls;
@@ -116,20 +190,26 @@ std::string Server::bind(const std::vector<ListenAddress>& addresses, bool impli
   return {};
 }
 
+void Server::on_reload(Reloader reloader) { impl_->reloader = std::move(reloader); }
+
 int Server::run() {
   Impl& impl = *impl_;
   for (auto& listener : impl.acceptors) {
     asio::co_spawn(impl.io, impl.accept_loop(*listener.acceptor, listener.implicit_tls), asio::detached);
   }
+  impl.wait_for_hangup();
   impl.signals.async_wait([&impl](std::error_code ec, int signal) {
     if (ec) return;
+    impl.stopping = true;
+    std::error_code ignored;
+    impl.hangup.cancel(ignored);
     for (auto& listener : impl.acceptors) {
       std::error_code ignored;
       listener.acceptor->close(ignored);
     }
-    log_info("received ", signal == SIGINT ? "SIGINT" : "SIGTERM", ", shutting down: ", impl.state->sessions.size(),
-             " session(s) open, transfers may finish within ", impl.state->config.shutdown_timeout, " s");
-    impl.state->sessions.post_to_all(&Session::request_shutdown);
+    log_info("received ", signal == SIGINT ? "SIGINT" : "SIGTERM", ", shutting down: ", impl.runtime->sessions.size(),
+             " session(s) open, transfers may finish within ", impl.current()->config.shutdown_timeout, " s");
+    impl.runtime->sessions.post_to_all(&Session::request_shutdown);
     asio::co_spawn(impl.io, impl.drain(), asio::detached);
     // A second signal stops at once.
     impl.signals.async_wait([&impl](std::error_code second, int) {

@@ -1,7 +1,9 @@
 // The server: binds the listen addresses, runs one accept loop coroutine per address and
 // one session coroutine per connection on `workers` I/O threads, until SIGINT/SIGTERM.
+// SIGHUP builds a new generation (see server_state.hpp) for the sessions that start next.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -14,6 +16,9 @@ namespace ferry {
 class Server {
  public:
   Server(std::shared_ptr<ServerState> state, unsigned workers);
+  // Makes the next generation from the files on disk, on the blocking pool; nullptr with
+  // `error` set keeps the running one in force.
+  using Reloader = std::function<std::shared_ptr<ServerState>(const ServerState& running, std::string& error)>;
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
@@ -22,6 +27,8 @@ class Server {
   // Returns "" or an error message.
   // `implicit_tls`: these addresses speak TLS from the first byte (implicit FTPS).
   std::string bind(const std::vector<ListenAddress>& addresses, bool implicit_tls = false);
+  // What SIGHUP runs; without one, SIGHUP is logged and ignored.
+  void on_reload(Reloader reloader);
   // Serves until SIGINT or SIGTERM; returns the process exit code.
   int run();
 

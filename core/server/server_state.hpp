@@ -1,5 +1,9 @@
-// What every session of one server shares: the configuration, the plugins it created,
-// the blocking-work pool, and the counters behind the session limits.
+// What the sessions of one server share. Two lifetimes:
+// - ServerRuntime lives as long as the server: the blocking-work pool, the counters behind
+//   the session limits and bans, the registry of live sessions, the transfer log;
+// - ServerState is one generation of the configuration and of the plugin objects made
+//   from it. SIGHUP builds a new one for new sessions; a session keeps the generation it
+//   started with until it ends, and the last session of an old generation frees it.
 #pragma once
 
 #include <asio/any_io_executor.hpp>
@@ -19,6 +23,7 @@ namespace asio::ssl {
 class context;
 }
 #include "server/config.hpp"
+#include "server/transfer_log.hpp"
 #include "vfs/mount_table.hpp"
 
 namespace ferry {
@@ -28,14 +33,16 @@ namespace ferry {
 class SessionLimits {
  public:
   SessionLimits(unsigned max_total, unsigned max_per_ip) : max_total_(max_total), max_per_ip_(max_per_ip) {}
+  // A reload's new limits apply to the next admissions.
+  void set_limits(unsigned max_total, unsigned max_per_ip);
   enum class Admission { admitted, too_many_total, too_many_from_address };
   Admission admit(const asio::ip::address& peer);
   void release(const asio::ip::address& peer);
   unsigned active() const noexcept { return total_.load(std::memory_order_relaxed); }
 
  private:
-  unsigned max_total_;
-  unsigned max_per_ip_;
+  std::atomic<unsigned> max_total_;
+  std::atomic<unsigned> max_per_ip_;
   std::atomic<unsigned> total_{0};
   std::mutex mutex_;
   std::unordered_map<std::string, unsigned> per_ip_;
@@ -47,6 +54,8 @@ class AddressBans {
  public:
   AddressBans(unsigned failures, std::chrono::seconds window, std::chrono::seconds duration)
       : failures_(failures), window_(window), duration_(duration) {}
+  // A reload's new rule applies from now on; bans in force stay.
+  void configure(unsigned failures, std::chrono::seconds window, std::chrono::seconds duration);
   // True when `peer` is banned right now.
   bool banned(const asio::ip::address& peer);
   // Records a failed login; true when this failure started a ban.
@@ -99,24 +108,56 @@ class PassivePorts {
   std::atomic<unsigned> next_{0};
 };
 
-struct ServerState {
-  ServerState(Config c, asio::thread_pool& pool)
-      : config(std::move(c)),
-        blocking(pool),
+struct ServerRuntime {
+  ServerRuntime(const Config& config, asio::thread_pool& pool)
+      : blocking(pool),
         limits(config.max_sessions, config.max_sessions_per_ip),
-        passive_ports(config.passive_port_min, config.passive_port_max),
         bans(config.ban_failures, std::chrono::seconds(config.ban_window), std::chrono::seconds(config.ban_duration)) {}
+
+  // Applies a reloaded configuration's limits and ban rule.
+  void reconfigure(const Config& config) {
+    limits.set_limits(config.max_sessions, config.max_sessions_per_ip);
+    bans.configure(config.ban_failures, std::chrono::seconds(config.ban_window),
+                   std::chrono::seconds(config.ban_duration));
+  }
+
+  asio::thread_pool& blocking;
+  SessionLimits limits;
+  AddressBans bans;
+  SessionRegistry sessions;
+  TransferLog transfer_log;
+  std::atomic<std::uint64_t> next_session_id{1};
+};
+
+class PluginHost;
+
+struct ServerState {
+  ServerState(Config c, std::shared_ptr<PluginHost> host, std::shared_ptr<ServerRuntime> rt)
+      : plugins(std::move(host)),
+        runtime(std::move(rt)),
+        config(std::move(c)),
+        blocking(runtime->blocking),
+        limits(runtime->limits),
+        bans(runtime->bans),
+        sessions(runtime->sessions),
+        transfer_log(runtime->transfer_log),
+        passive_ports(config.passive_port_min, config.passive_port_max) {}
+
+  // First, so that the libraries stay loaded until every object below made by them is gone.
+  std::shared_ptr<PluginHost> plugins;
+  std::shared_ptr<ServerRuntime> runtime;
 
   const Config config;
   std::shared_ptr<Authenticator> authenticator;
   std::shared_ptr<asio::ssl::context> tls;  // set when [tls] is configured
   vfs::MountTable mounts;
+  // The runtime's parts, by their short names.
   asio::thread_pool& blocking;
-  SessionLimits limits;
+  SessionLimits& limits;
+  AddressBans& bans;
+  SessionRegistry& sessions;
+  TransferLog& transfer_log;
   PassivePorts passive_ports;
-  AddressBans bans;
-  SessionRegistry sessions;
-  std::atomic<std::uint64_t> next_session_id{1};
 };
 
 }  // namespace ferry

@@ -45,7 +45,11 @@ Session::~Session() = default;
 asio::awaitable<void> Session::run() {
   auto admission = state_->limits.admit(peer_);
   if (admission != SessionLimits::Admission::admitted) {
-    log_warning("session ", id_, ": refused connection from ", peer_text_,
+    log_session(LogLevel::warning, id_, "refused",
+                {{"peer", peer_text_},
+                 {"reason", admission == SessionLimits::Admission::too_many_total ? "too many sessions"
+                                                                                  : "too many sessions from this address"}},
+                "refused connection from ", peer_text_,
                 admission == SessionLimits::Admission::too_many_total ? ": too many sessions"
                                                                       : ": too many sessions from this address");
     control_.non_blocking(true);
@@ -55,9 +59,10 @@ asio::awaitable<void> Session::run() {
     close();
     co_return;
   }
-  log_info("session ", id_, ": connected from ", peer_text_);
+  log_session(LogLevel::info, id_, "connect", {{"peer", peer_text_}}, "connected from ", peer_text_);
   if (state_->bans.banned(peer_)) {
-    log_warning("session ", id_, ": refused ", peer_text_, ": banned after repeated failed logins");
+    log_session(LogLevel::warning, id_, "refused", {{"peer", peer_text_}, {"reason", "banned"}}, "refused ", peer_text_,
+                ": banned after repeated failed logins");
     control_.non_blocking(true);
     co_await reply(421, "Too many failed logins from your address; try again later.");
     close();
@@ -74,12 +79,12 @@ asio::awaitable<void> Session::run() {
   try {
     co_await (command_loop() || watchdog());
   } catch (const std::exception& e) {
-    log_error("session ", id_, ": ", e.what());
+    log_session(LogLevel::error, id_, "error", {}, e.what());
   }
   close();
   state_->sessions.remove(this);
   state_->limits.release(peer_);
-  log_info("session ", id_, ": closed");
+  log_session(LogLevel::info, id_, "disconnect", {{"peer", peer_text_}}, "closed");
 }
 
 void Session::request_shutdown() {
@@ -120,7 +125,7 @@ asio::awaitable<void> Session::command_loop() {
     }
   } catch (const std::exception& e) {
     // Never let an exception escape: the watchdog branch would wait for its deadline.
-    log_error("session ", id_, ": ", e.what());
+    log_session(LogLevel::error, id_, "error", {}, e.what());
   }
 }
 
@@ -133,7 +138,7 @@ asio::awaitable<void> Session::watchdog() {
       co_return;
     }
     if (std::chrono::steady_clock::now() < deadline_) continue;  // activity moved the deadline
-    log_info("session ", id_, ": ", fs_ ? "idle timeout" : "login timeout");
+    log_session(LogLevel::info, id_, "timeout", {{"peer", peer_text_}}, fs_ ? "idle timeout" : "login timeout");
     co_await reply(421, fs_ ? "Timeout: closing control connection." : "Login timeout: closing control connection.");
     close();
     co_return;
@@ -303,9 +308,39 @@ asio::awaitable<Result<FileInfo>> Session::stat(const std::string& path) {
 asio::awaitable<void> Session::reply_error(const Error& error, std::string_view path) {
   ReplyCode rc = reply_for(error.status);
   if (error.status != Status::not_found) {
-    log_info("session ", id_, ": ", fs_ ? fs_->user() : std::string("-"), ": ", path, ": ", error.message);
+    std::string user = fs_ ? fs_->user() : std::string("-");
+    log_session(LogLevel::info, id_, "refused", {{"user", user}, {"path", path}, {"reason", error.message}}, user, ": ",
+                path, ": ", error.message);
   }
   co_await reply(rc.code, std::string(path) + ": " + rc.text);
+}
+
+void Session::log_transfer(std::string_view verb, const std::string& path, std::uint64_t bytes,
+                           std::chrono::steady_clock::time_point started, std::string_view failure) {
+  auto elapsed = std::chrono::steady_clock::now() - started;
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count();
+  const std::string& user = fs_->user();
+  bool incoming = verb != "RETR";
+  if (failure.empty()) {
+    log_session(LogLevel::info, id_, "transfer",
+                {{"result", "ok"}, {"verb", verb}, {"path", path}, {"user", user}, {"bytes", bytes}, {"ms", ms}},
+                "transfer ok: ", verb, " ", path, " user ", user, " ", bytes, " bytes in ", ms, " ms");
+  } else {
+    log_session(LogLevel::info, id_, "transfer",
+                {{"result", "failed"}, {"verb", verb}, {"path", path}, {"user", user}, {"bytes", bytes}, {"ms", ms},
+                 {"reason", failure}},
+                "transfer failed: ", verb, " ", path, " user ", user, " after ", bytes, " bytes, ", ms, " ms: ", failure);
+  }
+  state_->transfer_log.write(TransferLog::Record{
+      .peer = peer_text_,
+      .bytes = bytes,
+      .path = path,
+      .binary = binary_,
+      .incoming = incoming,
+      .user = user,
+      .seconds = std::chrono::duration<double>(elapsed).count(),
+      .complete = failure.empty(),
+  });
 }
 
 asio::awaitable<std::unique_ptr<DataConnection>> Session::open_data_connection() {
@@ -330,8 +365,9 @@ asio::awaitable<std::unique_ptr<DataConnection>> Session::open_data_connection()
       ec = result.index() == 1 ? std::make_error_code(std::errc::timed_out) : std::get<0>(std::get<0>(result));
     }
     if (ec) {
-      log_info("session ", id_, ": active data connection to ", target.address().to_string(), ":", target.port(),
-               " failed: ", ec.message());
+      log_session(LogLevel::info, id_, "data_failed", {{"target", target.address().to_string()}, {"port", target.port()}},
+                  "active data connection to ", target.address().to_string(), ":", target.port(), " failed: ",
+                  ec.message());
       co_await reply(425, "Can't open data connection.");
       co_return nullptr;
     }
@@ -357,7 +393,8 @@ asio::awaitable<bool> Session::begin_transfer(DataConnection& data, std::string_
   if (result == DataConnection::TlsResult::ok) co_return true;
   co_await data.close();
   if (result == DataConnection::TlsResult::not_resumed) {
-    log_warning("session ", id_, ": refused a TLS data connection that did not resume the control session");
+    log_session(LogLevel::warning, id_, "refused", {{"peer", peer_text_}, {"reason", "TLS session not resumed"}},
+                "refused a TLS data connection that did not resume the control session");
     co_await reply(522, "TLS data connection refused: it must resume the control connection's TLS session.");
   } else {
     co_await reply(425, "TLS handshake on the data connection failed.");
@@ -442,17 +479,24 @@ void SessionRegistry::post_to_all(void (Session::*action)()) {
 
 // ---- AddressBans (server_state.hpp) ----
 
-bool AddressBans::banned(const asio::ip::address& peer) {
-  if (duration_.count() == 0) return false;
+void AddressBans::configure(unsigned failures, std::chrono::seconds window, std::chrono::seconds duration) {
   std::lock_guard lock(mutex_);
+  failures_ = failures;
+  window_ = window;
+  duration_ = duration;
+}
+
+bool AddressBans::banned(const asio::ip::address& peer) {
+  std::lock_guard lock(mutex_);
+  if (entries_.empty()) return false;
   auto it = entries_.find(peer.to_string());
   return it != entries_.end() && std::chrono::steady_clock::now() < it->second.banned_until;
 }
 
 bool AddressBans::record_failure(const asio::ip::address& peer) {
-  if (duration_.count() == 0) return false;
   auto now = std::chrono::steady_clock::now();
   std::lock_guard lock(mutex_);
+  if (duration_.count() == 0) return false;
   if (entries_.size() > 100'000) prune(now);  // bounded, even under a spray of addresses
   Entry& entry = entries_[peer.to_string()];
   while (!entry.failures.empty() && entry.failures.front() < now - window_) entry.failures.pop_front();
@@ -473,14 +517,19 @@ void AddressBans::prune(std::chrono::steady_clock::time_point now) {
 
 // ---- SessionLimits (server_state.hpp) ----
 
+void SessionLimits::set_limits(unsigned max_total, unsigned max_per_ip) {
+  max_total_.store(max_total, std::memory_order_relaxed);
+  max_per_ip_.store(max_per_ip, std::memory_order_relaxed);
+}
+
 SessionLimits::Admission SessionLimits::admit(const asio::ip::address& peer) {
-  if (total_.fetch_add(1, std::memory_order_relaxed) >= max_total_) {
+  if (total_.fetch_add(1, std::memory_order_relaxed) >= max_total_.load(std::memory_order_relaxed)) {
     total_.fetch_sub(1, std::memory_order_relaxed);
     return Admission::too_many_total;
   }
   std::lock_guard lock(mutex_);
   unsigned& count = per_ip_[peer.to_string()];
-  if (count >= max_per_ip_) {
+  if (count >= max_per_ip_.load(std::memory_order_relaxed)) {
     total_.fetch_sub(1, std::memory_order_relaxed);
     if (count == 0) per_ip_.erase(peer.to_string());
     return Admission::too_many_from_address;

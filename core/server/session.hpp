@@ -132,6 +132,11 @@ class Session {
   // The reply for a provider's refusal (550, 553 for a bad name, 452/552 for space).
   asio::awaitable<void> reply_error(const Error& error, std::string_view path);
 
+  // A transfer's end, ok (`failure` empty) or not: one log event, and one line in the
+  // transfer log when there is one. `verb` is RETR, STOR, APPE or STOU.
+  void log_transfer(std::string_view verb, const std::string& path, std::uint64_t bytes,
+                    std::chrono::steady_clock::time_point started, std::string_view failure);
+
   // Data connection: waits for the client on the pending passive listener, or connects
   // to the PORT/EPRT address. Replies 425 itself when that fails.
   asio::awaitable<std::unique_ptr<DataConnection>> open_data_connection();

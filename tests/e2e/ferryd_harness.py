@@ -45,7 +45,7 @@ USER = "alice"
 # modify= and curl's Last-Modified can be checked against a known, non-"now" value.
 IMAGE_MTIME = 1614834367
 
-_LISTEN_RE = re.compile(r"listening on (\S+)")
+_LISTEN_RE = re.compile(r"listening on (\[[0-9a-fA-F:.]+\]:\d+|[0-9.]+:\d+)")
 
 
 def toml_str(s):
@@ -129,7 +129,7 @@ class FerryServer:
     def __init__(self, listen=("127.0.0.1:0",), server_extra="", config_extra="",
                  password=None, passive_ports=None, log_level="info", mounts=None,
                  auth_extra="", image_source=IMAGE_SOURCE, image_mtime=IMAGE_MTIME,
-                 data_timeout=20, keep_dir=False, login_timeout=30, idle_timeout=60):
+                 data_timeout=20, keep_dir=False, login_timeout=30, idle_timeout=60, allow_root=True):
         self.listen = list(listen)
         self.server_extra = server_extra
         self.config_extra = config_extra
@@ -145,6 +145,8 @@ class FerryServer:
         self.data_timeout = data_timeout
         self.login_timeout = login_timeout
         self.idle_timeout = idle_timeout
+        # Tests run as whoever runs them (root on CI): stay that user unless a test says otherwise.
+        self.allow_root = allow_root
         self.proc = None
         self.addresses = []  # ("host", port) as logged
         self.log_lines = []
@@ -185,6 +187,7 @@ class FerryServer:
             f"data_timeout = {self.data_timeout}\n"
             f"passive_ports = [{lo}, {hi}]\n"
             f"plugin_dir = {toml_str(PLUGIN_DIR)}\n"
+            + ("allow_root = true\n" if self.allow_root else "") +
             f"{self.server_extra}\n"
             "[auth]\n"
             'plugin = "auth_file"\n'

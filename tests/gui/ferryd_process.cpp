@@ -64,7 +64,7 @@ bool FerrydProcess::start(const QString& mounts, const QByteArray& image) {
   const QString config = QStringLiteral(
                              "[server]\nlisten = [\"127.0.0.1:0\"]\nworkers = 2\nbanner = \"ferry ready\"\n"
                              "login_timeout = 30\nidle_timeout = 60\ndata_timeout = 20\n"
-                             "passive_ports = [%1, %2]\nplugin_dir = %3\n\n"
+                             "passive_ports = [%1, %2]\nplugin_dir = %3\nallow_root = true\n\n"
                              "[auth]\nplugin = \"auth_file\"\nusers = \"users.passwd\"\n\n%4")
                              .arg(base)
                              .arg(base + 99)

@@ -152,3 +152,27 @@ implicit_listen = ["127.0.0.1:990"]
   CHECK(parse_config(std::string(minimal) + "[tls]\ncertificate = \"c\"\nprivate_key = \"k\"\nciphers = \"x\"\n", "c")
             .error.find("unknown key 'tls.ciphers'") != std::string::npos);
 }
+
+TEST_CASE("who to run as and the [log] table", "[config]") {
+  auto defaults = parse_config(minimal, "/etc/ferry/config.toml");
+  REQUIRE(defaults.config);
+  CHECK(defaults.config->user.empty());
+  CHECK_FALSE(defaults.config->allow_root);
+  CHECK(defaults.config->log.format == ferry::LogConfig::Format::text);
+  CHECK(defaults.config->log.xferlog.empty());
+
+  auto r = parse_config("[server]\nuser = \"ftp\"\ngroup = \"nogroup\"\nallow_root = true\n"
+                        "[log]\nformat = \"json\"\nxferlog = \"xfer.log\"\n" + std::string(minimal),
+                        "/etc/ferry/config.toml");
+  REQUIRE(r.config);
+  CHECK(r.config->user == "ftp");
+  CHECK(r.config->group == "nogroup");
+  CHECK(r.config->allow_root);
+  CHECK(r.config->log.format == ferry::LogConfig::Format::json);
+  CHECK(r.config->log.xferlog == "/etc/ferry/xfer.log");  // relative to the config's directory
+
+  CHECK(parse_config(with_server("allow_root = 1"), "c").error == "c:2:14: 'allow_root' must be true or false");
+  CHECK(parse_config("[log]\nformat = \"xml\"\n" + std::string(minimal), "c").error ==
+        "c:2:10: 'format' must be \"text\" or \"json\"");
+  CHECK(parse_config("[log]\nlevel = \"debug\"\n" + std::string(minimal), "c").error == "c:2:1: unknown key 'log.level'");
+}

@@ -1,0 +1,22 @@
+// One generation of the server: the configuration and what is made from it (plugin
+// objects, mount table, TLS context). Made at start-up, and again on SIGHUP.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "server/config.hpp"
+#include "server/server_state.hpp"
+
+namespace ferry {
+
+// Loads the plugins `config` names and creates their objects. nullptr, with `error` set,
+// when a plugin or the TLS files cannot be used; nothing is half-made then.
+std::shared_ptr<ServerState> build_generation(Config config, std::shared_ptr<ServerRuntime> runtime,
+                                              std::string& error);
+
+// What a reload cannot change in a running server (bound sockets, I/O threads, identity):
+// one line per such difference between `running` and `reloaded`, for the log.
+std::vector<std::string> restart_only_changes(const Config& running, const Config& reloaded);
+
+}  // namespace ferry

@@ -1,0 +1,126 @@
+"""The server's logs: one JSON object a line with [log] format = "json", an xferlog(5)
+transfer log with [log] xferlog, and never a password in either."""
+
+import ftplib
+import io
+import json
+import os
+import re
+import unittest
+
+from ferryd_harness import FerryServer, close_quietly, fs_local_mounts
+
+# wu-ftpd's xferlog(5): current-time transfer-time remote-host file-size filename
+# transfer-type special-action direction access-mode username service auth-method auth-user status
+XFERLOG_RE = re.compile(r"^(\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4}) (\d+) (\S+) (\d+) (\S+) ([ab]) _ ([io]) r (\S+) "
+                        r"ftp 0 \* ([ci])$")
+
+
+class LogTest(unittest.TestCase):
+    def start(self, **kw):
+        srv = FerryServer(mounts=fs_local_mounts(), **kw)
+        srv.start()
+        self.addCleanup(srv.cleanup)
+        return srv
+
+    def exercise(self, srv):
+        """A failed login, a good one, a download, an upload and an aborted upload."""
+        wrong = srv.ftp(login=False)
+        self.addCleanup(close_quietly, wrong)
+        with self.assertRaises(ftplib.error_perm):
+            wrong.login(srv.user, "not-" + srv.password)
+        f = srv.ftp()
+        self.addCleanup(close_quietly, f)
+        f.retrbinary("RETR /welcome/ferry.png", lambda b: None)
+        f.storbinary("STOR up load.bin", io.BytesIO(b"x" * 5000))
+        f.quit()
+
+    def test_json_lines_carry_the_events_fields_and_no_password(self):
+        srv = self.start(log_level="debug", config_extra='[log]\nformat = "json"\n')
+        self.exercise(srv)
+        self.assertIsNotNone(srv.wait_for_log(r'"event":"disconnect"'))
+        srv.stop()
+        events = []
+        for line in srv.log_text().splitlines():
+            record = json.loads(line)  # every line is one JSON object
+            self.assertIn("time", record)
+            self.assertIn(record["level"], ("debug", "info", "warning", "error"))
+            self.assertIn("msg", record)
+            events.append(record)
+        by_event = {}
+        for e in events:
+            by_event.setdefault(e.get("event"), []).append(e)
+        self.assertTrue(any(e["msg"].startswith("listening on 127.0.0.1:") for e in by_event[None]))
+        login = by_event["login"][0]
+        self.assertEqual((login["user"], login["peer"]), (srv.user, "127.0.0.1"))
+        self.assertIsInstance(login["session"], int)
+        refused = by_event["login_refused"][0]
+        self.assertEqual(refused["user"], srv.user)
+        transfers = {e["verb"]: e for e in by_event["transfer"]}
+        self.assertEqual(transfers["RETR"]["bytes"], len(srv.image_bytes))
+        self.assertEqual(transfers["RETR"]["path"], "/welcome/ferry.png")
+        self.assertEqual((transfers["STOR"]["bytes"], transfers["STOR"]["result"]), (5000, "ok"))
+        self.assertEqual(transfers["STOR"]["path"], "/up load.bin")
+        self.assertIsInstance(transfers["STOR"]["ms"], int)
+        text = srv.log_text()
+        self.assertNotIn(srv.password, text)
+        self.assertIn("PASS ****", text)  # the debug log shows the command, not its argument
+
+    def test_xferlog_has_one_line_per_transfer_in_the_classic_format(self):
+        srv = self.start(config_extra='[log]\nxferlog = "xfer.log"\n')
+        with open(os.path.join(srv.user_root(), "big.bin"), "wb") as big:
+            big.truncate(64 * 1024 * 1024)  # more than the sockets buffer: ABOR finds it in flight
+        self.exercise(srv)
+        # An upload cut off by the client is logged as incomplete.
+        f = srv.ftp()
+        self.addCleanup(close_quietly, f)
+        f.voidcmd("TYPE I")
+        conn = f.transfercmd("STOR cut.bin")
+        conn.sendall(b"y" * 1000)
+        conn.close()
+        f.voidresp()
+        self.assertIsNotNone(srv.wait_for_log(r"transfer ok: STOR /cut\.bin"))
+        f.voidcmd("TYPE I")
+        conn = f.transfercmd("RETR big.bin")
+        conn.recv(1000)
+        f.abort()
+        conn.close()
+        self.assertIsNotNone(srv.wait_for_log(r"transfer failed: RETR /big\.bin"))
+        srv.stop()
+        with open(os.path.join(srv.dir, "xfer.log")) as log:
+            lines = log.read().splitlines()
+        self.assertEqual(len(lines), 4, lines)
+        records = [XFERLOG_RE.match(line) for line in lines]
+        self.assertTrue(all(records), lines)
+        retr, stor, cut, aborted = records
+        self.assertEqual((retr[3], int(retr[4]), retr[5], retr[6], retr[7], retr[8], retr[9]),
+                         ("127.0.0.1", len(srv.image_bytes), "/welcome/ferry.png", "b", "o", srv.user, "c"))
+        # Spaces in names become '_' so that the fields stay apart.
+        self.assertEqual((int(stor[4]), stor[5], stor[7], stor[9]), (5000, "/up_load.bin", "i", "c"))
+        self.assertEqual((int(cut[4]), cut[9]), (1000, "c"))
+        self.assertEqual((aborted[5], aborted[7], aborted[9]), ("/big.bin", "o", "i"))
+        self.assertLess(int(aborted[4]), 64 * 1024 * 1024)
+        self.assertNotIn(srv.password, "\n".join(lines))
+
+    def test_a_transfer_log_that_cannot_be_opened_stops_start_up(self):
+        srv = FerryServer(config_extra='[log]\nxferlog = "no/such/dir/xfer.log"\n')
+        srv.write_files()
+        self.addCleanup(srv.cleanup)
+        from ferryd_harness import run_ferryd
+        p = run_ferryd(["--config", srv.config_path])
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("xferlog", p.stderr)
+        self.assertIn("No such file or directory", p.stderr)
+
+    def test_log_format_must_be_text_or_json(self):
+        srv = FerryServer(config_extra='[log]\nformat = "yaml"\n')
+        srv.write_files()
+        self.addCleanup(srv.cleanup)
+        from ferryd_harness import run_ferryd
+        p = run_ferryd(["--config", srv.config_path, "--check"])
+        self.assertEqual(p.returncode, 2)
+        self.assertRegex(p.stderr, r"config\.toml:\d+:\d+: 'format' must be \"text\" or \"json\"")
+
+
+if __name__ == "__main__":
+    unittest.main()
