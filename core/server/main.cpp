@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <asio/thread_pool.hpp>
+#include <csignal>
 #include <cxxopts.hpp>
 #include <filesystem>
 #include <iostream>
@@ -151,9 +152,14 @@ int serve(int argc, char** argv) {
   return code;
 }
 
+// A write past RLIMIT_FSIZE must fail with EFBIG (the upload answers 552), not kill the
+// server with SIGXFSZ.
+void ignore_file_size_signal() { std::signal(SIGXFSZ, SIG_IGN); }
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  ignore_file_size_signal();
   try {
     if (argc >= 2 && std::string_view(argv[1]) == "passwd") {
       return ferry::run_passwd_command(std::vector<std::string>(argv + 2, argv + argc));

@@ -24,7 +24,7 @@ inline ReplyCode reply_for(Status status) {
     case Status::not_empty: return {550, "Directory not empty."};
     case Status::bad_name: return {553, "File name not allowed."};
     case Status::no_space: return {452, "Insufficient storage space."};
-    case Status::quota_exceeded: return {552, "Quota exceeded."};
+    case Status::quota_exceeded: return {552, "Exceeded storage allocation."};  // EDQUOT, EFBIG
     case Status::not_supported: return {550, "Not supported here."};
     case Status::io_error: return {451, "Local error in processing."};
   }

@@ -26,11 +26,27 @@
 //   append   APPE: appends, creating the file when missing.
 //   unique   STOU: creates <name>, else <name>.1, <name>.2, ... (O_EXCL); final_name() tells.
 //
+// Storage failures. A write or commit that fails with ENOSPC (452), EDQUOT or EFBIG (552)
+// leaves nothing behind when the handle is dropped: the temporary file of a replace is
+// removed (the old file stays), a file this upload created is removed, and a file that
+// existed (APPE, REST + STOR) is cut back to the size it had when the upload started. The
+// bytes that did not fit would otherwise keep the disk full for every other session, and a
+// resume could not succeed before space is freed (or, for EFBIG, ever). Only a transfer that
+// was interrupted (connection lost, ABOR, a server crash) keeps its partial new file.
+//
+// Temporary files. A ".<name>.ferry-XXXXXX" is never listed, and no command can read, write,
+// delete or rename a path naming one (not found / name not allowed): it is the provider's.
+// The writer holds an flock(2) on it; a server killed mid-upload (SIGKILL, power loss)
+// leaves it unlocked. Listing a directory of a writable mount removes such stale temporary
+// files once they are older than stale_temp_age seconds (the age only covers the moment
+// between creating the file and locking it).
+//
 // Thread-safety: the provider's settings never change after creation; the only mutable
 // state is an atomic flag that switches to the walk when openat2 reports ENOSYS.
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -68,6 +84,7 @@ using ferry::WriteMode;
 
 constexpr int max_symlinks = 40;  // as the kernel's own limit (ELOOP beyond)
 constexpr int max_unique_suffix = 9999;
+constexpr time_t stale_temp_age = 10;  // seconds; see "Temporary files" above
 
 // ---------------------------------------------------------------------------------------
 // Small helpers
@@ -230,6 +247,27 @@ std::string temp_name_for(const std::string& base) {
   return "." + stem + ".ferry-" + random_suffix();
 }
 
+// True for a name temp_name_for() makes: "." + something + ".ferry-" + 6 letters or digits.
+bool is_temp_name(std::string_view name) {
+  constexpr std::string_view marker = ".ferry-";
+  constexpr std::size_t suffix = 6;
+  if (name.size() < 1 + 1 + marker.size() + suffix || name.front() != '.') return false;
+  if (name.substr(name.size() - suffix - marker.size(), marker.size()) != marker) return false;
+  return std::all_of(name.end() - suffix, name.end(), [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+  });
+}
+
+bool names_a_temp_file(std::string_view path) {
+  for (const auto& part : components_of(path)) {
+    if (is_temp_name(part)) return true;
+  }
+  return false;
+}
+
+// The errors that mean "the data does not fit": the upload's leftovers are removed.
+bool is_storage_errno(int e) { return e == ENOSPC || e == EDQUOT || e == EFBIG; }
+
 bool safe_user_component(std::string_view user) {
   if (user.empty() || user == "." || user == "..") return false;
   return user.find('/') == std::string_view::npos && user.find('\0') == std::string_view::npos;
@@ -336,11 +374,16 @@ class LocalWriteHandle final : public ferry::WriteHandle {
     bool append = false;
     mode_t final_mode = 0644;  // applied at commit to a temporary file
     std::string display;       // the provider-relative path, for messages
+    bool created = false;      // this upload created `name` (no temporary file)
+    std::uint64_t original_size = 0;  // otherwise: its size when the upload started writing
+    dev_t dev = 0;             // the inode written, to recognise it by name later
+    ino_t ino = 0;
   };
 
   explicit LocalWriteHandle(Target t) : t_(std::move(t)) {}
 
   ~LocalWriteHandle() override {
+    if (!committed_ && t_.temp_name.empty() && storage_errno_ != 0) undo_after_storage_failure();
     t_.file.reset();
     if (!committed_ && !t_.temp_name.empty()) (void)::unlinkat(t_.dir.get(), t_.temp_name.c_str(), 0);
   }
@@ -357,7 +400,7 @@ class LocalWriteHandle final : public ferry::WriteHandle {
       if (n < 0) {
         if (errno == EINTR) continue;
         if (done > 0) break;  // report what was written; the next call reports the error
-        return errno_error(errno, "write", t_.display);
+        return fail(errno, "write");
       }
       if (n == 0) break;
       done += static_cast<std::size_t>(n);
@@ -372,13 +415,11 @@ class LocalWriteHandle final : public ferry::WriteHandle {
       if (committed_) return {};
       if (!t_.file) return Error{Status::io_error, "commit without an open file"};
       if (!t_.temp_name.empty()) (void)::fchmod(t_.file.get(), t_.final_mode);
-      if (::fdatasync(t_.file.get()) != 0 && errno != EINVAL && errno != EROFS) {
-        return errno_error(errno, "sync", t_.display);
-      }
-      if (::close(t_.file.release()) != 0 && errno != EINTR) return errno_error(errno, "close", t_.display);
+      if (::fdatasync(t_.file.get()) != 0 && errno != EINVAL && errno != EROFS) return fail(errno, "sync");
+      if (::close(t_.file.release()) != 0 && errno != EINTR) return fail(errno, "close");
       if (!t_.temp_name.empty() &&
           ::renameat(t_.dir.get(), t_.temp_name.c_str(), t_.dir.get(), t_.name.c_str()) != 0) {
-        return errno_error(errno, "replace", t_.display);  // the destructor removes the temporary file
+        return fail(errno, "replace");  // the destructor removes the temporary file
       }
       committed_ = true;
       return {};
@@ -391,8 +432,28 @@ class LocalWriteHandle final : public ferry::WriteHandle {
   bool fast_write() const noexcept override { return true; }  // pwrite into the page cache
 
  private:
+  Error fail(int e, std::string_view what) {
+    if (is_storage_errno(e)) storage_errno_ = e;
+    return errno_error(e, what, t_.display);
+  }
+
+  // The data did not fit: remove the file this upload created (if the name still holds it),
+  // or cut an existing file back to the size it had before. See "Storage failures" above.
+  void undo_after_storage_failure() noexcept {
+    if (t_.created) {
+      struct stat st {};
+      if (::fstatat(t_.dir.get(), t_.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_dev == t_.dev &&
+          st.st_ino == t_.ino) {
+        (void)::unlinkat(t_.dir.get(), t_.name.c_str(), 0);
+      }
+    } else if (t_.file) {
+      (void)::ftruncate(t_.file.get(), static_cast<off_t>(t_.original_size));
+    }
+  }
+
   Target t_;
   bool committed_ = false;
+  int storage_errno_ = 0;  // ENOSPC, EDQUOT or EFBIG seen by write() or commit()
 };
 
 // ---------------------------------------------------------------------------------------
@@ -445,6 +506,10 @@ class LocalProvider final : public ferry::FileProvider {
         }
         const std::string name = entry->d_name;
         if (name == "." || name == "..") continue;
+        if (is_temp_name(name)) {
+          if (s_.writable) remove_if_stale(::dirfd(dir), name);
+          continue;
+        }
         struct stat st {};
         if (::fstatat(::dirfd(dir), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;  // vanished
         if (S_ISLNK(st.st_mode)) {
@@ -506,6 +571,11 @@ class LocalProvider final : public ferry::FileProvider {
         case WriteMode::unique: opened = open_unique(t); break;
       }
       if (!opened) return opened.error();
+      struct stat st {};
+      if (::fstat(t.file.get(), &st) != 0) return errno_error(errno, "upload", path);
+      t.dev = st.st_dev;
+      t.ino = st.st_ino;
+      if (!t.created) t.original_size = static_cast<std::uint64_t>(st.st_size);
       return std::unique_ptr<ferry::WriteHandle>(std::make_unique<LocalWriteHandle>(std::move(t)));
     } catch (...) {
       return out_of_memory();
@@ -613,14 +683,31 @@ class LocalProvider final : public ferry::FileProvider {
 
   static std::optional<Error> check_path(std::string_view path) {
     if (path.find('\0') != std::string_view::npos) return Error{Status::bad_name, "file name contains a NUL byte"};
+    if (names_a_temp_file(path)) return Error{Status::not_found, std::string(path) + ": an upload's temporary file"};
     return std::nullopt;
   }
 
   std::optional<Error> refuse_change(std::string_view path) const {
     if (!s_.writable) return Error{Status::permission_denied, "read-only file system"};
+    if (names_a_temp_file(path)) return Error{Status::bad_name, std::string(path) + ": reserved for uploads"};
     if (auto bad = check_path(path)) return bad;
     if (relative_of(path).empty()) return Error{Status::permission_denied, "the root directory cannot be changed"};
     return std::nullopt;
+  }
+
+  // Removes the temporary file `name` in `dir` if no upload holds it (see "Temporary files").
+  static void remove_if_stale(int dir, const std::string& name) {
+    const Fd fd(::openat(dir, name.c_str(), O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC));
+    if (!fd) return;
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return;
+    if (st.st_mtim.tv_sec > ::time(nullptr) - stale_temp_age) return;  // may be just created
+    if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) return;             // an upload in progress
+    struct stat now {};
+    if (::fstatat(dir, name.c_str(), &now, AT_SYMLINK_NOFOLLOW) == 0 && now.st_dev == st.st_dev &&
+        now.st_ino == st.st_ino) {
+      (void)::unlinkat(dir, name.c_str(), 0);
+    }
   }
 
   FileInfo info_of(std::string name, const struct stat& st) const {
@@ -813,7 +900,10 @@ class LocalProvider final : public ferry::FileProvider {
       if (::fstatat(dir, t.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
         if (errno != ENOENT) return errno_error(errno, "upload", t.display);
         const int e = create_new(dir, t.name, t.file);
-        if (e == 0) return {};
+        if (e == 0) {
+          t.created = true;
+          return {};
+        }
         if (e == EEXIST) continue;  // appeared meanwhile: replace it
         return errno_error(e, "upload", t.display);
       }
@@ -827,6 +917,8 @@ class LocalProvider final : public ferry::FileProvider {
         const std::string temp = temp_name_for(t.name);
         Fd fd(::openat(dir, temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOCTTY | O_NOFOLLOW | O_CLOEXEC, 0600));
         if (fd) {
+          // Held until the handle closes: an unlocked temporary file is a crashed server's.
+          (void)::flock(fd.get(), LOCK_EX | LOCK_NB);
           t.file = std::move(fd);
           t.temp_name = temp;
           return {};
@@ -841,7 +933,10 @@ class LocalProvider final : public ferry::FileProvider {
   Result<void> open_resume(LocalWriteHandle::Target& t, std::uint64_t offset) const {
     const int dir = t.dir.get();
     int e = open_existing_for_write(dir, t.name, 0, t.file);
-    if (e == ENOENT && offset == 0) e = create_new(dir, t.name, t.file);
+    if (e == ENOENT && offset == 0) {
+      e = create_new(dir, t.name, t.file);
+      t.created = e == 0;
+    }
     if (e != 0) return errno_error(e, "resume", t.display);
     struct stat st {};
     if (::fstat(t.file.get(), &st) != 0) return errno_error(errno, "resume", t.display);
@@ -860,6 +955,7 @@ class LocalProvider final : public ferry::FileProvider {
       if (e == ENOENT) {
         e = create_new(dir, t.name, t.file);
         if (e == EEXIST) continue;
+        t.created = e == 0;
       }
       if (e != 0) return errno_error(e, "append to", t.display);
       t.append = true;
@@ -874,6 +970,7 @@ class LocalProvider final : public ferry::FileProvider {
       std::string candidate = n == 0 ? suggested : suggested + "." + std::to_string(n);
       const int e = create_new(t.dir.get(), candidate, t.file);
       if (e == 0) {
+        t.created = true;
         t.name = std::move(candidate);
         return {};
       }

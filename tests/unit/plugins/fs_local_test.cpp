@@ -6,12 +6,15 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <csignal>
 #include <catch2/catch.hpp>
 #include <cstddef>
 #include <cstdlib>
@@ -505,6 +508,119 @@ TEST_CASE("fs_local new-file upload dropped without commit stays and can be resu
   REQUIRE(w.value()->write(bytes("whole")).ok());
   REQUIRE(w.value()->commit().ok());
   CHECK(get(root / "whole.txt") == "whole");
+}
+
+// Lowers this process's soft RLIMIT_FSIZE (and ignores SIGXFSZ) while it lives, so that a
+// write past `limit` fails with EFBIG as it would in ferryd under `ulimit -f`.
+class FileSizeLimit {
+ public:
+  explicit FileSizeLimit(rlim_t limit) {
+    REQUIRE(::getrlimit(RLIMIT_FSIZE, &old_) == 0);
+    old_handler_ = std::signal(SIGXFSZ, SIG_IGN);
+    struct rlimit lowered = old_;
+    lowered.rlim_cur = limit;
+    REQUIRE(::setrlimit(RLIMIT_FSIZE, &lowered) == 0);
+  }
+  ~FileSizeLimit() {
+    (void)::setrlimit(RLIMIT_FSIZE, &old_);
+    std::signal(SIGXFSZ, old_handler_);
+  }
+  FileSizeLimit(const FileSizeLimit&) = delete;
+  FileSizeLimit& operator=(const FileSizeLimit&) = delete;
+
+ private:
+  struct rlimit old_ {};
+  void (*old_handler_)(int) = SIG_DFL;
+};
+
+// Writes `text` until the provider refuses; returns the refusal's status.
+Status write_until_refused(ferry::WriteHandle& w, const std::string& text) {
+  for (int i = 0; i < 1000; ++i) {
+    auto n = w.write(bytes(text));
+    if (!n.ok()) return n.error().status;
+  }
+  return Status::ok;
+}
+
+TEST_CASE("fs_local removes what a storage failure (EFBIG) leaves and maps it to quota_exceeded", "[fs_local]") {
+  TempDir tmp;
+  ferry::PluginHost host(FERRY_PLUGIN_DIR);
+  auto p = make(host, tmp.path(), {opt("root", std::string("root"))});
+  const fs::path root = tmp.path() / "root";
+  put(root / "old.txt", "old content");
+  put(root / "grow.txt", "kept");
+  const std::string chunk(4096, 'x');
+  {
+    const FileSizeLimit limit(64 * 1024);
+    SECTION("a new file is removed") {
+      auto w = p->open_write(demo, "/new.bin", WriteMode::replace, 0);
+      REQUIRE(w.ok());
+      CHECK(write_until_refused(*w.value(), chunk) == Status::quota_exceeded);
+      w.value().reset();
+      CHECK_FALSE(fs::exists(root / "new.bin"));
+    }
+    SECTION("a replace keeps the old file and removes its temporary file") {
+      auto w = p->open_write(demo, "/old.txt", WriteMode::replace, 0);
+      REQUIRE(w.ok());
+      CHECK(write_until_refused(*w.value(), chunk) == Status::quota_exceeded);
+      w.value().reset();
+      CHECK(get(root / "old.txt") == "old content");
+      CHECK_FALSE(has_temp_file(root));
+    }
+    SECTION("APPE to an existing file cuts it back") {
+      auto w = p->open_write(demo, "/grow.txt", WriteMode::append, 0);
+      REQUIRE(w.ok());
+      CHECK(write_until_refused(*w.value(), chunk) == Status::quota_exceeded);
+      w.value().reset();
+      CHECK(get(root / "grow.txt") == "kept");
+    }
+  }
+  // Without a storage failure, an aborted new upload still stays (resumable).
+  auto w = p->open_write(demo, "/part.bin", WriteMode::replace, 0);
+  REQUIRE(w.ok());
+  REQUIRE(w.value()->write(bytes("part")).ok());
+  w.value().reset();
+  CHECK(get(root / "part.bin") == "part");
+}
+
+TEST_CASE("fs_local hides upload temporary files, refuses them as targets and sweeps stale ones", "[fs_local]") {
+  TempDir tmp;
+  ferry::PluginHost host(FERRY_PLUGIN_DIR);
+  auto p = make(host, tmp.path(), {opt("root", std::string("root"))});
+  const fs::path root = tmp.path() / "root";
+  put(root / "a.txt", "a");
+  const std::string stale = ".a.txt.ferry-Ab12Cd";
+  const std::string fresh = ".a.txt.ferry-Zz99Yy";
+  put(root / stale, "crashed upload");
+  put(root / fresh, "just created");
+  put(root / ".a.txt.ferry-short", "not a temporary name");  // 5 characters after ".ferry-"
+  fs::last_write_time(root / stale, fs::file_time_type::clock::now() - std::chrono::hours(1));
+
+  CHECK(status_of(p->stat(demo, "/" + stale)) == Status::not_found);
+  CHECK(status_of(p->open_read(demo, "/" + stale)) == Status::not_found);
+  CHECK(status_of(p->open_write(demo, "/" + stale, WriteMode::replace, 0)) == Status::bad_name);
+  CHECK(status_of(p->remove_file(demo, "/" + stale)) == Status::bad_name);
+  CHECK(status_of(p->rename(demo, "/a.txt", "/" + stale)) == Status::bad_name);
+  CHECK(status_of(p->make_directory(demo, "/" + stale + "/x")) == Status::bad_name);
+
+  // A running upload's temporary file (locked) is kept however old it looks.
+  auto w = p->open_write(demo, "/a.txt", WriteMode::replace, 0);
+  REQUIRE(w.ok());
+  std::string live;
+  for (const auto& e : fs::directory_iterator(root)) {
+    const std::string n = e.path().filename().string();
+    if (n.find(".ferry-") != std::string::npos && n != stale && n != fresh && n != ".a.txt.ferry-short") live = n;
+  }
+  REQUIRE_FALSE(live.empty());
+  fs::last_write_time(root / live, fs::file_time_type::clock::now() - std::chrono::hours(1));
+
+  CHECK(names(p->list(demo, "/")) == std::vector<std::string>{".a.txt.ferry-short", "a.txt"});
+  CHECK_FALSE(fs::exists(root / stale));  // unlocked and old: removed
+  CHECK(fs::exists(root / fresh));        // may be a file just created: kept for now
+  CHECK(fs::exists(root / live));         // locked by the upload above
+  REQUIRE(w.value()->write(bytes("new")).ok());
+  REQUIRE(w.value()->commit().ok());
+  CHECK(get(root / "a.txt") == "new");
 }
 
 TEST_CASE("fs_local resume writes from the offset and refuses one beyond the end", "[fs_local]") {
