@@ -9,7 +9,7 @@
 #include <asio/ip/tcp.hpp>
 #include <asio/ip/v6_only.hpp>
 #include <asio/signal_set.hpp>
-#include <asio/strand.hpp>
+#include <asio/executor_work_guard.hpp>
 #include <asio/use_awaitable.hpp>
 #include <atomic>
 #include <mutex>
@@ -37,9 +37,28 @@ struct Server::Impl {
       : runtime(s->runtime),
         state(std::move(s)),
         workers(w),
-        io(static_cast<int>(w)),
+        contexts(make_contexts(w)),
+        io(*contexts.front()),
         signals(io, SIGINT, SIGTERM),
         hangup(io, SIGHUP) {}
+
+  // One io_context per I/O thread, each run by that thread alone. A session stays on the
+  // context it was given, so its handlers never run concurrently (no strand needed), and
+  // one session's wake-ups never disturb the other threads.
+  static std::vector<std::unique_ptr<asio::io_context>> make_contexts(unsigned count) {
+    std::vector<std::unique_ptr<asio::io_context>> out;
+    for (unsigned i = 0; i < count; ++i) out.push_back(std::make_unique<asio::io_context>(1));
+    return out;
+  }
+
+  // Where the next session lives: round robin over the I/O threads.
+  asio::io_context& next_context() {
+    return *contexts[next_session_context.fetch_add(1, std::memory_order_relaxed) % contexts.size()];
+  }
+
+  void stop_all() {
+    for (auto& context : contexts) context->stop();
+  }
 
   // The generation new sessions start with.
   std::shared_ptr<ServerState> current() {
@@ -49,9 +68,7 @@ struct Server::Impl {
 
   asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, bool implicit_tls) {
     while (acceptor.is_open()) {
-      // Each session gets its own strand: its handlers never run on two threads at once.
-      auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(io),
-                                                         asio::experimental::as_tuple(asio::use_awaitable));
+      auto [ec, socket] = co_await acceptor.async_accept(next_context(), asio::experimental::as_tuple(asio::use_awaitable));
       if (ec) {
         if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
         // Out of descriptors and the like: log, pause briefly, keep serving.
@@ -82,7 +99,7 @@ struct Server::Impl {
       co_await tick.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
     }
     if (std::size_t left = sessions.size()) {
-      // Close what is still busy and let those sessions unwind on their own strands:
+      // Close what is still busy and let those sessions unwind on their own threads:
       // coroutines left suspended would only be torn down with the io_context, too late.
       log_info("shutdown: closing ", left, " session(s) still busy");
       sessions.post_to_all(&Session::force_close);
@@ -92,7 +109,7 @@ struct Server::Impl {
         co_await tick.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
       }
     }
-    io.stop();
+    stop_all();
   }
 
   void wait_for_hangup() {
@@ -155,7 +172,9 @@ struct Server::Impl {
   std::atomic<bool> reload_again{false};
   std::atomic<bool> stopping{false};
   unsigned workers;
-  asio::io_context io;
+  std::vector<std::unique_ptr<asio::io_context>> contexts;
+  asio::io_context& io;  // the first context: accept loops, signals, reloads
+  std::atomic<unsigned> next_session_context{0};
   asio::signal_set signals;
   asio::signal_set hangup;
   struct Listener {
@@ -215,11 +234,16 @@ int Server::run() {
     impl.signals.async_wait([&impl](std::error_code second, int) {
       if (second) return;
       log_info("second signal: stopping now");
-      impl.io.stop();
+      impl.stop_all();
     });
   });
+  // The other contexts may have no session for a while: keep them running until stop_all().
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> keep_running;
+  for (auto& context : impl.contexts) keep_running.push_back(asio::make_work_guard(*context));
   std::vector<std::thread> threads;
-  for (unsigned i = 1; i < impl.workers; ++i) threads.emplace_back([&impl] { impl.io.run(); });
+  for (std::size_t i = 1; i < impl.contexts.size(); ++i) {
+    threads.emplace_back([&context = *impl.contexts[i]] { context.run(); });
+  }
   impl.io.run();
   for (auto& t : threads) t.join();
   log_info("stopped");

@@ -77,14 +77,14 @@ class AddressBans {
 
 class Session;
 
-// The sessions alive right now, so that shutdown can reach each one on its own strand.
+// The sessions alive right now, so that shutdown can reach each one on its own thread.
 // Touched when a session starts or ends, and at shutdown.
 class SessionRegistry {
  public:
   void add(Session* session, asio::any_io_executor executor);
   void remove(Session* session);
   std::size_t size();
-  // Runs (session->*action)() on each session's strand, if the session still exists then.
+  // Runs (session->*action)() on each session's thread, if the session still exists then.
   void post_to_all(void (Session::*action)());
 
  private:

@@ -465,7 +465,7 @@ std::size_t SessionRegistry::size() {
 void SessionRegistry::post_to_all(void (Session::*action)()) {
   std::lock_guard lock(mutex_);
   for (auto& [session, executor] : sessions_) {
-    // Runs on the session's strand, where it is also destroyed: if it is still registered
+    // Runs on the session's thread, where it is also destroyed: if it is still registered
     // when this runs, it is still alive.
     asio::post(executor, [this, session = session, action] {
       {

@@ -32,7 +32,7 @@ class Session {
   // Runs the session until QUIT, disconnect, timeout or error. Never throws.
   asio::awaitable<void> run();
 
-  // Server shutdown (on the session's strand): an idle session gets 421 and is closed at
+  // Server shutdown (on the session's thread): an idle session gets 421 and is closed at
   // once; a transfer in progress may finish first, then the same happens.
   void request_shutdown();
   // Shutdown's time is up: close the connection now, whatever is in progress.
