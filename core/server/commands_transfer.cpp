@@ -186,12 +186,8 @@ asio::awaitable<void> Session::cmd_retr(std::string_view arg) {
     passive_.reset();
     co_return;
   }
-  auto open_job = [fs = *fs_, p = *path]() -> Result<std::unique_ptr<ReadHandle>> {
-    auto info = fs.stat(p);
-    if (!info) return info.error();
-    if (info->type == FileType::directory) return Error{Status::is_a_directory, "is a directory"};
-    return fs.open_read(p);
-  };
+  // open_read refuses a directory itself: no separate stat, one path resolution per RETR.
+  auto open_job = [fs = *fs_, p = *path] { return fs.open_read(p); };
   auto opened = co_await run_blocking(state_->blocking, std::move(open_job));
   if (!opened) {
     passive_.reset();
@@ -271,9 +267,6 @@ asio::awaitable<void> Session::send_digest(std::string_view arg, digest::Algorit
   };
   // Reading the whole file is slow work: it runs on the blocking pool, buffer and all.
   auto digest_job = [fs = *fs_, p = *path, algorithm]() -> Result<Digest> {
-    auto info = fs.stat(p);
-    if (!info) return info.error();
-    if (info->type == FileType::directory) return Error{Status::is_a_directory, "is a directory"};
     auto file = fs.open_read(p);
     if (!file) return file.error();
     digest::Hasher hasher(algorithm);

@@ -67,6 +67,7 @@ Result<std::vector<FileInfo>> VirtualFs::list(std::string_view path) const {
 }
 
 Result<std::unique_ptr<ReadHandle>> VirtualFs::open_read(std::string_view path) const {
+  if (mounts_->is_mount_ancestor(path)) return Error{Status::is_a_directory, "is a directory"};
   Resolved r = mounts_->resolve(path);
   if (!r.mount) return Error{Status::not_found, "no such file"};
   return r.mount->provider->open_read(context(), r.relative);

@@ -118,6 +118,7 @@ class FERRY_INTERFACE FileProvider : public PluginObject {
  public:
   virtual Result<FileInfo> stat(const UserContext& user, std::string_view path) noexcept = 0;
   virtual Result<std::vector<FileInfo>> list(const UserContext& user, std::string_view path) noexcept = 0;
+  // A directory is refused with Status::is_a_directory: RETR relies on it, with no stat first.
   virtual Result<std::unique_ptr<ReadHandle>> open_read(const UserContext& user, std::string_view path) noexcept = 0;
 
   // Everything below changes the tree. A read-only provider keeps the defaults, which refuse.
