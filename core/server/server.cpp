@@ -1,13 +1,19 @@
 // The server's accept loops, I/O threads and signal handling (see server.hpp).
 #include "server/server.hpp"
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/ip/v6_only.hpp>
+#include <asio/post.hpp>
 #include <asio/signal_set.hpp>
+#include <asio/steady_timer.hpp>
 #include <asio/strand.hpp>
 #include <asio/use_awaitable.hpp>
 #include <thread>
@@ -21,17 +27,50 @@ namespace {
 
 using asio::ip::tcp;
 
-asio::awaitable<void> run_session(std::shared_ptr<ServerState> state, tcp::socket socket, bool implicit_tls) {
-  std::uint64_t id = state->next_session_id.fetch_add(1, std::memory_order_relaxed);
-  Session session(std::move(state), std::move(socket), id, implicit_tls);
-  co_await session.run();
-}
+// How long the server must stay without sessions before it gives free memory back.
+constexpr auto idle_before_trim = std::chrono::seconds(1);
 
 }  // namespace
 
 struct Server::Impl {
   Impl(std::shared_ptr<ServerState> s, unsigned w)
-      : state(std::move(s)), workers(w), io(static_cast<int>(w)), signals(io, SIGINT, SIGTERM) {}
+      : state(std::move(s)),
+        workers(w),
+        io(static_cast<int>(w)),
+        signals(io, SIGINT, SIGTERM),
+        trim_strand(asio::make_strand(io)),
+        trim_timer(trim_strand) {}
+
+  asio::awaitable<void> run_session(tcp::socket socket, bool implicit_tls) {
+    std::uint64_t id = state->next_session_id.fetch_add(1, std::memory_order_relaxed);
+    {
+      Session session(state, std::move(socket), id, implicit_tls);
+      co_await session.run();
+    }
+    if (state->sessions.size() == 0) release_memory_when_idle();
+  }
+
+  // glibc keeps what a thread frees in that thread's arena for reuse, so after a burst of
+  // sessions (their transfer buffers, listings, coroutine frames, spread over the I/O and
+  // blocking threads) an idle ferryd stayed megabytes above its size before the burst
+  // (bench/stress: 6.8 MiB PSS before 500 sessions, 12 MiB after). Once the last session
+  // has gone and none came for idle_before_trim, malloc_trim gives the free pages back;
+  // it runs on the blocking pool, as it walks and locks every arena. A new session
+  // that ends restarts the wait, so a busy server never trims.
+  void release_memory_when_idle() {
+#ifdef __GLIBC__
+    asio::post(trim_strand, [this] {
+      trim_timer.expires_after(idle_before_trim);
+      trim_timer.async_wait([this](std::error_code ec) {
+        if (ec || state->sessions.size() != 0) return;
+        asio::post(state->blocking, [] {
+          const bool released = ::malloc_trim(0) != 0;
+          log_debug("no session for a second: free memory ", released ? "returned to the system" : "already returned");
+        });
+      });
+    });
+#endif
+  }
 
   asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, bool implicit_tls) {
     while (acceptor.is_open()) {
@@ -47,7 +86,7 @@ struct Server::Impl {
         continue;
       }
       auto executor = socket.get_executor();
-      asio::co_spawn(executor, run_session(state, std::move(socket), implicit_tls), [](std::exception_ptr e) {
+      asio::co_spawn(executor, run_session(std::move(socket), implicit_tls), [](std::exception_ptr e) {
         if (!e) return;
         try {
           std::rethrow_exception(e);
@@ -84,6 +123,8 @@ struct Server::Impl {
   unsigned workers;
   asio::io_context io;
   asio::signal_set signals;
+  asio::strand<asio::io_context::executor_type> trim_strand;
+  asio::steady_timer trim_timer;  // on trim_strand
   struct Listener {
     std::unique_ptr<tcp::acceptor> acceptor;
     bool implicit_tls;
