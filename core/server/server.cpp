@@ -1,15 +1,20 @@
 // The server's accept loops, I/O threads and signal handling (see server.hpp).
 #include "server/server.hpp"
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/io_context.hpp>
-#include <asio/post.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/ip/v6_only.hpp>
+#include <asio/post.hpp>
 #include <asio/signal_set.hpp>
 #include <asio/executor_work_guard.hpp>
+#include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 #include <atomic>
 #include <mutex>
@@ -24,11 +29,8 @@ namespace {
 
 using asio::ip::tcp;
 
-asio::awaitable<void> run_session(std::shared_ptr<ServerState> state, tcp::socket socket, bool implicit_tls) {
-  std::uint64_t id = state->runtime->next_session_id.fetch_add(1, std::memory_order_relaxed);
-  Session session(std::move(state), std::move(socket), id, implicit_tls);
-  co_await session.run();
-}
+// How long the server must stay without sessions before it gives free memory back.
+constexpr auto idle_before_trim = std::chrono::seconds(1);
 
 }  // namespace
 
@@ -40,7 +42,8 @@ struct Server::Impl {
         contexts(make_contexts(w)),
         io(*contexts.front()),
         signals(io, SIGINT, SIGTERM),
-        hangup(io, SIGHUP) {}
+        hangup(io, SIGHUP),
+        trim_timer(io) {}
 
   // One io_context per I/O thread, each run by that thread alone. A session stays on the
   // context it was given, so its handlers never run concurrently (no strand needed), and
@@ -64,6 +67,37 @@ struct Server::Impl {
   std::shared_ptr<ServerState> current() {
     std::lock_guard lock(state_mutex);
     return state;
+  }
+
+  asio::awaitable<void> run_session(std::shared_ptr<ServerState> generation, tcp::socket socket, bool implicit_tls) {
+    std::uint64_t id = runtime->next_session_id.fetch_add(1, std::memory_order_relaxed);
+    {
+      Session session(std::move(generation), std::move(socket), id, implicit_tls);
+      co_await session.run();
+    }
+    if (runtime->sessions.size() == 0) release_memory_when_idle();
+  }
+
+  // glibc keeps what a thread frees in that thread's arena for reuse, so after a burst of
+  // sessions (their transfer buffers, listings, coroutine frames, spread over the I/O and
+  // blocking threads) an idle ferryd stayed megabytes above its size before the burst
+  // (bench/stress: 6.8 MiB PSS before 500 sessions, 12 MiB after). Once the last session
+  // has gone and none came for idle_before_trim, malloc_trim gives the free pages back;
+  // it runs on the blocking pool, as it walks and locks every arena. A new session
+  // that ends restarts the wait, so a busy server never trims.
+  void release_memory_when_idle() {
+#ifdef __GLIBC__
+    asio::post(io, [this] {  // the timer belongs to the first context's thread
+      trim_timer.expires_after(idle_before_trim);
+      trim_timer.async_wait([this](std::error_code ec) {
+        if (ec || runtime->sessions.size() != 0) return;
+        asio::post(runtime->blocking, [] {
+          const bool released = ::malloc_trim(0) != 0;
+          log_debug("no session for a second: free memory ", released ? "returned to the system" : "already returned");
+        });
+      });
+    });
+#endif
   }
 
   asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, bool implicit_tls) {
@@ -177,6 +211,7 @@ struct Server::Impl {
   std::atomic<unsigned> next_session_context{0};
   asio::signal_set signals;
   asio::signal_set hangup;
+  asio::steady_timer trim_timer;  // used on the first context's thread only
   struct Listener {
     std::unique_ptr<tcp::acceptor> acceptor;
     bool implicit_tls;
