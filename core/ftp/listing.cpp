@@ -245,6 +245,7 @@ std::optional<FileInfo> parse_list_line(std::string_view line) {
   if (info.type == FileType::symlink) {
     std::size_t arrow = name.find(" -> ");
     if (arrow != std::string_view::npos) name = name.substr(0, arrow);
+    if (name.empty()) return std::nullopt;  // " -> target" names nothing
   }
   info.name.assign(name);
   info.readable = true;

@@ -251,6 +251,14 @@ TEST_CASE("parse_list_line: the 'total' header and junk are refused", "[ftp][lis
   CHECK_FALSE(parse_list_line("this is not a listing line"));
 }
 
+TEST_CASE("parse_list_line: a symlink line without a name is refused", "[ftp][listing]") {
+  // Found by fuzz_reply: the name was "" once " -> target" was cut off.
+  CHECK_FALSE(parse_list_line("lrwxrwxrwx 1 ferry ferry 7 Mar  1 00:00  -> target"));
+  const auto link = parse_list_line("lrwxrwxrwx 1 ferry ferry 7 Mar  1 00:00 a -> target");
+  REQUIRE(link);
+  CHECK(link->name == "a");
+}
+
 TEST_CASE("parse_list_line: a year that is not four digits is refused", "[ftp][listing]") {
   // Found by fuzz_reply: "year - 1900" overflowed int (undefined behaviour) on a hostile server's line.
   CHECK_FALSE(parse_list_line("-rw-r--r-- 1 ferry ferry 5 Nov 25 -2147483648 name"));
