@@ -237,13 +237,15 @@ std::optional<FileInfo> parse_list_line(std::string_view line) {
     if (timegm(&tm) > now + 24 * 3600) tm.tm_year -= 1;
   } else {
     auto year = to_number<int>(when);
-    if (!year) return std::nullopt;
+    // ls -l prints four digits; any other number is refused (and "year - 1900" cannot overflow).
+    if (!year || *year < 0 || *year > 9999) return std::nullopt;
     tm.tm_year = *year - 1900;
   }
   info.mtime = static_cast<std::int64_t>(timegm(&tm));
   if (info.type == FileType::symlink) {
     std::size_t arrow = name.find(" -> ");
     if (arrow != std::string_view::npos) name = name.substr(0, arrow);
+    if (name.empty()) return std::nullopt;  // " -> target" names nothing
   }
   info.name.assign(name);
   info.readable = true;

@@ -251,6 +251,24 @@ TEST_CASE("parse_list_line: the 'total' header and junk are refused", "[ftp][lis
   CHECK_FALSE(parse_list_line("this is not a listing line"));
 }
 
+TEST_CASE("parse_list_line: a symlink line without a name is refused", "[ftp][listing]") {
+  // Found by fuzz_reply: the name was "" once " -> target" was cut off.
+  CHECK_FALSE(parse_list_line("lrwxrwxrwx 1 ferry ferry 7 Mar  1 00:00  -> target"));
+  const auto link = parse_list_line("lrwxrwxrwx 1 ferry ferry 7 Mar  1 00:00 a -> target");
+  REQUIRE(link);
+  CHECK(link->name == "a");
+}
+
+TEST_CASE("parse_list_line: a year that is not four digits is refused", "[ftp][listing]") {
+  // Found by fuzz_reply: "year - 1900" overflowed int (undefined behaviour) on a hostile server's line.
+  CHECK_FALSE(parse_list_line("-rw-r--r-- 1 ferry ferry 5 Nov 25 -2147483648 name"));
+  CHECK_FALSE(parse_list_line("-rw-r--r-- 1 ferry ferry 5 Nov 25 2147483647 name"));
+  CHECK_FALSE(parse_list_line("-rw-r--r-- 1 ferry ferry 5 Nov 25 -1 name"));
+  const auto old = parse_list_line("-rw-r--r-- 1 ferry ferry 5 Jan  1  1970 name");
+  REQUIRE(old);
+  CHECK(old->mtime == 0);
+}
+
 TEST_CASE("parse_list_line: round trip of append_list_line, recent and old files", "[ftp][listing]") {
   const std::time_t now = 1700000000;
   for (std::int64_t mtime : {std::int64_t{1700000000 - 3600}, std::int64_t{1500000000}}) {
