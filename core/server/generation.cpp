@@ -64,6 +64,28 @@ std::shared_ptr<ServerState> build_generation(Config config, std::shared_ptr<Ser
   return state;
 }
 
+std::shared_ptr<ServerState> reload_generation(const ServerState& running, Config& previous, std::string& error) {
+  auto reloaded = load_config(running.config.file);
+  if (!reloaded.config) {
+    error = reloaded.error;
+    return nullptr;
+  }
+  const Config& file = *reloaded.config;
+  for (const std::string& key : restart_only_changes(previous, file)) {
+    log_warning("reload: ", key, " changed; that takes effect only when ferryd is restarted");
+  }
+  Config next = file;
+  next.listen = running.config.listen;  // as running: --listen may have replaced the file's
+  next.workers = running.config.workers;
+  next.user = running.config.user;
+  next.group = running.config.group;
+  next.allow_root = running.config.allow_root;
+  if (next.tls && running.config.tls) next.tls->implicit_listen = running.config.tls->implicit_listen;
+  auto generation = build_generation(std::move(next), running.runtime, error);
+  if (generation) previous = std::move(*reloaded.config);
+  return generation;
+}
+
 std::vector<std::string> restart_only_changes(const Config& running, const Config& reloaded) {
   std::vector<std::string> changes;
   if (!same_addresses(running.listen, reloaded.listen)) changes.push_back("server.listen");

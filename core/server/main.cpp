@@ -120,28 +120,8 @@ int serve(int argc, char** argv) {
       std::cerr << "ferryd: " << error << "\n";
       return exit_failure;
     }
-    server.on_reload([previous = file_config, runtime](const ferry::ServerState& running,
-                                                       std::string& why) mutable -> std::shared_ptr<ferry::ServerState> {
-      auto reloaded = ferry::load_config(running.config.file);
-      if (!reloaded.config) {
-        why = reloaded.error;
-        return nullptr;
-      }
-      ferry::Config next = std::move(*reloaded.config);
-      for (const std::string& key : ferry::restart_only_changes(previous, next)) {
-        ferry::log_warning("reload: ", key, " changed; that takes effect only when ferryd is restarted");
-      }
-      // What cannot change in a running server stays as it is running.
-      ferry::Config file_next = next;
-      next.listen = running.config.listen;
-      next.workers = running.config.workers;
-      next.user = running.config.user;
-      next.group = running.config.group;
-      next.allow_root = running.config.allow_root;
-      if (next.tls && running.config.tls) next.tls->implicit_listen = running.config.tls->implicit_listen;
-      auto generation = ferry::build_generation(std::move(next), runtime, why);
-      if (generation) previous = std::move(file_next);
-      return generation;
+    server.on_reload([previous = file_config](const ferry::ServerState& running, std::string& why) mutable {
+      return ferry::reload_generation(running, previous, why);
     });
     ferry::log_info("ferryd ", FERRY_VERSION, " serving with ", workers, " I/O thread", workers == 1 ? "" : "s");
     code = server.run();
