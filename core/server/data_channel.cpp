@@ -23,11 +23,12 @@ using asio::ip::tcp;
 using namespace asio::experimental::awaitable_operators;
 constexpr auto as_tuple_awaitable = asio::experimental::as_tuple(asio::use_awaitable);
 
-// Waits until the socket is writable, or the timeout passes (-> timed_out).
-asio::awaitable<std::error_code> wait_writable(tcp::socket& socket, std::chrono::seconds timeout) {
+// Waits until the socket is writable (or has bytes, or EOF, for wait_read), or the
+// timeout passes (-> timed_out).
+asio::awaitable<std::error_code> wait_ready(tcp::socket& socket, tcp::socket::wait_type what,
+                                            std::chrono::seconds timeout) {
   asio::steady_timer timer(socket.get_executor(), timeout);
-  auto result = co_await (socket.async_wait(tcp::socket::wait_write, as_tuple_awaitable) ||
-                          timer.async_wait(as_tuple_awaitable));
+  auto result = co_await (socket.async_wait(what, as_tuple_awaitable) || timer.async_wait(as_tuple_awaitable));
   if (result.index() == 1) co_return std::make_error_code(std::errc::timed_out);
   auto [ec] = std::get<0>(result);
   co_return ec;
@@ -101,6 +102,19 @@ asio::awaitable<std::error_code> DataConnection::write_all(std::span<const char>
 }
 
 asio::awaitable<std::pair<std::error_code, std::size_t>> DataConnection::read_some(std::span<char> buffer) {
+  if (!tls_) {
+    // In a fast upload bytes are usually waiting already: take them at once, and arm the
+    // timeout race only when the socket is empty (one timer and two waits fewer a chunk).
+    socket_.non_blocking(true);
+    while (true) {
+      std::error_code ec;
+      std::size_t n = socket_.read_some(asio::buffer(buffer.data(), buffer.size()), ec);
+      if (ec != asio::error::would_block && ec != asio::error::try_again) co_return std::pair{ec, n};
+      if (auto wait_ec = co_await wait_ready(socket_, tcp::socket::wait_read, timeout_)) {
+        co_return std::pair{wait_ec, std::size_t{0}};
+      }
+    }
+  }
   asio::steady_timer timer(socket_.get_executor(), timeout_);
   auto read = tls_ ? tls_->async_read_some(asio::buffer(buffer.data(), buffer.size()), as_tuple_awaitable)
                    : socket_.async_read_some(asio::buffer(buffer.data(), buffer.size()), as_tuple_awaitable);
@@ -129,7 +143,7 @@ asio::awaitable<std::error_code> send_all(tcp::socket& socket, std::span<const c
     std::error_code ec;
     std::size_t n = socket.write_some(asio::buffer(data.data(), data.size()), ec);
     if (ec == asio::error::would_block || ec == asio::error::try_again) {
-      if (auto wait_ec = co_await wait_writable(socket, timeout)) co_return wait_ec;
+      if (auto wait_ec = co_await wait_ready(socket, tcp::socket::wait_write, timeout)) co_return wait_ec;
       continue;
     }
     if (ec) co_return ec;
@@ -154,7 +168,7 @@ asio::awaitable<std::error_code> send_file(tcp::socket& socket, int fd, std::uin
     if (n == 0) co_return std::make_error_code(std::errc::io_error);  // the file shrank under us
     if (errno == EINTR) continue;
     if (errno == EAGAIN) {
-      if (auto wait_ec = co_await wait_writable(socket, timeout)) co_return wait_ec;
+      if (auto wait_ec = co_await wait_ready(socket, tcp::socket::wait_write, timeout)) co_return wait_ec;
       continue;
     }
     co_return std::error_code(errno, std::system_category());
