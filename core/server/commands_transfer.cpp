@@ -188,7 +188,12 @@ asio::awaitable<void> Session::cmd_retr(std::string_view arg) {
   }
   // open_read refuses a directory itself: no separate stat, one path resolution per RETR.
   auto open_job = [fs = *fs_, p = *path] { return fs.open_read(p); };
-  auto opened = co_await run_blocking(state_->blocking, std::move(open_job));
+  Result<std::unique_ptr<ReadHandle>> opened{Status::io_error, ""};
+  if (fs_->fast_open(*path)) {
+    opened = open_job();
+  } else {
+    opened = co_await run_blocking(state_->blocking, std::move(open_job));
+  }
   if (!opened) {
     passive_.reset();
     co_await reply_error(opened.error(), arg);

@@ -73,6 +73,11 @@ Result<std::unique_ptr<ReadHandle>> VirtualFs::open_read(std::string_view path) 
   return r.mount->provider->open_read(context(), r.relative);
 }
 
+bool VirtualFs::fast_open(std::string_view path) const {
+  Resolved r = mounts_->resolve(path);
+  return r.mount != nullptr && r.mount->provider->fast_open();
+}
+
 Result<Resolved> VirtualFs::resolve_for_change(std::string_view path) const {
   Resolved r = mounts_->resolve(path);
   if (!r.mount) return Error{Status::permission_denied, "nothing is mounted here"};

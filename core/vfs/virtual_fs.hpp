@@ -21,6 +21,8 @@ class VirtualFs {
   Result<FileInfo> stat(std::string_view path) const;
   Result<std::vector<FileInfo>> list(std::string_view path) const;
   Result<std::unique_ptr<ReadHandle>> open_read(std::string_view path) const;
+  // Whether open_read(path) may run on an I/O thread (the provider's fast_open).
+  bool fast_open(std::string_view path) const;
 
   // Changes: refused on a mount point itself (or a directory above one), and a rename
   // across two mounts is refused with Status::bad_name (553).

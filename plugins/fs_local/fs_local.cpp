@@ -49,6 +49,7 @@
 #include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -302,6 +303,7 @@ struct Settings {
   mode_t file_mode = 0644;
   mode_t dir_mode = 0755;
   bool force_walk = false;
+  bool local = true;  // on a local file system: opens and writes may run on the core's I/O thread
 };
 
 struct Access {
@@ -378,6 +380,7 @@ class LocalWriteHandle final : public ferry::WriteHandle {
     std::uint64_t original_size = 0;  // otherwise: its size when the upload started writing
     dev_t dev = 0;             // the inode written, to recognise it by name later
     ino_t ino = 0;
+    bool local = true;         // a local file system: write() only fills the page cache
   };
 
   explicit LocalWriteHandle(Target t) : t_(std::move(t)) {}
@@ -429,7 +432,7 @@ class LocalWriteHandle final : public ferry::WriteHandle {
   }
 
   std::string final_name() const override { return t_.name; }
-  bool fast_write() const noexcept override { return true; }  // pwrite into the page cache
+  bool fast_write() const noexcept override { return t_.local; }  // pwrite into the page cache
 
  private:
   Error fail(int e, std::string_view what) {
@@ -462,6 +465,8 @@ class LocalWriteHandle final : public ferry::WriteHandle {
 class LocalProvider final : public ferry::FileProvider {
  public:
   explicit LocalProvider(Settings s) : s_(std::move(s)), walk_(s_.force_walk) {}
+
+  bool fast_open() const noexcept override { return s_.local; }
 
   Result<FileInfo> stat(const UserContext& user, std::string_view path) noexcept override {
     try {
@@ -563,6 +568,7 @@ class LocalProvider final : public ferry::FileProvider {
       t.name = std::move(parent->base);
       t.display = std::string(path);
       t.final_mode = s_.file_mode;
+      t.local = s_.local;
       Result<void> opened = Error{Status::io_error, "unknown write mode"};
       switch (mode) {
         case WriteMode::replace: opened = open_replace(t); break;
@@ -1010,6 +1016,34 @@ mode_t read_mode(ferry::OptionReader& reader, const ferry::PluginOptions& option
   return static_cast<mode_t>(value);
 }
 
+// False when the tree lives on a network (or FUSE) file system, where an open or a write
+// can wait on a server: then the core keeps every call on its blocking pool. Looks at the
+// root, or for a per-user root at the deepest directory above its first %u that exists.
+bool on_local_file_system(const std::string& root) {
+  std::string probe = root.substr(0, root.find("%u"));
+  struct statfs fs {};
+  while (::statfs(probe.empty() ? "/" : probe.c_str(), &fs) != 0) {
+    if (probe.empty() || probe == "/") return false;  // cannot tell: assume it may stall
+    probe = std::filesystem::path(probe).parent_path().string();
+  }
+  switch (static_cast<unsigned long>(fs.f_type)) {
+    case 0x6969:      // NFS
+    case 0x517B:      // SMB
+    case 0xFF534D42:  // CIFS
+    case 0xFE534D42:  // SMB2
+    case 0x65735546:  // FUSE
+    case 0x00C36400:  // Ceph
+    case 0x5346414F:  // AFS
+    case 0x01021997:  // 9P
+    case 0x73757245:  // Coda
+    case 0x7461636F:  // OCFS2
+    case 0x01161970:  // GFS2
+      return false;
+    default:
+      return true;
+  }
+}
+
 ferry::PluginObject* create(const ferry::PluginOptions& options, std::string* error) noexcept {
   std::string ignored;
   if (error == nullptr) error = &ignored;
@@ -1061,6 +1095,7 @@ ferry::PluginObject* create(const ferry::PluginOptions& options, std::string* er
         return nullptr;
       }
     }
+    s.local = on_local_file_system(s.root);
     const char* walk = std::getenv("FERRY_FS_LOCAL_WALK");
     s.force_walk = walk != nullptr && std::string_view(walk) == "1";
     return new LocalProvider(std::move(s));

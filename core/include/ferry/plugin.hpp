@@ -3,8 +3,8 @@
 // to a type under core/include/ferry/; the server refuses a plugin built against another.
 //
 // Threading: the core calls every method below from its blocking-work pool, never from an
-// I/O thread, and possibly from several threads at once: implementations must be
-// thread-safe. Methods are noexcept; a plugin catches everything at its own edge.
+// I/O thread (except where a provider says a call is fast: fast_open, fast_write), and
+// possibly from several threads at once: implementations must be thread-safe. Methods are noexcept; a plugin catches everything at its own edge.
 #pragma once
 
 #include <cstddef>
@@ -24,7 +24,7 @@
 
 namespace ferry {
 
-inline constexpr std::uint32_t plugin_api_version = 3;
+inline constexpr std::uint32_t plugin_api_version = 4;
 
 enum class PluginKind : std::uint32_t { authenticator = 1, file_provider = 2 };
 
@@ -120,6 +120,11 @@ class FERRY_INTERFACE FileProvider : public PluginObject {
   virtual Result<std::vector<FileInfo>> list(const UserContext& user, std::string_view path) noexcept = 0;
   // A directory is refused with Status::is_a_directory: RETR relies on it, with no stat first.
   virtual Result<std::unique_ptr<ReadHandle>> open_read(const UserContext& user, std::string_view path) noexcept = 0;
+  // True when open_read only looks up a local file system that the kernel caches (as nginx
+  // opens files on its event loop): the core then opens files to download on its I/O
+  // thread, sparing each RETR a round trip to the blocking pool. Keep false for anything
+  // that can stall: a network file system, a remote store.
+  virtual bool fast_open() const noexcept { return false; }
 
   // Everything below changes the tree. A read-only provider keeps the defaults, which refuse.
   virtual Result<std::unique_ptr<WriteHandle>> open_write(const UserContext&, std::string_view,
