@@ -22,7 +22,9 @@ namespace {
 
 using namespace asio::experimental::awaitable_operators;
 constexpr auto as_tuple_awaitable = asio::experimental::as_tuple(asio::use_awaitable);
-constexpr std::size_t upload_buffer_size = 256 * 1024;
+// Each chunk is copied twice (socket -> buffer -> page cache): a buffer that stays in the
+// CPU's cache between the two copies made uploads faster here than a 256 KiB one.
+constexpr std::size_t upload_buffer_size = 64 * 1024;
 
 // TYPE A uploads: CR LF on the wire becomes LF on disk. A CR at the end of one chunk is
 // held back in `pending_cr` until the next chunk shows whether an LF follows.

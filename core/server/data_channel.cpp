@@ -78,7 +78,10 @@ asio::awaitable<std::optional<tcp::socket>> PassiveListener::accept(asio::ip::ad
 }
 
 DataConnection::DataConnection(tcp::socket socket, std::chrono::seconds timeout)
-    : socket_(std::move(socket)), timeout_(timeout) {}
+    : socket_(std::move(socket)), timeout_(timeout) {
+  std::error_code ignored;
+  socket_.non_blocking(true, ignored);  // once: every transfer loop tries a direct call first
+}
 
 DataConnection::~DataConnection() = default;
 
@@ -105,7 +108,6 @@ asio::awaitable<std::pair<std::error_code, std::size_t>> DataConnection::read_so
   if (!tls_) {
     // In a fast upload bytes are usually waiting already: take them at once, and arm the
     // timeout race only when the socket is empty (one timer and two waits fewer a chunk).
-    socket_.non_blocking(true);
     while (true) {
       std::error_code ec;
       std::size_t n = socket_.read_some(asio::buffer(buffer.data(), buffer.size()), ec);
@@ -138,7 +140,6 @@ asio::awaitable<void> DataConnection::close() {
 
 asio::awaitable<std::error_code> send_all(tcp::socket& socket, std::span<const char> data,
                                           std::chrono::seconds timeout) {
-  socket.non_blocking(true);
   while (!data.empty()) {
     std::error_code ec;
     std::size_t n = socket.write_some(asio::buffer(data.data(), data.size()), ec);
@@ -154,7 +155,6 @@ asio::awaitable<std::error_code> send_all(tcp::socket& socket, std::span<const c
 
 asio::awaitable<std::error_code> send_file(tcp::socket& socket, int fd, std::uint64_t offset, std::uint64_t count,
                                            std::chrono::seconds timeout, std::uint64_t& sent) {
-  socket.non_blocking(true);
   while (count > 0) {
     off_t position = static_cast<off_t>(offset);
     std::size_t chunk = count > (1u << 30) ? (1u << 30) : static_cast<std::size_t>(count);

@@ -69,6 +69,8 @@ class DataConnection {
   std::unique_ptr<asio::ssl::stream<asio::ip::tcp::socket&>> tls_;
 };
 
+// Both take a socket already in non-blocking mode (a DataConnection's, a session's control
+// connection): they try the call directly and wait for the socket only on EAGAIN.
 // Writes all of `data`, failing with timed_out when the peer stalls for `timeout`.
 asio::awaitable<std::error_code> send_all(asio::ip::tcp::socket& socket, std::span<const char> data,
                                           std::chrono::seconds timeout);

@@ -45,13 +45,10 @@ Session::~Session() = default;
 asio::awaitable<void> Session::run() {
   auto admission = state_->limits.admit(peer_);
   if (admission != SessionLimits::Admission::admitted) {
-    log_session(LogLevel::warning, id_, "refused",
-                {{"peer", peer_text_},
-                 {"reason", admission == SessionLimits::Admission::too_many_total ? "too many sessions"
-                                                                                  : "too many sessions from this address"}},
-                "refused connection from ", peer_text_,
-                admission == SessionLimits::Admission::too_many_total ? ": too many sessions"
-                                                                      : ": too many sessions from this address");
+    const char* reason = admission == SessionLimits::Admission::too_many_total ? "too many sessions"
+                                                                               : "too many sessions from this address";
+    log_session(LogLevel::warning, id_, "refused", {{"peer", peer_text_}, {"reason", reason}}, "refused connection from ",
+                peer_text_, ": ", reason);
     control_.non_blocking(true);
     co_await reply(421, admission == SessionLimits::Admission::too_many_total
                             ? "Too many users, try again later."
