@@ -121,8 +121,8 @@ class Parser {
       std::string_view k = key.str();
       if (k == "format") {
         std::string format = string(node, k);
-        if (format == "text") log.format = LogConfig::Format::text;
-        else if (format == "json") log.format = LogConfig::Format::json;
+        if (format == "text") log.format = LogFormat::text;
+        else if (format == "json") log.format = LogFormat::json;
         else fail(node.source(), "'format' must be \"text\" or \"json\"");
       } else if (k == "xferlog") {
         std::string p = string(node, k);

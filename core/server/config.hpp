@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "ferry/options.hpp"
+#include "server/log.hpp"
 
 namespace ferry {
 
@@ -45,8 +46,7 @@ struct TlsConfig {
 
 // [log]: how events are written (stderr), and an optional transfer log.
 struct LogConfig {
-  enum class Format { text, json };
-  Format format = Format::text;
+  LogFormat format = LogFormat::text;
   std::string xferlog;  // path of an xferlog(5) transfer log; "" = none
 };
 

@@ -23,6 +23,22 @@ bool same_addresses(const std::vector<ListenAddress>& a, const std::vector<Liste
   return true;
 }
 
+// The keys whose change needs a restart, between two versions of the file.
+std::vector<std::string> restart_only_changes(const Config& running, const Config& reloaded) {
+  std::vector<std::string> changes;
+  if (!same_addresses(running.listen, reloaded.listen)) changes.push_back("server.listen");
+  std::vector<ListenAddress> none;
+  if (!same_addresses(running.tls ? running.tls->implicit_listen : none,
+                      reloaded.tls ? reloaded.tls->implicit_listen : none)) {
+    changes.push_back("tls.implicit_listen");
+  }
+  if (running.workers != reloaded.workers) changes.push_back("server.workers");
+  if (running.user != reloaded.user) changes.push_back("server.user");
+  if (running.group != reloaded.group) changes.push_back("server.group");
+  if (running.allow_root != reloaded.allow_root) changes.push_back("server.allow_root");
+  return changes;
+}
+
 }  // namespace
 
 std::shared_ptr<ServerState> build_generation(Config config, std::shared_ptr<ServerRuntime> runtime,
@@ -84,21 +100,6 @@ std::shared_ptr<ServerState> reload_generation(const ServerState& running, Confi
   auto generation = build_generation(std::move(next), running.runtime, error);
   if (generation) previous = std::move(*reloaded.config);
   return generation;
-}
-
-std::vector<std::string> restart_only_changes(const Config& running, const Config& reloaded) {
-  std::vector<std::string> changes;
-  if (!same_addresses(running.listen, reloaded.listen)) changes.push_back("server.listen");
-  std::vector<ListenAddress> none;
-  if (!same_addresses(running.tls ? running.tls->implicit_listen : none,
-                      reloaded.tls ? reloaded.tls->implicit_listen : none)) {
-    changes.push_back("tls.implicit_listen");
-  }
-  if (running.workers != reloaded.workers) changes.push_back("server.workers");
-  if (running.user != reloaded.user) changes.push_back("server.user");
-  if (running.group != reloaded.group) changes.push_back("server.group");
-  if (running.allow_root != reloaded.allow_root) changes.push_back("server.allow_root");
-  return changes;
 }
 
 }  // namespace ferry

@@ -16,12 +16,9 @@ std::shared_ptr<ServerState> build_generation(Config config, std::shared_ptr<Ser
                                               std::string& error);
 
 // SIGHUP: reads running.config.file again and builds the next generation from it. What a
-// running server cannot change keeps its running value, with a warning naming the key
-// when the file changed it since `previous` (the file as last loaded, updated on success).
+// running server cannot change (bound sockets, I/O threads, identity) keeps its running
+// value, with a warning naming the key when the file changed it since `previous` (the file
+// as last loaded, updated on success).
 std::shared_ptr<ServerState> reload_generation(const ServerState& running, Config& previous, std::string& error);
-
-// What a reload cannot change in a running server (bound sockets, I/O threads, identity):
-// one line per such difference between `running` and `reloaded`, for the log.
-std::vector<std::string> restart_only_changes(const Config& running, const Config& reloaded);
 
 }  // namespace ferry

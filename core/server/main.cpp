@@ -21,11 +21,6 @@ namespace {
 constexpr int exit_failure = 1;
 constexpr int exit_usage = 2;
 
-void set_log_format(const ferry::Config& config) {
-  ferry::set_log_format(config.log.format == ferry::LogConfig::Format::json ? ferry::LogFormat::json
-                                                                            : ferry::LogFormat::text);
-}
-
 int serve(int argc, char** argv) {
   cxxopts::Options options("ferryd", "ferry FTP server");
   options.add_options()
@@ -83,7 +78,7 @@ int serve(int argc, char** argv) {
     }
   }
 
-  set_log_format(config);
+  ferry::set_log_format(config.log.format);
 
   ferry::RunAs run_as;
   if (std::string error = ferry::plan_privileges(config, run_as); !error.empty()) {

@@ -38,7 +38,6 @@ struct Server::Impl {
   Impl(std::shared_ptr<ServerState> s, unsigned w)
       : runtime(s->runtime),
         state(std::move(s)),
-        workers(w),
         contexts(make_contexts(w)),
         io(*contexts.front()),
         signals(io, SIGINT, SIGTERM),
@@ -186,7 +185,7 @@ struct Server::Impl {
       log_error("reload failed, the running configuration stays in force: ", error);
     } else if (!stopping) {
       runtime->reconfigure(next->config);
-      set_log_format(next->config.log.format == LogConfig::Format::json ? LogFormat::json : LogFormat::text);
+      set_log_format(next->config.log.format);
       {
         std::lock_guard lock(state_mutex);
         state = std::move(next);
@@ -205,7 +204,6 @@ struct Server::Impl {
   std::atomic<bool> reloading{false};
   std::atomic<bool> reload_again{false};
   std::atomic<bool> stopping{false};
-  unsigned workers;
   std::vector<std::unique_ptr<asio::io_context>> contexts;
   asio::io_context& io;  // the first context: accept loops, signals, reloads
   std::atomic<unsigned> next_session_context{0};

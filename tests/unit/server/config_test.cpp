@@ -158,7 +158,7 @@ TEST_CASE("who to run as and the [log] table", "[config]") {
   REQUIRE(defaults.config);
   CHECK(defaults.config->user.empty());
   CHECK_FALSE(defaults.config->allow_root);
-  CHECK(defaults.config->log.format == ferry::LogConfig::Format::text);
+  CHECK(defaults.config->log.format == ferry::LogFormat::text);
   CHECK(defaults.config->log.xferlog.empty());
 
   auto r = parse_config("[server]\nuser = \"ftp\"\ngroup = \"nogroup\"\nallow_root = true\n"
@@ -168,7 +168,7 @@ TEST_CASE("who to run as and the [log] table", "[config]") {
   CHECK(r.config->user == "ftp");
   CHECK(r.config->group == "nogroup");
   CHECK(r.config->allow_root);
-  CHECK(r.config->log.format == ferry::LogConfig::Format::json);
+  CHECK(r.config->log.format == ferry::LogFormat::json);
   CHECK(r.config->log.xferlog == "/etc/ferry/xfer.log");  // relative to the config's directory
 
   CHECK(parse_config(with_server("allow_root = 1"), "c").error == "c:2:14: 'allow_root' must be true or false");
