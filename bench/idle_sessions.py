@@ -14,16 +14,10 @@ import sys
 import tempfile
 import time
 
+from benchlib import pss_kib
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FERRYD = os.path.join(ROOT, "build", "release", "bin", "ferryd")
-
-
-def pss_kib(pid):
-    with open(f"/proc/{pid}/smaps_rollup") as f:
-        for line in f:
-            if line.startswith("Pss:"):
-                return int(line.split()[1])
-    raise RuntimeError("no Pss line")
 
 
 def read_reply(sock):
@@ -70,7 +64,7 @@ image = "{ROOT}/plugins/send_png/ferry.png"
             if port is None:
                 raise RuntimeError("ferryd did not start")
             time.sleep(0.5)
-            base = pss_kib(server.pid)
+            base, _ = pss_kib(server.pid)
             socks = []
             for _ in range(n):
                 s = socket.create_connection(("127.0.0.1", port), timeout=30)
@@ -87,7 +81,7 @@ image = "{ROOT}/plugins/send_png/ferry.png"
                 if not reply.startswith(b"230"):
                     raise RuntimeError(f"login failed: {reply!r}")
             time.sleep(1)
-            after = pss_kib(server.pid)
+            after, _ = pss_kib(server.pid)
             print(f"ferryd: {n} idle logged-in sessions: {(after - base) / n:.1f} KiB each "
                   f"(PSS {base} KiB -> {after} KiB)")
             for s in socks:
