@@ -59,6 +59,8 @@ class Parser {
         if (config.listen.empty()) fail(node.source(), "'listen' must name at least one address");
       } else if (k == "workers") {
         config.workers = static_cast<unsigned>(integer(node, k, 0, 256));
+      } else if (k == "busy_poll_us") {
+        config.busy_poll_us = static_cast<unsigned>(integer(node, k, 0, 10000));
       } else if (k == "banner") {
         config.banner = string(node, k);
         if (config.banner.find_first_of("\r\n") != std::string::npos) fail(node.source(), "'banner' must be one line");

@@ -56,6 +56,7 @@ struct Config {
 
   std::vector<ListenAddress> listen;
   unsigned workers = 0;
+  unsigned busy_poll_us = 200;  // an idle I/O thread polls this long before sleeping
   std::string banner = "ferry ready";
   unsigned max_sessions = 1000;
   unsigned max_sessions_per_ip = 32;

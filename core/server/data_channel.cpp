@@ -60,11 +60,24 @@ std::unique_ptr<PassiveListener> PassiveListener::open(const asio::any_io_execut
 asio::awaitable<std::optional<tcp::socket>> PassiveListener::accept(asio::ip::address peer,
                                                                      std::chrono::seconds timeout,
                                                                      std::uint64_t session_id) {
-  asio::steady_timer timer(acceptor_.get_executor(), timeout);
+  std::error_code ec;
+  acceptor_.non_blocking(true, ec);
+  if (ec) co_return std::nullopt;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
   while (true) {
-    auto result = co_await (acceptor_.async_accept(as_tuple_awaitable) || timer.async_wait(as_tuple_awaitable));
-    if (result.index() == 1) co_return std::nullopt;  // timed out
-    auto [ec, socket] = std::move(std::get<0>(result));
+    // Clients connect before they send RETR or STOR: the connection is usually waiting
+    // already, and is taken without arming the timeout race.
+    tcp::socket socket(acceptor_.get_executor());
+    acceptor_.accept(socket, ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+      auto left = std::chrono::duration_cast<std::chrono::seconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) co_return std::nullopt;  // timed out
+      asio::steady_timer timer(acceptor_.get_executor(), left);
+      auto result = co_await (acceptor_.async_wait(tcp::acceptor::wait_read, as_tuple_awaitable) ||
+                              timer.async_wait(as_tuple_awaitable));
+      if (result.index() == 1 || std::get<0>(std::get<0>(result))) co_return std::nullopt;  // timed out, or closed
+      continue;
+    }
     if (ec) co_return std::nullopt;
     std::error_code peer_ec;
     auto remote = socket.remote_endpoint(peer_ec);
@@ -153,8 +166,8 @@ asio::awaitable<std::error_code> send_all(tcp::socket& socket, std::span<const c
   co_return std::error_code{};
 }
 
-asio::awaitable<std::error_code> send_file(tcp::socket& socket, int fd, std::uint64_t offset, std::uint64_t count,
-                                           std::chrono::seconds timeout, std::uint64_t& sent) {
+std::error_code try_send_file(tcp::socket& socket, int fd, std::uint64_t offset, std::uint64_t count,
+                              std::uint64_t& sent) {
   while (count > 0) {
     off_t position = static_cast<off_t>(offset);
     std::size_t chunk = count > (1u << 30) ? (1u << 30) : static_cast<std::size_t>(count);
@@ -165,15 +178,24 @@ asio::awaitable<std::error_code> send_file(tcp::socket& socket, int fd, std::uin
       sent += static_cast<std::uint64_t>(n);
       continue;
     }
-    if (n == 0) co_return std::make_error_code(std::errc::io_error);  // the file shrank under us
+    if (n == 0) return std::make_error_code(std::errc::io_error);  // the file shrank under us
     if (errno == EINTR) continue;
-    if (errno == EAGAIN) {
-      if (auto wait_ec = co_await wait_ready(socket, tcp::socket::wait_write, timeout)) co_return wait_ec;
-      continue;
-    }
-    co_return std::error_code(errno, std::system_category());
+    if (errno == EAGAIN) return {};
+    return std::error_code(errno, std::system_category());
   }
-  co_return std::error_code{};
+  return {};
+}
+
+asio::awaitable<std::error_code> send_file(tcp::socket& socket, int fd, std::uint64_t offset, std::uint64_t count,
+                                           std::chrono::seconds timeout, std::uint64_t& sent) {
+  std::uint64_t end = offset + count;
+  while (true) {
+    std::uint64_t before = sent;
+    if (auto ec = try_send_file(socket, fd, offset, end - offset, sent)) co_return ec;
+    offset += sent - before;
+    if (offset == end) co_return std::error_code{};
+    if (auto wait_ec = co_await wait_ready(socket, tcp::socket::wait_write, timeout)) co_return wait_ec;
+  }
 }
 
 }  // namespace ferry

@@ -75,6 +75,10 @@ class DataConnection {
 asio::awaitable<std::error_code> send_all(asio::ip::tcp::socket& socket, std::span<const char> data,
                                           std::chrono::seconds timeout);
 
+// sendfile(2) of what the socket takes now of [offset, offset+count) of `fd`, without
+// waiting; `sent` counts progress. An error other than a full socket is returned.
+std::error_code try_send_file(asio::ip::tcp::socket& socket, int fd, std::uint64_t offset, std::uint64_t count,
+                              std::uint64_t& sent);
 // sendfile(2) of [offset, offset+count) of `fd` to the socket; `sent` counts progress.
 asio::awaitable<std::error_code> send_file(asio::ip::tcp::socket& socket, int fd, std::uint64_t offset,
                                            std::uint64_t count, std::chrono::seconds timeout, std::uint64_t& sent);

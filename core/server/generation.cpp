@@ -33,6 +33,7 @@ std::vector<std::string> restart_only_changes(const Config& running, const Confi
     changes.push_back("tls.implicit_listen");
   }
   if (running.workers != reloaded.workers) changes.push_back("server.workers");
+  if (running.busy_poll_us != reloaded.busy_poll_us) changes.push_back("server.busy_poll_us");
   if (running.user != reloaded.user) changes.push_back("server.user");
   if (running.group != reloaded.group) changes.push_back("server.group");
   if (running.allow_root != reloaded.allow_root) changes.push_back("server.allow_root");
@@ -93,6 +94,7 @@ std::shared_ptr<ServerState> reload_generation(const ServerState& running, Confi
   Config next = file;
   next.listen = running.config.listen;  // as running: --listen may have replaced the file's
   next.workers = running.config.workers;
+  next.busy_poll_us = running.config.busy_poll_us;
   next.user = running.config.user;
   next.group = running.config.group;
   next.allow_root = running.config.allow_root;

@@ -45,6 +45,7 @@ TEST_CASE("a minimal config gets the documented defaults", "[config]") {
 TEST_CASE("server keys are read with their types", "[config]") {
   auto r = parse_config(with_server(R"(listen = ["[::1]:0", "127.0.0.1:21"]
 workers = 3
+busy_poll_us = 0
 passive_ports = [40000, 40010]
 passive_address = "192.0.2.7"
 banner = "hello")"),
@@ -53,6 +54,7 @@ banner = "hello")"),
   CHECK(r.config->listen.size() == 2);
   CHECK(r.config->listen[0].host == "::1");
   CHECK(r.config->workers == 3);
+  CHECK(r.config->busy_poll_us == 0);
   CHECK(r.config->passive_port_max == 40010);
   CHECK(r.config->banner == "hello");
 }
