@@ -1,6 +1,7 @@
 // Passive data connections and send helpers (see data_channel.hpp).
 #include "server/data_channel.hpp"
 
+#include <fcntl.h>
 #include <sys/sendfile.h>
 
 #include <asio/experimental/as_tuple.hpp>
@@ -139,6 +140,20 @@ asio::awaitable<std::pair<std::error_code, std::size_t>> DataConnection::read_so
   // A TLS peer that closes without close_notify still ends the upload.
   if (ec == asio::ssl::error::stream_truncated) ec = asio::error::eof;
   co_return std::pair{ec, n};
+}
+
+asio::awaitable<std::pair<std::error_code, std::size_t>> DataConnection::splice_some(int pipe_fd, std::size_t count) {
+  while (true) {
+    // Non-blocking on both ends: the pipe is empty, so EAGAIN means the socket is.
+    ssize_t n = ::splice(socket_.native_handle(), nullptr, pipe_fd, nullptr, count, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+    if (n > 0) co_return std::pair{std::error_code{}, static_cast<std::size_t>(n)};
+    if (n == 0) co_return std::pair{std::error_code(asio::error::eof), std::size_t{0}};
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN) co_return std::pair{std::error_code(errno, std::system_category()), std::size_t{0}};
+    if (auto wait_ec = co_await wait_ready(socket_, tcp::socket::wait_read, timeout_)) {
+      co_return std::pair{wait_ec, std::size_t{0}};
+    }
+  }
 }
 
 asio::awaitable<void> DataConnection::close() {

@@ -60,6 +60,9 @@ class DataConnection {
   asio::awaitable<std::error_code> write_all(std::span<const char> data);
   // Reads some bytes; eof at the end of the upload.
   asio::awaitable<std::pair<std::error_code, std::size_t>> read_some(std::span<char> buffer);
+  // Moves up to `count` received bytes into the pipe `pipe_fd` (splice(2), plain TCP only,
+  // the pipe empty); eof at the end of the upload.
+  asio::awaitable<std::pair<std::error_code, std::size_t>> splice_some(int pipe_fd, std::size_t count);
   // Ends the connection: TLS close_notify first (bounded), then close.
   asio::awaitable<void> close();
 

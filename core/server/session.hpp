@@ -23,6 +23,8 @@ namespace ferry {
 
 struct CommandSpec;
 
+class SplicePipe;  // commands_files.cpp
+
 class Session {
  public:
   // `implicit_tls`: the connection speaks TLS from its first byte (implicit FTPS).
@@ -162,6 +164,8 @@ class Session {
     Error failure{Status::ok, {}};  // set when the provider refused a write
   };
   asio::awaitable<std::error_code> receive_data(WriteHandle& file, DataConnection& data, Received& received);
+  asio::awaitable<std::error_code> splice_data(WriteHandle& file, DataConnection& data, SplicePipe& pipe,
+                                               Received& received);
 
   std::shared_ptr<ServerState> state_;
   asio::ip::tcp::socket control_;

@@ -433,6 +433,21 @@ class LocalWriteHandle final : public ferry::WriteHandle {
 
   std::string final_name() const override { return t_.name; }
   bool fast_write() const noexcept override { return t_.local; }  // pwrite into the page cache
+  // splice(2) refuses a file opened O_APPEND (APPE); everything else takes it.
+  bool accepts_splice() const noexcept override { return t_.local && !t_.append; }
+
+  Result<std::size_t> splice_from(int pipe_fd, std::size_t count) noexcept override {
+    if (!t_.file) return Error{Status::io_error, "write after commit"};
+    while (true) {
+      loff_t position = static_cast<loff_t>(t_.position);
+      const ssize_t n = ::splice(pipe_fd, nullptr, t_.file.get(), &position, count, SPLICE_F_MOVE);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return fail(errno, "write");
+      if (n == 0 && count > 0) return Error{Status::io_error, "write " + t_.display + ": no progress"};
+      t_.position += static_cast<std::uint64_t>(n);
+      return static_cast<std::size_t>(n);
+    }
+  }
 
  private:
   Error fail(int e, std::string_view what) {

@@ -24,7 +24,7 @@
 
 namespace ferry {
 
-inline constexpr std::uint32_t plugin_api_version = 4;
+inline constexpr std::uint32_t plugin_api_version = 5;
 
 enum class PluginKind : std::uint32_t { authenticator = 1, file_provider = 2 };
 
@@ -112,6 +112,14 @@ class FERRY_INTERFACE WriteHandle {
   // then calls it on its I/O thread, as it reads local files there, instead of paying a
   // hop to the blocking pool for every chunk. Keep false for anything that can stall.
   virtual bool fast_write() const noexcept { return false; }
+  // True when splice_from() works: the core then moves a binary upload from the socket
+  // into the file through a pipe (splice(2)), without copying it through user space.
+  virtual bool accepts_splice() const noexcept { return false; }
+  // Moves up to `count` bytes from the pipe `pipe_fd` to where write() would put them
+  // (splice(2)); returns how many moved. Called on the I/O thread, like a fast_write().
+  virtual Result<std::size_t> splice_from(int /*pipe_fd*/, std::size_t /*count*/) noexcept {
+    return Error{Status::not_supported, "this provider takes no splice"};
+  }
 };
 
 class FERRY_INTERFACE FileProvider : public PluginObject {
