@@ -222,7 +222,7 @@ asio::awaitable<void> Session::cmd_retr(std::string_view arg) {
       sent == size - offset) {
     co_await data->close();
     touch();
-    log_transfer("RETR", *path, sent, started, {});
+    log_transfer("RETR", *path, sent, started, {});  // logged before the 226, as for any transfer
     queue_reply(150, opening);
     co_await reply(226, "Transfer complete.");
     co_return;
