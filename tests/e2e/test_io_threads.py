@@ -1,0 +1,133 @@
+"""The I/O threads' busy poll and the RETR fast path, seen from outside.
+
+- After a burst of commands an I/O thread polls for `busy_poll_us` before it sleeps: an
+  idle server must still go quiet (a poll that never ends would burn a CPU per thread).
+- A RETR sends what the data socket takes before its 150, so a small file's 150 and 226
+  leave together; a file larger than the socket buffers goes on after the 150. Either
+  way the client gets every byte, then "150", then "226", in that order on the control
+  connection.
+"""
+
+import hashlib
+import os
+import socket
+import time
+import unittest
+
+from ferryd_harness import NET_TIMEOUT, FerryServer, close_quietly, fs_local_mounts
+
+
+def cpu_ticks(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime + stime, all threads
+
+
+class ControlConnection:
+    """A raw control connection: replies are read line by line as the server sent them."""
+
+    def __init__(self, server):
+        self.sock = socket.create_connection(("127.0.0.1", server.port), timeout=NET_TIMEOUT)
+        self.buffer = b""
+        self.expect("220")
+        self.command(f"USER {server.user}", "331")
+        self.command(f"PASS {server.password}", "230")
+        self.command("TYPE I", "200")
+
+    def line(self):
+        while b"\r\n" not in self.buffer:
+            chunk = self.sock.recv(4096)
+            if not chunk:
+                raise ConnectionError("control connection closed")
+            self.buffer += chunk
+        line, self.buffer = self.buffer.split(b"\r\n", 1)
+        return line.decode()
+
+    def expect(self, code):
+        line = self.line()
+        if not line.startswith(code + " "):
+            raise AssertionError(f"expected {code}, got {line!r}")
+        return line
+
+    def command(self, text, code):
+        self.sock.sendall(text.encode() + b"\r\n")
+        return self.expect(code)
+
+    def passive_data(self):
+        reply = self.command("EPSV", "229")
+        port = int(reply.split("|||")[1].split("|")[0])
+        return socket.create_connection(("127.0.0.1", port), timeout=NET_TIMEOUT)
+
+    def retrieve(self, name, read_reply_first):
+        """RETR, reading the 150 before the data (as ftplib does) or the data first."""
+        data = self.passive_data()
+        self.sock.sendall(f"RETR {name}\r\n".encode())
+        opening = self.expect("150") if read_reply_first else None
+        received = bytearray()
+        while chunk := data.recv(1 << 16):
+            received += chunk
+        data.close()
+        if opening is None:
+            opening = self.expect("150")
+        self.expect("226")
+        return bytes(received), opening
+
+    def close(self):
+        close_quietly(self.sock)
+
+
+class IoThreadsTest(unittest.TestCase):
+    def test_an_idle_server_stops_polling(self):
+        with FerryServer(server_extra="busy_poll_us = 1000\n") as server:
+            control = ControlConnection(server)
+            try:
+                for _ in range(200):
+                    control.command("NOOP", "200")
+                # The control connection stays open and quiet: no event, so no poll.
+                time.sleep(0.2)
+                before = cpu_ticks(server.proc.pid)
+                time.sleep(1.0)
+                used = cpu_ticks(server.proc.pid) - before
+                # A thread that kept polling would use ~100 ticks a second; a sleeping one 0.
+                self.assertLess(used, 10, f"an idle ferryd used {used} CPU ticks in one second")
+                control.command("NOOP", "200")  # and it still answers
+            finally:
+                control.close()
+
+    def test_small_and_large_files_arrive_whole_with_150_before_226(self):
+        with FerryServer(mounts=fs_local_mounts(writable=False)) as server:
+            root = server.user_root()
+            files = {"small": os.urandom(4096), "empty": b"", "large": os.urandom(24 << 20)}
+            for name, body in files.items():
+                with open(os.path.join(root, name), "wb") as f:
+                    f.write(body)
+            control = ControlConnection(server)
+            try:
+                for name, body in files.items():
+                    for read_reply_first in (True, False):
+                        got, opening = control.retrieve(name, read_reply_first)
+                        self.assertEqual(hashlib.sha256(got).hexdigest(), hashlib.sha256(body).hexdigest(),
+                                         f"{name}, reply read {'first' if read_reply_first else 'last'}")
+                        self.assertIn(f"({len(body)} bytes)", opening)
+                # A restart offset takes the same path.
+                control.command("REST 1000", "350")
+                data = control.passive_data()
+                control.sock.sendall(b"RETR small\r\n")
+                rest = bytearray()
+                while chunk := data.recv(1 << 16):
+                    rest += chunk
+                data.close()
+                self.assertIn("(3096 bytes)", control.expect("150"))
+                control.expect("226")
+                self.assertEqual(bytes(rest), files["small"][1000:])
+                # A missing file is refused before any data connection is used.
+                data = control.passive_data()
+                control.command("RETR missing", "550")
+                data.close()
+                control.command("NOOP", "200")
+            finally:
+                control.close()
+
+
+if __name__ == "__main__":
+    unittest.main()
