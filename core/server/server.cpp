@@ -24,6 +24,7 @@
 #include <sched.h>
 
 #include "server/log.hpp"
+#include "server/poll_window.hpp"
 #include "server/session.hpp"
 
 namespace ferry {
@@ -36,28 +37,34 @@ using asio::ip::tcp;
 constexpr auto idle_before_trim = std::chrono::seconds(1);
 
 // Runs `context` on this thread until it is stopped. After each burst of events the
-// thread keeps polling for `busy_poll` before it sleeps in epoll_wait: on a virtual
-// machine a sleeping CPU takes ~25 us to wake (a pipe ping-pong between two CPUs here
-// takes 50 us a round trip, 8 us when one side polls), which is a large part of an FTP
-// command's round trip on loopback. The poll yields the CPU to anything else runnable
-// and stops as soon as the thread has been idle for `busy_poll`, so an idle server
-// still sleeps.
+// thread keeps polling before it sleeps in epoll_wait: on a virtual machine a sleeping
+// CPU takes ~25 us to wake (a pipe ping-pong between two CPUs here takes 50 us a round
+// trip, 8 us when one side polls), which is a large part of an FTP command's round trip
+// on loopback. How long it polls adapts (PollWindow) up to `busy_poll`; the poll yields
+// the CPU to anything else runnable, and an idle server sleeps.
 void run_io_thread(asio::io_context& context, std::chrono::microseconds busy_poll) {
   if (busy_poll.count() == 0) {
     context.run();
     return;
   }
   using clock = std::chrono::steady_clock;
+  PollWindow window(busy_poll);
   while (!context.stopped()) {
+    auto asleep = clock::now();
     if (context.run_one() == 0) break;  // stopped, or out of work
     auto idle_since = clock::now();
+    window.after_sleep(idle_since - asleep, idle_since);
     while (!context.stopped()) {
       if (context.poll() > 0) {
         idle_since = clock::now();
-      } else if (clock::now() - idle_since < busy_poll) {
-        sched_yield();
-      } else {
-        break;  // idle long enough: sleep in run_one()
+        continue;
+      }
+      auto now = clock::now();
+      if (now - idle_since >= window.current()) break;  // idle long enough: sleep in run_one()
+      sched_yield();
+      if (clock::now() - now > PollWindow::lost_cpu_after) {
+        window.lost_cpu(clock::now());  // another task had this CPU: sleep, to be woken
+        break;
       }
     }
   }
