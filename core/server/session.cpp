@@ -239,20 +239,11 @@ asio::awaitable<void> Session::dispatch(std::string_view line) {
   co_await (this->*(spec->handler))(command.argument);
 }
 
-void Session::queue_reply(int code, std::string_view text) {
-  std::size_t start = output_.size();
-  ftp::append_reply(output_, code, text);
-  if (log_enabled(LogLevel::debug)) {
-    log_debug("session ", id_, ": -> ", std::string_view(output_).substr(start, output_.size() - start - 2));
-  }
-}
-
 asio::awaitable<void> Session::reply(int code, std::string_view text) {
-  if (closing_) {
-    output_.clear();
-    co_return;
-  }
-  queue_reply(code, text);
+  if (closing_) co_return;
+  output_.clear();
+  ftp::append_reply(output_, code, text);
+  if (log_enabled(LogLevel::debug)) log_debug("session ", id_, ": -> ", output_.substr(0, output_.size() - 2));
   std::error_code ec;
   if (tls_) {
     asio::steady_timer timer(control_.get_executor(), std::chrono::seconds(state_->config.data_timeout));
@@ -262,7 +253,6 @@ asio::awaitable<void> Session::reply(int code, std::string_view text) {
   } else {
     ec = co_await send_all(control_, output_, std::chrono::seconds(state_->config.data_timeout));
   }
-  output_.clear();
   if (output_.capacity() > 1024) std::string().swap(output_);  // a big HELP/STAT reply: give it back
   if (ec) close();
 }

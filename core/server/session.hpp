@@ -115,9 +115,7 @@ class Session {
   bool tls_required_for_login() const noexcept;
   asio::awaitable<void> dispatch(std::string_view line);
 
-  // Queues a reply to leave with the next one (two replies, one segment).
-  void queue_reply(int code, std::string_view text);
-  // Queues a reply and sends everything queued. A failed write closes the session.
+  // Sends a reply. A failed write closes the session.
   asio::awaitable<void> reply(int code, std::string_view text);
   void close();
   void touch();  // pushes the idle deadline forward
@@ -177,7 +175,7 @@ class Session {
 
   std::string input_;   // bytes read but not yet consumed as a line
   bool discarding_ = false;  // skipping the rest of an over-long line
-  std::string output_;  // reply bytes queued or being sent
+  std::string output_;  // reply bytes being sent
 
   std::string pending_user_;
   std::string rename_from_;  // set by RNFR, consumed by the RNTO right after it

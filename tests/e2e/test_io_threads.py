@@ -2,10 +2,10 @@
 
 - After a burst of commands an I/O thread polls for `busy_poll_us` before it sleeps: an
   idle server must still go quiet (a poll that never ends would burn a CPU per thread).
-- A RETR sends what the data socket takes before its 150, so a small file's 150 and 226
-  leave together; a file larger than the socket buffers goes on after the 150. Either
-  way the client gets every byte, then "150", then "226", in that order on the control
-  connection.
+- A RETR sends what the data socket takes right behind its 150, without waiting, and a
+  small file's 226 follows at once; a file larger than the socket buffers goes on in the
+  watched transfer loop. Either way the client gets every byte and "150" then "226",
+  whether it reads the reply or the data first.
 """
 
 import hashlib
