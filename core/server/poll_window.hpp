@@ -6,9 +6,11 @@
 // that sees an event now and then stops burning a window after each.
 //
 // A thread that polls on a CPU other tasks want (it yields between polls) gets the CPU
-// back only after them, milliseconds later, while an event it would have been woken for
-// waits: polling there is far worse than sleeping. So once a poll lost the CPU, the
-// thread does not poll for a while.
+// back only after them, a time slice later, while an event it would have been woken for
+// waits: polling there is far worse than sleeping. So a yield that came back more than
+// half a millisecond later (another task's slice; the kernel's own threads here take
+// 50 us) stops polling for 20 ms: under a compiler sharing the CPU, one event in 20 ms
+// waits a slice, the others wake the thread as if it never polled.
 #pragma once
 
 #include <algorithm>
@@ -20,10 +22,10 @@ class PollWindow {
  public:
   using duration = std::chrono::nanoseconds;
   using time_point = std::chrono::steady_clock::time_point;
-  // A yield that takes longer than this gave the CPU to another task.
-  static constexpr duration lost_cpu_after = std::chrono::microseconds(50);
-  // How long the thread then sleeps at once.
-  static constexpr duration hold_off = std::chrono::milliseconds(100);
+  // A yield that takes longer than this, with another task run meanwhile, lost the CPU...
+  static constexpr duration lost_cpu_after = std::chrono::microseconds(500);
+  // ...and the thread does not poll for this long.
+  static constexpr duration hold_off = std::chrono::milliseconds(20);
 
   explicit PollWindow(duration max) : max_(max), window_(max) {}
 
@@ -42,7 +44,7 @@ class PollWindow {
     }
   }
 
-  // A poll lost the CPU to another task at `now`: no polling for hold_off.
+  // A poll lost the CPU to another task, until `now`.
   void lost_cpu(time_point now) noexcept {
     window_ = duration::zero();
     quiet_until_ = now + hold_off;

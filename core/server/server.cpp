@@ -22,6 +22,7 @@
 #include <thread>
 
 #include <sched.h>
+#include <sys/resource.h>
 
 #include "server/log.hpp"
 #include "server/poll_window.hpp"
@@ -35,6 +36,14 @@ using asio::ip::tcp;
 
 // How long the server must stay without sessions before it gives free memory back.
 constexpr auto idle_before_trim = std::chrono::seconds(1);
+
+// This thread's involuntary context switches so far (a sched_yield that let another task
+// run counts as one).
+long involuntary_switches() {
+  rusage usage{};
+  ::getrusage(RUSAGE_THREAD, &usage);
+  return usage.ru_nivcsw;
+}
 
 // Runs `context` on this thread until it is stopped. After each burst of events the
 // thread keeps polling before it sleeps in epoll_wait: on a virtual machine a sleeping
@@ -54,6 +63,7 @@ void run_io_thread(asio::io_context& context, std::chrono::microseconds busy_pol
     if (context.run_one() == 0) break;  // stopped, or out of work
     auto idle_since = clock::now();
     window.after_sleep(idle_since - asleep, idle_since);
+    long switches = window.current().count() > 0 ? involuntary_switches() : 0;
     while (!context.stopped()) {
       if (context.poll() > 0) {
         idle_since = clock::now();
@@ -62,8 +72,11 @@ void run_io_thread(asio::io_context& context, std::chrono::microseconds busy_pol
       auto now = clock::now();
       if (now - idle_since >= window.current()) break;  // idle long enough: sleep in run_one()
       sched_yield();
-      if (clock::now() - now > PollWindow::lost_cpu_after) {
-        window.lost_cpu(clock::now());  // another task had this CPU: sleep, to be woken
+      // A slow yield: another task ran (the yield counted as an involuntary switch), or
+      // only the hypervisor or an interrupt held the CPU, where sleeping would not help.
+      auto back = clock::now();
+      if (back - now > PollWindow::lost_cpu_after && involuntary_switches() != switches) {
+        window.lost_cpu(back);  // another task wants this CPU: sleep, to be woken
         break;
       }
     }
