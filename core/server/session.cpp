@@ -23,6 +23,14 @@ namespace ferry {
 namespace {
 using namespace asio::experimental::awaitable_operators;
 constexpr auto as_tuple_awaitable = asio::experimental::as_tuple(asio::use_awaitable);
+
+// An IPv4-mapped IPv6 address as plain IPv4 (a dual-stack listener's peers).
+asio::ip::address unmapped(const asio::ip::address& address) {
+  if (address.is_v6() && address.to_v6().is_v4_mapped()) {
+    return asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
+  }
+  return address;
+}
 }  // namespace
 
 Session::Session(std::shared_ptr<ServerState> state, asio::ip::tcp::socket socket, std::uint64_t id, bool implicit_tls)
@@ -34,10 +42,12 @@ Session::Session(std::shared_ptr<ServerState> state, asio::ip::tcp::socket socke
   std::error_code ec;
   auto remote = control_.remote_endpoint(ec);
   if (!ec) {
-    peer_ = remote.address();
-    if (peer_.is_v6() && peer_.to_v6().is_v4_mapped()) peer_ = asio::ip::make_address_v4(asio::ip::v4_mapped, peer_.to_v6());
+    peer_ = unmapped(remote.address());
     peer_text_ = peer_.to_string();
   }
+  // Fixed for the connection's life: every PASV/EPSV/PORT needs it, one getsockname now.
+  auto local = control_.local_endpoint(ec);
+  if (!ec) local_ = unmapped(local.address());
 }
 
 Session::~Session() = default;
@@ -275,12 +285,7 @@ asio::awaitable<std::optional<std::string>> Session::resolve_or_refuse(std::stri
   co_return path;
 }
 
-asio::ip::address Session::local_address() const {
-  std::error_code ec;
-  asio::ip::address local = control_.local_endpoint(ec).address();
-  if (local.is_v6() && local.to_v6().is_v4_mapped()) local = asio::ip::make_address_v4(asio::ip::v4_mapped, local.to_v6());
-  return local;
-}
+asio::ip::address Session::local_address() const { return local_; }
 
 asio::awaitable<std::optional<FileInfo>> Session::stat_plain_file(std::string_view arg) {
   auto path = co_await resolve_or_refuse(arg);

@@ -171,6 +171,7 @@ class Session {
   std::chrono::steady_clock::time_point deadline_;
   std::uint64_t id_;
   asio::ip::address peer_;
+  asio::ip::address local_;  // the control connection's local address (IPv4-mapped as IPv4)
   std::string peer_text_;
 
   std::string input_;   // bytes read but not yet consumed as a line
