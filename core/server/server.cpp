@@ -75,9 +75,13 @@ void run_io_thread(asio::io_context& context, std::chrono::microseconds busy_pol
       // A slow yield: another task ran (the yield counted as an involuntary switch), or
       // only the hypervisor or an interrupt held the CPU, where sleeping would not help.
       auto back = clock::now();
-      if (back - now > PollWindow::lost_cpu_after && involuntary_switches() != switches) {
-        window.lost_cpu(back);  // another task wants this CPU: sleep, to be woken
-        break;
+      if (back - now > PollWindow::lost_cpu_after / 10) {
+        long now_switches = involuntary_switches();
+        if (back - now > PollWindow::lost_cpu_after && now_switches != switches) {
+          window.lost_cpu(back);  // another task wants this CPU: sleep, to be woken
+          break;
+        }
+        switches = now_switches;  // a kernel thread's brief turn: the next yield is judged alone
       }
     }
   }
