@@ -84,7 +84,6 @@ class SplicePipe {
   std::size_t capacity_ = 0;
 };
 
-
 asio::awaitable<void> Session::cmd_stor(std::string_view arg) { co_await receive_file(arg, WriteMode::replace); }
 asio::awaitable<void> Session::cmd_appe(std::string_view arg) { co_await receive_file(arg, WriteMode::append); }
 asio::awaitable<void> Session::cmd_stou(std::string_view arg) { co_await receive_file(arg, WriteMode::unique); }
@@ -173,6 +172,9 @@ asio::awaitable<void> Session::receive_file(std::string_view arg, WriteMode mode
 
 asio::awaitable<std::error_code> Session::receive_data(WriteHandle& file, DataConnection& data,
                                                        Received& received) {
+  if (binary_ && !data.is_tls() && file.accepts_splice()) {
+    if (auto pipe = SplicePipe::open()) co_return co_await splice_data(file, data, *pipe, received);
+  }
   std::vector<std::byte> buffer(upload_buffer_size);
   std::vector<std::byte> converted;
   bool pending_cr = false;
@@ -196,9 +198,6 @@ asio::awaitable<std::error_code> Session::receive_data(WriteHandle& file, DataCo
     if (!written) received.failure = written.error();
     co_return written.ok();
   };
-  if (binary_ && !data.is_tls() && file.accepts_splice()) {
-    if (auto pipe = SplicePipe::open()) co_return co_await splice_data(file, data, *pipe, received);
-  }
   while (true) {
     auto [ec, n] = co_await data.read_some({reinterpret_cast<char*>(buffer.data()), buffer.size()});
     if (ec == asio::error::eof) break;

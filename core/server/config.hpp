@@ -16,6 +16,7 @@ namespace ferry {
 struct ListenAddress {
   std::string host;  // textual IP address, without brackets
   std::uint16_t port = 0;
+  bool operator==(const ListenAddress&) const = default;
 };
 
 // "127.0.0.1:2121", "[::1]:21", "[::]:0". nullopt when malformed.
@@ -56,7 +57,7 @@ struct Config {
 
   std::vector<ListenAddress> listen;
   unsigned workers = 0;
-  unsigned busy_poll_us = 200;  // an idle I/O thread polls this long before sleeping
+  unsigned busy_poll_us = 200;  // at most this long an idle I/O thread polls before sleeping
   std::string banner = "ferry ready";
   unsigned max_sessions = 1000;
   unsigned max_sessions_per_ip = 32;

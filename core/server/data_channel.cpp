@@ -76,9 +76,8 @@ asio::awaitable<std::optional<tcp::socket>> PassiveListener::accept(asio::ip::ad
     tcp::socket socket(acceptor_.get_executor());
     acceptor_.accept(socket, ec);
     if (ec == asio::error::would_block || ec == asio::error::try_again) {
-      auto left = std::chrono::duration_cast<std::chrono::seconds>(deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0) co_return std::nullopt;  // timed out
-      asio::steady_timer timer(acceptor_.get_executor(), left);
+      if (std::chrono::steady_clock::now() >= deadline) co_return std::nullopt;  // timed out
+      asio::steady_timer timer(acceptor_.get_executor(), deadline);
       auto result = co_await (acceptor_.async_wait(tcp::acceptor::wait_read, as_tuple_awaitable) ||
                               timer.async_wait(as_tuple_awaitable));
       if (result.index() == 1 || std::get<0>(std::get<0>(result))) co_return std::nullopt;  // timed out, or closed
@@ -144,9 +143,8 @@ asio::awaitable<std::pair<std::error_code, std::size_t>> DataConnection::read_so
     }
   }
   asio::steady_timer timer(socket_.get_executor(), timeout_);
-  auto read = tls_ ? tls_->async_read_some(asio::buffer(buffer.data(), buffer.size()), as_tuple_awaitable)
-                   : socket_.async_read_some(asio::buffer(buffer.data(), buffer.size()), as_tuple_awaitable);
-  auto result = co_await (std::move(read) || timer.async_wait(as_tuple_awaitable));
+  auto result = co_await (tls_->async_read_some(asio::buffer(buffer.data(), buffer.size()), as_tuple_awaitable) ||
+                          timer.async_wait(as_tuple_awaitable));
   if (result.index() == 1) co_return std::pair{std::make_error_code(std::errc::timed_out), std::size_t{0}};
   auto [ec, n] = std::get<0>(result);
   // A TLS peer that closes without close_notify still ends the upload.

@@ -15,30 +15,37 @@ const char* kind_name(PluginKind kind) {
   return kind == PluginKind::authenticator ? "authenticator" : "file provider";
 }
 
-bool same_addresses(const std::vector<ListenAddress>& a, const std::vector<ListenAddress>& b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (a[i].host != b[i].host || a[i].port != b[i].port) return false;
-  }
-  return true;
+// A key a running server cannot change (bound sockets, I/O threads, identity): a reload
+// keeps its running value, and warns when the file changed it.
+struct RestartOnlyKey {
+  const char* name;
+  bool (*changed)(const Config& before, const Config& after);
+  void (*keep)(const Config& running, Config& next);
+};
+
+template <auto Member>
+constexpr RestartOnlyKey server_key(const char* name) {
+  return {name, [](const Config& before, const Config& after) { return !(before.*Member == after.*Member); },
+          [](const Config& running, Config& next) { next.*Member = running.*Member; }};
 }
 
-// The keys whose change needs a restart, between two versions of the file.
-std::vector<std::string> restart_only_changes(const Config& running, const Config& reloaded) {
-  std::vector<std::string> changes;
-  if (!same_addresses(running.listen, reloaded.listen)) changes.push_back("server.listen");
-  std::vector<ListenAddress> none;
-  if (!same_addresses(running.tls ? running.tls->implicit_listen : none,
-                      reloaded.tls ? reloaded.tls->implicit_listen : none)) {
-    changes.push_back("tls.implicit_listen");
-  }
-  if (running.workers != reloaded.workers) changes.push_back("server.workers");
-  if (running.busy_poll_us != reloaded.busy_poll_us) changes.push_back("server.busy_poll_us");
-  if (running.user != reloaded.user) changes.push_back("server.user");
-  if (running.group != reloaded.group) changes.push_back("server.group");
-  if (running.allow_root != reloaded.allow_root) changes.push_back("server.allow_root");
-  return changes;
+std::vector<ListenAddress> implicit_listen(const Config& config) {
+  return config.tls ? config.tls->implicit_listen : std::vector<ListenAddress>{};
 }
+
+const RestartOnlyKey restart_only_keys[] = {
+    server_key<&Config::listen>("server.listen"),  // as running: --listen may have replaced the file's
+    {"tls.implicit_listen",
+     [](const Config& before, const Config& after) { return implicit_listen(before) != implicit_listen(after); },
+     [](const Config& running, Config& next) {
+       if (next.tls && running.tls) next.tls->implicit_listen = running.tls->implicit_listen;
+     }},
+    server_key<&Config::workers>("server.workers"),
+    server_key<&Config::busy_poll_us>("server.busy_poll_us"),
+    server_key<&Config::user>("server.user"),
+    server_key<&Config::group>("server.group"),
+    server_key<&Config::allow_root>("server.allow_root"),
+};
 
 }  // namespace
 
@@ -87,18 +94,13 @@ std::shared_ptr<ServerState> reload_generation(const ServerState& running, Confi
     error = reloaded.error;
     return nullptr;
   }
-  const Config& file = *reloaded.config;
-  for (const std::string& key : restart_only_changes(previous, file)) {
-    log_warning("reload: ", key, " changed; that takes effect only when ferryd is restarted");
+  Config next = *reloaded.config;
+  for (const RestartOnlyKey& key : restart_only_keys) {
+    if (key.changed(previous, next)) {
+      log_warning("reload: ", key.name, " changed; that takes effect only when ferryd is restarted");
+    }
+    key.keep(running.config, next);
   }
-  Config next = file;
-  next.listen = running.config.listen;  // as running: --listen may have replaced the file's
-  next.workers = running.config.workers;
-  next.busy_poll_us = running.config.busy_poll_us;
-  next.user = running.config.user;
-  next.group = running.config.group;
-  next.allow_root = running.config.allow_root;
-  if (next.tls && running.config.tls) next.tls->implicit_listen = running.config.tls->implicit_listen;
   auto generation = build_generation(std::move(next), running.runtime, error);
   if (generation) previous = std::move(*reloaded.config);
   return generation;

@@ -3,8 +3,10 @@
 // to a type under core/include/ferry/; the server refuses a plugin built against another.
 //
 // Threading: the core calls every method below from its blocking-work pool, never from an
-// I/O thread (except where a provider says a call is fast: fast_open, fast_write), and
-// possibly from several threads at once: implementations must be thread-safe. Methods are noexcept; a plugin catches everything at its own edge.
+// I/O thread (except where a provider says a call is fast: fast_open, fast_write, and
+// splice_from after accepts_splice), and possibly from several threads at once:
+// implementations must be thread-safe. Methods are noexcept; a plugin catches everything
+// at its own edge.
 #pragma once
 
 #include <cstddef>
