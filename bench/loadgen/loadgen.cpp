@@ -40,7 +40,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <iostream>
+#include <optional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -846,39 +848,49 @@ asio::awaitable<void> stress_final(StressShared& sh, Worker& w, asio::io_context
   co_await c.quit();
 }
 
+// Runs `body` on one logged-in session on the pool's first thread and waits for it: the
+// error text when the login or `body` threw, nullopt when all went well.
+std::optional<std::string> on_one_session(Pool& pool, const Options& o,
+                                          const std::function<asio::awaitable<void>(FtpClient&)>& body) {
+  Latch done(1);
+  std::optional<std::string> error;
+  asio::co_spawn(
+      pool.at(0),
+      [&]() -> asio::awaitable<void> {
+        auto c = make_client(pool.at(0), o);
+        try {
+          co_await open_session(*c, o);
+          co_await body(*c);
+        } catch (const std::exception& e) {
+          error = e.what();
+        }
+        co_await c->quit();
+        done.done();
+      },
+      asio::detached);
+  done.wait();
+  return error;
+}
+
 int run_stress(const Options& o) {
   Pool pool(o.threads);
   StressShared sh(o);
   sh.seeds = seed_files(o.seed);
   sh.top = o.dir;
   // Set-up on one session: the directories and the seed files, each checked with HASH.
-  {
-    Latch ready(1);
-    bool ok = true;
-    asio::co_spawn(
-        pool.at(0),
-        [&]() -> asio::awaitable<void> {
-          auto c = make_client(pool.at(0), o);
-          try {
-            co_await open_session(*c, o);
-            co_await c->type_binary();
-            co_await c->make_directory(sh.top);
-            co_await c->make_directory(sh.top + "/seed");
-            for (const auto& f : sh.seeds) {
-              const std::string path = sh.top + "/seed/" + f.name;
-              co_await c->store(path, content_source(f.seed, 0, f.size), 0, f.size, {});
-              co_await stress_check_file(*c, path, f);
-            }
-          } catch (const std::exception& e) {
-            std::fprintf(stderr, "ferry-loadgen: stress set-up failed: %s\n", e.what());
-            ok = false;
-          }
-          co_await c->quit();
-          ready.done();
-        },
-        asio::detached);
-    ready.wait();
-    if (!ok) return 1;
+  auto setup_failed = on_one_session(pool, o, [&](FtpClient& c) -> asio::awaitable<void> {
+    co_await c.type_binary();
+    co_await c.make_directory(sh.top);
+    co_await c.make_directory(sh.top + "/seed");
+    for (const auto& f : sh.seeds) {
+      const std::string path = sh.top + "/seed/" + f.name;
+      co_await c.store(path, content_source(f.seed, 0, f.size), 0, f.size, {});
+      co_await stress_check_file(c, path, f);
+    }
+  });
+  if (setup_failed) {
+    std::fprintf(stderr, "ferry-loadgen: stress set-up failed: %s\n", setup_failed->c_str());
+    return 1;
   }
   std::vector<Worker> workers(o.sessions);
   std::atomic<unsigned> logging_in{0};
@@ -920,26 +932,11 @@ int run_stress(const Options& o) {
     checked.wait();
   }
   // The seed files too must be unchanged after the run.
-  bool seeds_ok = true;
-  {
-    Latch done(1);
-    asio::co_spawn(
-        pool.at(0),
-        [&]() -> asio::awaitable<void> {
-          auto c = make_client(pool.at(0), o);
-          try {
-            co_await open_session(*c, o);
-            for (const auto& f : sh.seeds) co_await stress_check_file(*c, sh.top + "/seed/" + f.name, f);
-          } catch (const std::exception& e) {
-            sh.fail(op_final, 0, std::string("seed files: ") + e.what());
-            seeds_ok = false;
-          }
-          co_await c->quit();
-          done.done();
-        },
-        asio::detached);
-    done.wait();
-  }
+  auto seeds_failed = on_one_session(pool, o, [&](FtpClient& c) -> asio::awaitable<void> {
+    for (const auto& f : sh.seeds) co_await stress_check_file(c, sh.top + "/seed/" + f.name, f);
+  });
+  if (seeds_failed) sh.fail(op_final, 0, "seed files: " + *seeds_failed);
+  const bool seeds_ok = !seeds_failed;
   pool.join();
   // A manifest of what must be on disk, for an independent check that bypasses the server.
   if (!o.manifest.empty()) {
