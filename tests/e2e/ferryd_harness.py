@@ -387,6 +387,64 @@ class ServerTestCase(unittest.TestCase):
         return f
 
 
+class RawControl:
+    """A bare control connection: send raw bytes, read (multi-line) replies, bounded."""
+
+    def __init__(self, host, port, timeout=NET_TIMEOUT):
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.file = self.sock.makefile("rb")
+        self.banner = self.reply()
+
+    def send(self, data):
+        self.sock.sendall(data)
+
+    def reply(self):
+        line = self.file.readline(8192)
+        if not line:
+            raise EOFError("control connection closed")
+        text = line.decode("utf-8", "replace").rstrip("\r\n")
+        if len(text) >= 4 and text[3] == "-":
+            end = text[:3] + " "
+            for _ in range(1000):
+                more = self.file.readline(8192)
+                if not more:
+                    raise EOFError("closed inside a multi-line reply")
+                more = more.decode("utf-8", "replace").rstrip("\r\n")
+                text += "\n" + more
+                if more.startswith(end):
+                    break
+        return text
+
+    def cmd(self, line):
+        self.send(line.encode() + b"\r\n")
+        return self.reply()
+
+    def login(self, user, password):
+        r = self.cmd(f"USER {user}")
+        if r.startswith("331"):
+            r = self.cmd(f"PASS {password}")
+        return r
+
+    def closed_by_peer(self, timeout=5.0):
+        """True if the server closes the connection within `timeout` (reads to EOF)."""
+        self.sock.settimeout(timeout)
+        try:
+            for _ in range(100):
+                if not self.sock.recv(4096):
+                    return True
+        except (ConnectionResetError, BrokenPipeError):
+            return True
+        except socket.timeout:
+            return False
+        return False
+
+    def close(self):
+        try:
+            self.file.close()
+        finally:
+            self.sock.close()
+
+
 def close_quietly(ftp):
     try:
         ftp.quit()

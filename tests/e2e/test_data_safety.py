@@ -77,6 +77,23 @@ class _Base(unittest.TestCase):
         f.voidcmd("TYPE I")  # transfercmd() below does not set it
         return f
 
+    def curl_upload(self, name, data, *options):
+        """curl -T of `data` to /`name` (with `options`, e.g. "-C", "-"), the password in a
+        netrc of its own; the finished process."""
+        tmp = tempfile.mkdtemp(prefix="ferry-safety-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        netrc = os.path.join(tmp, "netrc")
+        with open(netrc, "w") as f:
+            f.write(f"machine 127.0.0.1 login {self.srv.user} password {self.srv.password}\n")
+        os.chmod(netrc, 0o600)
+        src = os.path.join(tmp, name)
+        with open(src, "wb") as f:
+            f.write(data)
+        return subprocess.run([CURL, "--silent", "--show-error", "--max-time", "30", "--noproxy", "*",
+                               "--netrc-file", netrc, *options, "-T", src, f"ftp://127.0.0.1:{self.srv.port}/{name}"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                              timeout=60, env=subprocess_env(tmp))
+
     def stor(self, ftp, name, data, cmd="STOR"):
         conn = ftp.transfercmd(f"{cmd} {name}")
         try:
@@ -235,20 +252,7 @@ class CrashTest(_Base):
         self.restart_server()
         ftp = self.ftp()
         self.assertEqual(ftp.size("new.bin"), first)
-        tmp = tempfile.mkdtemp(prefix="ferry-safety-")
-        self.addCleanup(shutil.rmtree, tmp, True)
-        netrc = os.path.join(tmp, "netrc")
-        with open(netrc, "w") as f:
-            f.write(f"machine 127.0.0.1 login {srv.user} password {srv.password}\n")
-        os.chmod(netrc, 0o600)
-        src = os.path.join(tmp, "new.bin")
-        with open(src, "wb") as f:
-            f.write(data)
-        p = subprocess.run([CURL, "--silent", "--show-error", "--max-time", "30", "--noproxy", "*",
-                            "--netrc-file", netrc, "-C", "-", "-T", src,
-                            f"ftp://127.0.0.1:{srv.port}/new.bin"],
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-                           timeout=60, env=subprocess_env(tmp))
+        p = self.curl_upload("new.bin", data, "-C", "-")
         self.assertEqual(p.returncode, 0, p.stderr.decode(errors="replace"))
         self.assertEqual(sha(read(path)), sha(data))
         self.assertIsNotNone(srv.wait_for_log(r"transfer ok: APPE /new\.bin "), srv.log_text())
@@ -337,21 +341,9 @@ class FullDiskTest(_Base):
 
     @unittest.skipUnless(CURL, "curl not installed")
     def test_curl_upload_to_a_full_disk_fails_and_others_keep_working(self):
-        tmp = tempfile.mkdtemp(prefix="ferry-safety-")
-        self.addCleanup(shutil.rmtree, tmp, True)
-        netrc = os.path.join(tmp, "netrc")
-        with open(netrc, "w") as f:
-            f.write(f"machine 127.0.0.1 login {self.srv.user} password {self.srv.password}\n")
-        os.chmod(netrc, 0o600)
-        src = os.path.join(tmp, "big.bin")
-        with open(src, "wb") as f:
-            f.write(os.urandom(2 << 20))
         watcher = self.ftp()  # a session open during the failure
         free = free_blocks(self.root)
-        p = subprocess.run([CURL, "--silent", "--show-error", "--max-time", "30", "--noproxy", "*",
-                            "--netrc-file", netrc, "-T", src, f"ftp://127.0.0.1:{self.srv.port}/big.bin"],
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-                           timeout=60, env=subprocess_env(tmp))
+        p = self.curl_upload("big.bin", os.urandom(2 << 20))
         self.assertNotEqual(p.returncode, 0)
         # curl may give up on the broken data connection before the server has cleaned up:
         # the log line comes after the partial file is gone.

@@ -14,7 +14,7 @@ import socket
 import time
 import unittest
 
-from ferryd_harness import NET_TIMEOUT, FerryServer, close_quietly, fs_local_mounts
+from ferryd_harness import NET_TIMEOUT, FerryServer, RawControl, fs_local_mounts
 
 
 def cpu_ticks(pid):
@@ -23,66 +23,53 @@ def cpu_ticks(pid):
     return int(fields[11]) + int(fields[12])  # utime + stime, all threads
 
 
-class ControlConnection:
-    """A raw control connection: replies are read line by line as the server sent them."""
+def expect(reply, code):
+    if not reply.startswith(code + " "):
+        raise AssertionError(f"expected {code}, got {reply!r}")
+    return reply
 
-    def __init__(self, server):
-        self.sock = socket.create_connection(("127.0.0.1", server.port), timeout=NET_TIMEOUT)
-        self.buffer = b""
-        self.expect("220")
-        self.command(f"USER {server.user}", "331")
-        self.command(f"PASS {server.password}", "230")
-        self.command("TYPE I", "200")
 
-    def line(self):
-        while b"\r\n" not in self.buffer:
-            chunk = self.sock.recv(4096)
-            if not chunk:
-                raise ConnectionError("control connection closed")
-            self.buffer += chunk
-        line, self.buffer = self.buffer.split(b"\r\n", 1)
-        return line.decode()
+def logged_in(server):
+    """A raw control connection, logged in, in binary mode."""
+    control = RawControl(server.host, server.port)
+    expect(control.login(server.user, server.password), "230")
+    expect(control.cmd("TYPE I"), "200")
+    return control
 
-    def expect(self, code):
-        line = self.line()
-        if not line.startswith(code + " "):
-            raise AssertionError(f"expected {code}, got {line!r}")
-        return line
 
-    def command(self, text, code):
-        self.sock.sendall(text.encode() + b"\r\n")
-        return self.expect(code)
+def passive_data(control):
+    reply = expect(control.cmd("EPSV"), "229")
+    port = int(reply.split("|||")[1].split("|")[0])
+    return socket.create_connection(("127.0.0.1", port), timeout=NET_TIMEOUT)
 
-    def passive_data(self):
-        reply = self.command("EPSV", "229")
-        port = int(reply.split("|||")[1].split("|")[0])
-        return socket.create_connection(("127.0.0.1", port), timeout=NET_TIMEOUT)
 
-    def retrieve(self, name, read_reply_first):
-        """RETR, reading the 150 before the data (as ftplib does) or the data first."""
-        data = self.passive_data()
-        self.sock.sendall(f"RETR {name}\r\n".encode())
-        opening = self.expect("150") if read_reply_first else None
-        received = bytearray()
-        while chunk := data.recv(1 << 16):
-            received += chunk
-        data.close()
-        if opening is None:
-            opening = self.expect("150")
-        self.expect("226")
-        return bytes(received), opening
+def read_all(sock):
+    received = bytearray()
+    while chunk := sock.recv(1 << 16):
+        received += chunk
+    sock.close()
+    return bytes(received)
 
-    def close(self):
-        close_quietly(self.sock)
+
+def retrieve(control, name, read_reply_first):
+    """RETR, reading the 150 before the data (as ftplib does) or the data first."""
+    data = passive_data(control)
+    control.send(f"RETR {name}\r\n".encode())
+    opening = expect(control.reply(), "150") if read_reply_first else None
+    received = read_all(data)
+    if opening is None:
+        opening = expect(control.reply(), "150")
+    expect(control.reply(), "226")
+    return received, opening
 
 
 class IoThreadsTest(unittest.TestCase):
     def test_an_idle_server_stops_polling(self):
         with FerryServer(server_extra="busy_poll_us = 1000\n") as server:
-            control = ControlConnection(server)
+            control = logged_in(server)
             try:
                 for _ in range(200):
-                    control.command("NOOP", "200")
+                    expect(control.cmd("NOOP"), "200")
                 # The control connection stays open and quiet: no event, so no poll.
                 time.sleep(0.2)
                 before = cpu_ticks(server.proc.pid)
@@ -90,7 +77,7 @@ class IoThreadsTest(unittest.TestCase):
                 used = cpu_ticks(server.proc.pid) - before
                 # A thread that kept polling would use ~100 ticks a second; a sleeping one 0.
                 self.assertLess(used, 10, f"an idle ferryd used {used} CPU ticks in one second")
-                control.command("NOOP", "200")  # and it still answers
+                expect(control.cmd("NOOP"), "200")  # and it still answers
             finally:
                 control.close()
 
@@ -101,30 +88,27 @@ class IoThreadsTest(unittest.TestCase):
             for name, body in files.items():
                 with open(os.path.join(root, name), "wb") as f:
                     f.write(body)
-            control = ControlConnection(server)
+            control = logged_in(server)
             try:
                 for name, body in files.items():
                     for read_reply_first in (True, False):
-                        got, opening = control.retrieve(name, read_reply_first)
+                        got, opening = retrieve(control, name, read_reply_first)
                         self.assertEqual(hashlib.sha256(got).hexdigest(), hashlib.sha256(body).hexdigest(),
                                          f"{name}, reply read {'first' if read_reply_first else 'last'}")
                         self.assertIn(f"({len(body)} bytes)", opening)
                 # A restart offset takes the same path.
-                control.command("REST 1000", "350")
-                data = control.passive_data()
-                control.sock.sendall(b"RETR small\r\n")
-                rest = bytearray()
-                while chunk := data.recv(1 << 16):
-                    rest += chunk
-                data.close()
-                self.assertIn("(3096 bytes)", control.expect("150"))
-                control.expect("226")
-                self.assertEqual(bytes(rest), files["small"][1000:])
+                expect(control.cmd("REST 1000"), "350")
+                data = passive_data(control)
+                control.send(b"RETR small\r\n")
+                rest = read_all(data)
+                self.assertIn("(3096 bytes)", expect(control.reply(), "150"))
+                expect(control.reply(), "226")
+                self.assertEqual(rest, files["small"][1000:])
                 # A missing file is refused before any data connection is used.
-                data = control.passive_data()
-                control.command("RETR missing", "550")
+                data = passive_data(control)
+                expect(control.cmd("RETR missing"), "550")
                 data.close()
-                control.command("NOOP", "200")
+                expect(control.cmd("NOOP"), "200")
             finally:
                 control.close()
 
