@@ -1,5 +1,6 @@
 """Helpers shared by bench/run and bench/stress: the process tree of a server, its memory
-and CPU time from /proc, and the build of the C++ load generator."""
+from /proc, its CPU time (from /proc, or from a cgroup of its own), and the build of the
+C++ load generator."""
 import datetime
 import os
 import platform
