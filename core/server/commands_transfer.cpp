@@ -220,7 +220,7 @@ asio::awaitable<void> Session::cmd_retr(std::string_view arg) {
   // download instead of three (measured: 3.5 -> 2.1 context switches a file for the
   // client). What the socket did not take goes out below, as for any file.
   if (binary_ && file->native_fd() >= 0 && !data->is_tls() &&
-      !try_send_file(data->socket(), file->native_fd(), offset, size - offset, sent) && sent == size - offset) {
+      !data->try_send_file(file->native_fd(), offset, size - offset, sent) && sent == size - offset) {
     co_await data->close();
     touch();
     log_transfer("RETR", *path, sent, started, {});
@@ -245,9 +245,8 @@ asio::awaitable<void> Session::cmd_retr(std::string_view arg) {
 
 asio::awaitable<std::error_code> Session::send_data(ReadHandle& file, DataConnection& data,
                                                     std::uint64_t offset, std::uint64_t size, std::uint64_t& sent) {
-  auto timeout = std::chrono::seconds(state_->config.data_timeout);
   if (binary_ && file.native_fd() >= 0 && !data.is_tls()) {  // zero-copy; TLS needs the bytes in user space
-    co_return co_await send_file(data.socket(), file.native_fd(), offset, size - offset, timeout, sent);
+    co_return co_await data.send_file(file.native_fd(), offset, size - offset, sent);
   }
   std::vector<std::byte> buffer(transfer_buffer_size);
   std::string wire;

@@ -44,75 +44,112 @@ asio::awaitable<std::error_code> wait_ready(tcp::socket& socket, tcp::socket::wa
 
 std::unique_ptr<PassiveListener> PassiveListener::open(const asio::any_io_executor& executor,
                                                        const asio::ip::address& local, PassivePorts& ports) {
+  const tcp protocol = local.is_v6() ? tcp::v6() : tcp::v4();
   for (unsigned attempt = 0; attempt < ports.count(); ++attempt) {
     std::uint16_t port = ports.next();
-    tcp::acceptor acceptor(executor);
-    std::error_code ec;
-    tcp::endpoint endpoint(local, port);
-    acceptor.open(endpoint.protocol(), ec);
-    if (ec) return nullptr;
+    UniqueFd fd(::socket(protocol.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    if (!fd) return nullptr;
     // The server closes data connections first, so their ports linger in TIME_WAIT: without
     // SO_REUSEADDR a busy client would exhaust the range within a minute.
-    acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
-    acceptor.bind(endpoint, ec);
-    if (ec) continue;  // in use: try the next port
-    acceptor.listen(1, ec);
-    if (ec) continue;
-    return std::unique_ptr<PassiveListener>(new PassiveListener(std::move(acceptor), port));
+    int on = 1;
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+    tcp::endpoint endpoint(local, port);
+    if (::bind(fd.get(), endpoint.data(), static_cast<socklen_t>(endpoint.size())) != 0) continue;  // in use
+    if (::listen(fd.get(), 1) != 0) continue;
+    return std::unique_ptr<PassiveListener>(new PassiveListener(executor, std::move(fd), protocol, port));
   }
   return nullptr;
 }
 
-asio::awaitable<std::optional<tcp::socket>> PassiveListener::accept(asio::ip::address peer,
-                                                                     std::chrono::seconds timeout,
-                                                                     std::uint64_t session_id) {
-  std::error_code ec;
-  acceptor_.non_blocking(true, ec);
-  if (ec) co_return std::nullopt;
+PassiveListener::PassiveListener(asio::any_io_executor executor, UniqueFd fd, tcp protocol, std::uint16_t port)
+    : executor_(std::move(executor)), fd_(std::move(fd)), protocol_(protocol), port_(port) {}
+
+PassiveListener::~PassiveListener() = default;
+
+asio::awaitable<UniqueFd> PassiveListener::accept(asio::ip::address peer, std::chrono::seconds timeout,
+                                                  std::uint64_t session_id) {
+  const int listening = acceptor_ ? acceptor_->native_handle() : fd_.get();
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (true) {
     // Clients connect before they send RETR or STOR: the connection is usually waiting
-    // already, and is taken without arming the timeout race.
-    tcp::socket socket(acceptor_.get_executor());
-    acceptor_.accept(socket, ec);
-    if (ec == asio::error::would_block || ec == asio::error::try_again) {
-      if (std::chrono::steady_clock::now() >= deadline) co_return std::nullopt;  // timed out
-      asio::steady_timer timer(acceptor_.get_executor(), deadline);
-      auto result = co_await (acceptor_.async_wait(tcp::acceptor::wait_read, as_tuple_awaitable) ||
+    // already, and is taken without the event loop or a timeout race.
+    tcp::endpoint remote;
+    socklen_t length = static_cast<socklen_t>(remote.capacity());
+    UniqueFd accepted(::accept4(listening, remote.data(), &length, SOCK_NONBLOCK | SOCK_CLOEXEC));
+    if (!accepted) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      if (errno != EAGAIN) co_return UniqueFd{};
+      if (std::chrono::steady_clock::now() >= deadline) co_return UniqueFd{};  // timed out
+      if (!acceptor_) {
+        std::error_code ec;
+        acceptor_.emplace(executor_);
+        acceptor_->assign(protocol_, fd_.get(), ec);
+        if (ec) co_return UniqueFd{};
+        fd_.release();  // the acceptor owns it now
+      }
+      asio::steady_timer timer(executor_, deadline);
+      auto result = co_await (acceptor_->async_wait(tcp::acceptor::wait_read, as_tuple_awaitable) ||
                               timer.async_wait(as_tuple_awaitable));
-      if (result.index() == 1 || std::get<0>(std::get<0>(result))) co_return std::nullopt;  // timed out, or closed
+      if (result.index() == 1 || std::get<0>(std::get<0>(result))) co_return UniqueFd{};  // timed out, or closed
       continue;
     }
-    if (ec) co_return std::nullopt;
-    std::error_code peer_ec;
-    auto remote = socket.remote_endpoint(peer_ec);
-    if (!peer_ec && remote.address() == peer) co_return std::move(socket);
+    remote.resize(length);
+    if (remote.address() == peer) co_return accepted;
     // Someone else raced for our port: refuse them and keep waiting for the real client.
-    std::string intruder = peer_ec ? std::string("?") : remote.address().to_string();
+    std::string intruder = remote.address().to_string();
     log_session(LogLevel::warning, session_id, "refused", {{"peer", peer.to_string()}, {"intruder", intruder},
                                                             {"reason", "data connection from another address"}},
                 "refused data connection from ", intruder, " (control connection is from ", peer.to_string(), ")");
   }
 }
 
-DataConnection::DataConnection(tcp::socket socket, std::chrono::seconds timeout)
-    : socket_(std::move(socket)), timeout_(timeout) {
-  std::error_code ignored;
-  socket_.non_blocking(true, ignored);  // once: every transfer loop tries a direct call first
-  // Queue little beyond what the network takes: sendfile() then sends the data from this
-  // thread, instead of leaving megabytes queued for the kernel to transmit when the
-  // client's ACKs arrive, in the client's context (on loopback, on the client's CPU, which
-  // it needs to read). Measured: a 1 GiB download 2,800 -> 4,400 MiB/s, 200 concurrent
-  // ones 2,500 -> 3,400 MiB/s, with less server CPU. In-flight data is not limited.
+namespace {
+
+// Queue little beyond what the network takes: sendfile() then sends the data from this
+// thread, instead of leaving megabytes queued for the kernel to transmit when the client's
+// ACKs arrive, in the client's context (on loopback, on the client's CPU, which it needs to
+// read). Measured: a 1 GiB download 2,800 -> 4,400 MiB/s, 200 concurrent ones 2,500 -> 3,400
+// MiB/s, with less server CPU. In-flight data is not limited.
+void limit_unsent(int fd) {
   int lowat = static_cast<int>(notsent_lowat);
-  ::setsockopt(socket_.native_handle(), IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, sizeof lowat);
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, sizeof lowat);
+}
+
+}  // namespace
+
+DataConnection::DataConnection(const asio::any_io_executor& executor, tcp protocol, UniqueFd fd,
+                               std::chrono::seconds timeout)
+    : executor_(executor), protocol_(protocol), pending_(std::move(fd)), timeout_(timeout) {
+  limit_unsent(pending_.get());
+}
+
+DataConnection::DataConnection(tcp::socket socket, std::chrono::seconds timeout)
+    : executor_(socket.get_executor()), protocol_(tcp::v4()), socket_(std::move(socket)), timeout_(timeout) {
+  std::error_code ignored;
+  socket_->non_blocking(true, ignored);  // once: every transfer loop tries a direct call first
+  limit_unsent(socket_->native_handle());
+}
+
+tcp::socket& DataConnection::socket() {
+  if (!socket_) {
+    socket_.emplace(executor_);
+    std::error_code ec;
+    socket_->assign(protocol_, pending_.get(), ec);
+    // Registered: the socket owns the descriptor. If not (epoll_ctl failed), it stays
+    // closed, and every wait on it fails at once with bad_descriptor.
+    if (!ec) {
+      pending_.release();
+      socket_->non_blocking(true, ec);  // asio's own flag: its direct calls must not block
+    }
+  }
+  return *socket_;
 }
 
 DataConnection::~DataConnection() = default;
 
 asio::awaitable<DataConnection::TlsResult> DataConnection::start_tls(asio::ssl::context& context, bool require_reuse) {
-  tls_ = std::make_unique<asio::ssl::stream<tcp::socket&>>(socket_, context);
-  asio::steady_timer timer(socket_.get_executor(), timeout_);
+  tls_ = std::make_unique<asio::ssl::stream<tcp::socket&>>(socket(), context);
+  asio::steady_timer timer(executor_, timeout_);
   auto result = co_await (tls_->async_handshake(asio::ssl::stream_base::server, as_tuple_awaitable) ||
                           timer.async_wait(as_tuple_awaitable));
   if (result.index() == 1 || std::get<0>(std::get<0>(result))) co_return TlsResult::handshake_failed;
@@ -121,8 +158,20 @@ asio::awaitable<DataConnection::TlsResult> DataConnection::start_tls(asio::ssl::
 }
 
 asio::awaitable<std::error_code> DataConnection::write_all(std::span<const char> data) {
-  if (!tls_) co_return co_await send_all(socket_, data, timeout_);
-  asio::steady_timer timer(socket_.get_executor(), timeout_);
+  if (!tls_) {
+    while (!data.empty()) {
+      ssize_t n = ::send(native_handle(), data.data(), data.size(), MSG_NOSIGNAL);
+      if (n >= 0) {
+        data = data.subspan(static_cast<std::size_t>(n));
+      } else if (errno == EAGAIN) {
+        co_return co_await send_all(socket(), data, timeout_);
+      } else if (errno != EINTR) {
+        co_return std::error_code(errno, std::system_category());
+      }
+    }
+    co_return std::error_code{};
+  }
+  asio::steady_timer timer(executor_, timeout_);
   auto result = co_await (asio::async_write(*tls_, asio::buffer(data.data(), data.size()), as_tuple_awaitable) ||
                           timer.async_wait(as_tuple_awaitable));
   if (result.index() == 1) co_return std::make_error_code(std::errc::timed_out);
@@ -134,15 +183,17 @@ asio::awaitable<std::pair<std::error_code, std::size_t>> DataConnection::read_so
     // In a fast upload bytes are usually waiting already: take them at once, and arm the
     // timeout race only when the socket is empty (one timer and two waits fewer a chunk).
     while (true) {
-      std::error_code ec;
-      std::size_t n = socket_.read_some(asio::buffer(buffer.data(), buffer.size()), ec);
-      if (ec != asio::error::would_block && ec != asio::error::try_again) co_return std::pair{ec, n};
-      if (auto wait_ec = co_await wait_ready(socket_, tcp::socket::wait_read, timeout_)) {
+      ssize_t n = ::recv(native_handle(), buffer.data(), buffer.size(), 0);
+      if (n > 0) co_return std::pair{std::error_code{}, static_cast<std::size_t>(n)};
+      if (n == 0) co_return std::pair{std::error_code(asio::error::eof), std::size_t{0}};
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN) co_return std::pair{std::error_code(errno, std::system_category()), std::size_t{0}};
+      if (auto wait_ec = co_await wait_ready(socket(), tcp::socket::wait_read, timeout_)) {
         co_return std::pair{wait_ec, std::size_t{0}};
       }
     }
   }
-  asio::steady_timer timer(socket_.get_executor(), timeout_);
+  asio::steady_timer timer(executor_, timeout_);
   auto result = co_await (tls_->async_read_some(asio::buffer(buffer.data(), buffer.size()), as_tuple_awaitable) ||
                           timer.async_wait(as_tuple_awaitable));
   if (result.index() == 1) co_return std::pair{std::make_error_code(std::errc::timed_out), std::size_t{0}};
@@ -155,12 +206,12 @@ asio::awaitable<std::pair<std::error_code, std::size_t>> DataConnection::read_so
 asio::awaitable<std::pair<std::error_code, std::size_t>> DataConnection::splice_some(int pipe_fd, std::size_t count) {
   while (true) {
     // Non-blocking on both ends: the pipe is empty, so EAGAIN means the socket is.
-    ssize_t n = ::splice(socket_.native_handle(), nullptr, pipe_fd, nullptr, count, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+    ssize_t n = ::splice(native_handle(), nullptr, pipe_fd, nullptr, count, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
     if (n > 0) co_return std::pair{std::error_code{}, static_cast<std::size_t>(n)};
     if (n == 0) co_return std::pair{std::error_code(asio::error::eof), std::size_t{0}};
     if (errno == EINTR) continue;
     if (errno != EAGAIN) co_return std::pair{std::error_code(errno, std::system_category()), std::size_t{0}};
-    if (auto wait_ec = co_await wait_ready(socket_, tcp::socket::wait_read, timeout_)) {
+    if (auto wait_ec = co_await wait_ready(socket(), tcp::socket::wait_read, timeout_)) {
       co_return std::pair{wait_ec, std::size_t{0}};
     }
   }
@@ -169,12 +220,13 @@ asio::awaitable<std::pair<std::error_code, std::size_t>> DataConnection::splice_
 asio::awaitable<void> DataConnection::close() {
   std::error_code ignored;
   if (tls_) {
-    asio::steady_timer timer(socket_.get_executor(), std::chrono::seconds(2));
+    asio::steady_timer timer(executor_, std::chrono::seconds(2));
     co_await (tls_->async_shutdown(as_tuple_awaitable) || timer.async_wait(as_tuple_awaitable));
   }
   // close() alone sends the FIN (our receive side is drained: uploads read to EOF, and a
   // download's client sends nothing); a separate shutdown() would only cost a call.
-  socket_.close(ignored);
+  if (socket_) socket_->close(ignored);
+  pending_.reset();
 }
 
 asio::awaitable<std::error_code> send_all(tcp::socket& socket, std::span<const char> data,
@@ -192,12 +244,12 @@ asio::awaitable<std::error_code> send_all(tcp::socket& socket, std::span<const c
   co_return std::error_code{};
 }
 
-std::error_code try_send_file(tcp::socket& socket, int fd, std::uint64_t offset, std::uint64_t count,
-                              std::uint64_t& sent) {
+std::error_code DataConnection::try_send_file(int file_fd, std::uint64_t offset, std::uint64_t count,
+                                             std::uint64_t& sent) {
   while (count > 0) {
     off_t position = static_cast<off_t>(offset);
     std::size_t chunk = count > (1u << 30) ? (1u << 30) : static_cast<std::size_t>(count);
-    ssize_t n = ::sendfile(socket.native_handle(), fd, &position, chunk);
+    ssize_t n = ::sendfile(native_handle(), file_fd, &position, chunk);
     if (n > 0) {
       offset += static_cast<std::uint64_t>(n);
       count -= static_cast<std::uint64_t>(n);
@@ -212,15 +264,15 @@ std::error_code try_send_file(tcp::socket& socket, int fd, std::uint64_t offset,
   return {};
 }
 
-asio::awaitable<std::error_code> send_file(tcp::socket& socket, int fd, std::uint64_t offset, std::uint64_t count,
-                                           std::chrono::seconds timeout, std::uint64_t& sent) {
+asio::awaitable<std::error_code> DataConnection::send_file(int file_fd, std::uint64_t offset, std::uint64_t count,
+                                                           std::uint64_t& sent) {
   std::uint64_t end = offset + count;
   while (true) {
     std::uint64_t before = sent;
-    if (auto ec = try_send_file(socket, fd, offset, end - offset, sent)) co_return ec;
+    if (auto ec = try_send_file(file_fd, offset, end - offset, sent)) co_return ec;
     offset += sent - before;
     if (offset == end) co_return std::error_code{};
-    if (auto wait_ec = co_await wait_ready(socket, tcp::socket::wait_write, timeout)) co_return wait_ec;
+    if (auto wait_ec = co_await wait_ready(socket(), tcp::socket::wait_write, timeout_)) co_return wait_ec;
   }
 }
 

@@ -12,6 +12,7 @@
 #include <system_error>
 
 #include "server/server_state.hpp"
+#include "server/unique_fd.hpp"
 
 namespace asio::ssl {
 class context;
@@ -21,24 +22,32 @@ class stream;
 
 namespace ferry {
 
+// Both kinds of data socket join the event loop (epoll_ctl, FIONBIO) only when a call would
+// block: a passive connection is usually waiting when RETR or STOR comes, and a small file
+// fits in the socket at once, so most data connections never need the loop at all.
+
 class PassiveListener {
  public:
   // Listens on `local` (the control connection's local address) on a port of the range;
   // nullptr when every port in the range is taken.
   static std::unique_ptr<PassiveListener> open(const asio::any_io_executor& executor, const asio::ip::address& local,
                                                PassivePorts& ports);
+  ~PassiveListener();
 
   std::uint16_t port() const noexcept { return port_; }
+  asio::ip::tcp protocol() const noexcept { return protocol_; }
 
-  // Accepts the data connection from `peer`. Connections from other addresses are
-  // refused and logged (no data theft). nullopt on timeout or error.
-  asio::awaitable<std::optional<asio::ip::tcp::socket>> accept(asio::ip::address peer, std::chrono::seconds timeout,
-                                                               std::uint64_t session_id);
+  // Accepts the data connection from `peer`, as a non-blocking socket descriptor.
+  // Connections from other addresses are refused and logged (no data theft). An empty
+  // descriptor on timeout or error.
+  asio::awaitable<UniqueFd> accept(asio::ip::address peer, std::chrono::seconds timeout, std::uint64_t session_id);
 
  private:
-  explicit PassiveListener(asio::ip::tcp::acceptor acceptor, std::uint16_t port)
-      : acceptor_(std::move(acceptor)), port_(port) {}
-  asio::ip::tcp::acceptor acceptor_;
+  PassiveListener(asio::any_io_executor executor, UniqueFd fd, asio::ip::tcp protocol, std::uint16_t port);
+  asio::any_io_executor executor_;
+  UniqueFd fd_;                                       // the listening socket, until acceptor_ takes it
+  std::optional<asio::ip::tcp::acceptor> acceptor_;  // made for the first wait
+  asio::ip::tcp protocol_;
   std::uint16_t port_;
 };
 
@@ -46,6 +55,10 @@ class PassiveListener {
 // Every operation is bounded by `timeout` of no progress.
 class DataConnection {
  public:
+  // An accepted passive connection (non-blocking), not yet in the event loop.
+  DataConnection(const asio::any_io_executor& executor, asio::ip::tcp protocol, UniqueFd fd,
+                 std::chrono::seconds timeout);
+  // An active connection, connected through the event loop.
   DataConnection(asio::ip::tcp::socket socket, std::chrono::seconds timeout);
   ~DataConnection();
 
@@ -56,34 +69,39 @@ class DataConnection {
   asio::awaitable<TlsResult> start_tls(asio::ssl::context& context, bool require_reuse);
 
   bool is_tls() const noexcept { return tls_ != nullptr; }
-  asio::ip::tcp::socket& socket() noexcept { return socket_; }
   asio::awaitable<std::error_code> write_all(std::span<const char> data);
   // Reads some bytes; eof at the end of the upload.
   asio::awaitable<std::pair<std::error_code, std::size_t>> read_some(std::span<char> buffer);
   // Moves up to `count` received bytes into the pipe `pipe_fd` (splice(2), plain TCP only,
   // the pipe empty); eof at the end of the upload.
   asio::awaitable<std::pair<std::error_code, std::size_t>> splice_some(int pipe_fd, std::size_t count);
+  // sendfile(2) (plain TCP only) of what the socket takes now of [offset, offset+count) of
+  // `file_fd`, without waiting; `sent` counts progress. An error other than a full socket
+  // is returned.
+  std::error_code try_send_file(int file_fd, std::uint64_t offset, std::uint64_t count, std::uint64_t& sent);
+  // sendfile(2) of all of [offset, offset+count) of `file_fd`; `sent` counts progress.
+  asio::awaitable<std::error_code> send_file(int file_fd, std::uint64_t offset, std::uint64_t count,
+                                             std::uint64_t& sent);
   // Ends the connection: TLS close_notify first (bounded), then close.
   asio::awaitable<void> close();
 
  private:
-  asio::ip::tcp::socket socket_;
+  int native_handle() noexcept { return socket_ ? socket_->native_handle() : pending_.get(); }
+  // The socket in the event loop, registered on first use: for a wait, or for TLS.
+  asio::ip::tcp::socket& socket();
+
+  asio::any_io_executor executor_;
+  asio::ip::tcp protocol_;
+  UniqueFd pending_;  // the descriptor until socket() registers it
+  std::optional<asio::ip::tcp::socket> socket_;
   std::chrono::seconds timeout_;
   std::unique_ptr<asio::ssl::stream<asio::ip::tcp::socket&>> tls_;
 };
 
-// Both take a socket already in non-blocking mode (a DataConnection's, a session's control
-// connection): they try the call directly and wait for the socket only on EAGAIN.
+// Takes a socket already in non-blocking mode (a session's control connection, a
+// DataConnection's): tries the call directly and waits for the socket only on EAGAIN.
 // Writes all of `data`, failing with timed_out when the peer stalls for `timeout`.
 asio::awaitable<std::error_code> send_all(asio::ip::tcp::socket& socket, std::span<const char> data,
                                           std::chrono::seconds timeout);
-
-// sendfile(2) of what the socket takes now of [offset, offset+count) of `fd`, without
-// waiting; `sent` counts progress. An error other than a full socket is returned.
-std::error_code try_send_file(asio::ip::tcp::socket& socket, int fd, std::uint64_t offset, std::uint64_t count,
-                              std::uint64_t& sent);
-// sendfile(2) of [offset, offset+count) of `fd` to the socket; `sent` counts progress.
-asio::awaitable<std::error_code> send_file(asio::ip::tcp::socket& socket, int fd, std::uint64_t offset,
-                                           std::uint64_t count, std::chrono::seconds timeout, std::uint64_t& sent);
 
 }  // namespace ferry

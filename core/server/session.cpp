@@ -380,12 +380,12 @@ asio::awaitable<std::unique_ptr<DataConnection>> Session::open_data_connection()
     co_return nullptr;
   }
   std::unique_ptr<PassiveListener> listener = std::move(passive_);
-  auto socket = co_await listener->accept(peer_, timeout, id_);
-  if (!socket) {
+  UniqueFd accepted = co_await listener->accept(peer_, timeout, id_);
+  if (!accepted) {
     co_await reply(425, "Can't open data connection.");
     co_return nullptr;
   }
-  co_return std::make_unique<DataConnection>(std::move(*socket), timeout);
+  co_return std::make_unique<DataConnection>(control_.get_executor(), listener->protocol(), std::move(accepted), timeout);
 }
 
 asio::awaitable<bool> Session::begin_transfer(DataConnection& data, std::string_view preliminary) {

@@ -6,6 +6,9 @@
   small file's 226 follows at once; a file larger than the socket buffers goes on in the
   watched transfer loop. Either way the client gets every byte and "150" then "226",
   whether it reads the reply or the data first.
+- Data sockets join the event loop only when a call would block: a passive connection
+  made after the command, an upload whose bytes come late, a download the client reads
+  slowly all take that path and must work as the direct one does.
 """
 
 import hashlib
@@ -38,9 +41,12 @@ def logged_in(server):
 
 
 def passive_data(control):
+    return socket.create_connection(("127.0.0.1", epsv_port(control)), timeout=NET_TIMEOUT)
+
+
+def epsv_port(control):
     reply = expect(control.cmd("EPSV"), "229")
-    port = int(reply.split("|||")[1].split("|")[0])
-    return socket.create_connection(("127.0.0.1", port), timeout=NET_TIMEOUT)
+    return int(reply.split("|||")[1].split("|")[0])
 
 
 def read_all(sock):
@@ -109,6 +115,53 @@ class IoThreadsTest(unittest.TestCase):
                 expect(control.cmd("RETR missing"), "550")
                 data.close()
                 expect(control.cmd("NOOP"), "200")
+            finally:
+                control.close()
+
+    def test_late_connections_and_late_bytes_take_the_waiting_path(self):
+        with FerryServer(mounts=fs_local_mounts(writable=True)) as server:
+            root = server.user_root()
+            body = os.urandom(3 << 20)
+            with open(os.path.join(root, "file"), "wb") as f:
+                f.write(body)
+            control = logged_in(server)
+            try:
+                # RETR before the data connection: the server waits for it.
+                port = epsv_port(control)
+                control.send(b"RETR file\r\n")
+                time.sleep(0.3)
+                data = socket.create_connection(("127.0.0.1", port), timeout=NET_TIMEOUT)
+                expect(control.reply(), "150")
+                # Read late, so the server finds the socket full and waits.
+                time.sleep(0.3)
+                self.assertEqual(read_all(data), body)
+                expect(control.reply(), "226")
+
+                # STOR before the data connection, and the bytes after a pause, in pieces.
+                upload = os.urandom(1 << 20)
+                port = epsv_port(control)
+                control.send(b"STOR up\r\n")
+                time.sleep(0.3)
+                data = socket.create_connection(("127.0.0.1", port), timeout=NET_TIMEOUT)
+                expect(control.reply(), "150")
+                time.sleep(0.3)
+                for piece in (upload[:1000], upload[1000:]):
+                    data.sendall(piece)
+                    time.sleep(0.1)
+                data.close()
+                expect(control.reply(), "226")
+                with open(os.path.join(root, "up"), "rb") as f:
+                    self.assertEqual(f.read(), upload)
+
+                # A listing over a connection made late.
+                port = epsv_port(control)
+                control.send(b"NLST\r\n")
+                time.sleep(0.3)
+                data = socket.create_connection(("127.0.0.1", port), timeout=NET_TIMEOUT)
+                expect(control.reply(), "150")
+                names = read_all(data).decode().split()
+                self.assertTrue({"file", "up"} <= set(names), names)
+                expect(control.reply(), "226")
             finally:
                 control.close()
 
