@@ -19,6 +19,7 @@
 #include "server/blocking.hpp"
 #include "server/log.hpp"
 #include "server/session.hpp"
+#include "server/unique_fd.hpp"
 #include "vfs/path.hpp"
 
 namespace ferry {
@@ -58,7 +59,7 @@ class SplicePipe {
   static std::optional<SplicePipe> open() {
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) != 0) return std::nullopt;  // out of descriptors: copy instead
-    SplicePipe pipe(fds[0], fds[1]);
+    SplicePipe pipe{UniqueFd(fds[0]), UniqueFd(fds[1])};
     // Larger than the default 64 KiB: fewer calls per upload. Refused past the user's pipe
     // quota (many uploads at once): then the default does.
     int size = ::fcntl(fds[1], F_SETPIPE_SZ, static_cast<int>(splice_pipe_size));
@@ -66,21 +67,14 @@ class SplicePipe {
     pipe.capacity_ = size > 0 ? static_cast<std::size_t>(size) : 4096;
     return pipe;
   }
-  SplicePipe(SplicePipe&& other) noexcept
-      : read_(std::exchange(other.read_, -1)), write_(std::exchange(other.write_, -1)), capacity_(other.capacity_) {}
-  SplicePipe& operator=(SplicePipe&&) = delete;
-  ~SplicePipe() {
-    if (read_ >= 0) ::close(read_);
-    if (write_ >= 0) ::close(write_);
-  }
-  int read_end() const noexcept { return read_; }
-  int write_end() const noexcept { return write_; }
+  int read_end() const noexcept { return read_.get(); }
+  int write_end() const noexcept { return write_.get(); }
   std::size_t capacity() const noexcept { return capacity_; }
 
  private:
-  SplicePipe(int r, int w) : read_(r), write_(w) {}
-  int read_;
-  int write_;
+  SplicePipe(UniqueFd r, UniqueFd w) : read_(std::move(r)), write_(std::move(w)) {}
+  UniqueFd read_;
+  UniqueFd write_;
   std::size_t capacity_ = 0;
 };
 

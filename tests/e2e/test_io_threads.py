@@ -49,6 +49,17 @@ def epsv_port(control):
     return int(reply.split("|||")[1].split("|")[0])
 
 
+def late_data(control, command):
+    """EPSV, then the command, then (0.3 s later: the server is waiting) the data connection;
+    the 150 read. Returns the data socket."""
+    port = epsv_port(control)
+    control.send(command.encode() + b"\r\n")
+    time.sleep(0.3)
+    data = socket.create_connection(("127.0.0.1", port), timeout=NET_TIMEOUT)
+    expect(control.reply(), "150")
+    return data
+
+
 def read_all(sock):
     received = bytearray()
     while chunk := sock.recv(1 << 16):
@@ -127,11 +138,7 @@ class IoThreadsTest(unittest.TestCase):
             control = logged_in(server)
             try:
                 # RETR before the data connection: the server waits for it.
-                port = epsv_port(control)
-                control.send(b"RETR file\r\n")
-                time.sleep(0.3)
-                data = socket.create_connection(("127.0.0.1", port), timeout=NET_TIMEOUT)
-                expect(control.reply(), "150")
+                data = late_data(control, "RETR file")
                 # Read late, so the server finds the socket full and waits.
                 time.sleep(0.3)
                 self.assertEqual(read_all(data), body)
@@ -139,11 +146,7 @@ class IoThreadsTest(unittest.TestCase):
 
                 # STOR before the data connection, and the bytes after a pause, in pieces.
                 upload = os.urandom(1 << 20)
-                port = epsv_port(control)
-                control.send(b"STOR up\r\n")
-                time.sleep(0.3)
-                data = socket.create_connection(("127.0.0.1", port), timeout=NET_TIMEOUT)
-                expect(control.reply(), "150")
+                data = late_data(control, "STOR up")
                 time.sleep(0.3)
                 for piece in (upload[:1000], upload[1000:]):
                     data.sendall(piece)
@@ -154,11 +157,7 @@ class IoThreadsTest(unittest.TestCase):
                     self.assertEqual(f.read(), upload)
 
                 # A listing over a connection made late.
-                port = epsv_port(control)
-                control.send(b"NLST\r\n")
-                time.sleep(0.3)
-                data = socket.create_connection(("127.0.0.1", port), timeout=NET_TIMEOUT)
-                expect(control.reply(), "150")
+                data = late_data(control, "NLST")
                 names = read_all(data).decode().split()
                 self.assertTrue({"file", "up"} <= set(names), names)
                 expect(control.reply(), "226")
