@@ -91,8 +91,8 @@ class DataConnection {
   asio::ip::tcp::socket& socket();
 
   asio::any_io_executor executor_;
-  asio::ip::tcp protocol_;
-  UniqueFd pending_;  // the descriptor until socket() registers it
+  asio::ip::tcp protocol_;  // of pending_ (an active connection's socket is open already)
+  UniqueFd pending_;         // the descriptor until socket() registers it
   std::optional<asio::ip::tcp::socket> socket_;
   std::chrono::seconds timeout_;
   std::unique_ptr<asio::ssl::stream<asio::ip::tcp::socket&>> tls_;
