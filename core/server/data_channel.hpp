@@ -1,5 +1,6 @@
 // The data connection: a passive listener (PASV/EPSV) that admits only the control
-// connection's peer, and the bounded-time send helpers transfers use.
+// connection's peer, the connection itself with its bounded-time transfers, and send_all,
+// which the control connection uses too.
 #pragma once
 
 #include <asio/awaitable.hpp>
