@@ -163,11 +163,11 @@ asio::awaitable<std::error_code> DataConnection::write_all(std::span<const char>
       ssize_t n = ::send(native_handle(), data.data(), data.size(), MSG_NOSIGNAL);
       if (n >= 0) {
         data = data.subspan(static_cast<std::size_t>(n));
-      } else if (errno == EAGAIN) {
-        co_return co_await send_all(socket(), data, timeout_);
-      } else if (errno != EINTR) {
-        co_return std::error_code(errno, std::system_category());
+        continue;
       }
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN) co_return std::error_code(errno, std::system_category());
+      if (auto wait_ec = co_await wait_ready(socket(), tcp::socket::wait_write, timeout_)) co_return wait_ec;
     }
     co_return std::error_code{};
   }
@@ -178,20 +178,26 @@ asio::awaitable<std::error_code> DataConnection::write_all(std::span<const char>
   co_return std::get<0>(std::get<0>(result));
 }
 
+// In a fast upload bytes are usually waiting already: take them at once, and arm the
+// timeout race only when the socket is empty (one timer and two waits fewer a chunk).
+template <typename Receive>
+asio::awaitable<std::pair<std::error_code, std::size_t>> DataConnection::receive_when_ready(Receive receive) {
+  while (true) {
+    ssize_t n = receive();
+    if (n > 0) co_return std::pair{std::error_code{}, static_cast<std::size_t>(n)};
+    if (n == 0) co_return std::pair{std::error_code(asio::error::eof), std::size_t{0}};
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN) co_return std::pair{std::error_code(errno, std::system_category()), std::size_t{0}};
+    if (auto wait_ec = co_await wait_ready(socket(), tcp::socket::wait_read, timeout_)) {
+      co_return std::pair{wait_ec, std::size_t{0}};
+    }
+  }
+}
+
 asio::awaitable<std::pair<std::error_code, std::size_t>> DataConnection::read_some(std::span<char> buffer) {
   if (!tls_) {
-    // In a fast upload bytes are usually waiting already: take them at once, and arm the
-    // timeout race only when the socket is empty (one timer and two waits fewer a chunk).
-    while (true) {
-      ssize_t n = ::recv(native_handle(), buffer.data(), buffer.size(), 0);
-      if (n > 0) co_return std::pair{std::error_code{}, static_cast<std::size_t>(n)};
-      if (n == 0) co_return std::pair{std::error_code(asio::error::eof), std::size_t{0}};
-      if (errno == EINTR) continue;
-      if (errno != EAGAIN) co_return std::pair{std::error_code(errno, std::system_category()), std::size_t{0}};
-      if (auto wait_ec = co_await wait_ready(socket(), tcp::socket::wait_read, timeout_)) {
-        co_return std::pair{wait_ec, std::size_t{0}};
-      }
-    }
+    co_return co_await receive_when_ready(
+        [&] { return ::recv(native_handle(), buffer.data(), buffer.size(), 0); });
   }
   asio::steady_timer timer(executor_, timeout_);
   auto result = co_await (tls_->async_read_some(asio::buffer(buffer.data(), buffer.size()), as_tuple_awaitable) ||
@@ -204,17 +210,10 @@ asio::awaitable<std::pair<std::error_code, std::size_t>> DataConnection::read_so
 }
 
 asio::awaitable<std::pair<std::error_code, std::size_t>> DataConnection::splice_some(int pipe_fd, std::size_t count) {
-  while (true) {
-    // Non-blocking on both ends: the pipe is empty, so EAGAIN means the socket is.
-    ssize_t n = ::splice(native_handle(), nullptr, pipe_fd, nullptr, count, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-    if (n > 0) co_return std::pair{std::error_code{}, static_cast<std::size_t>(n)};
-    if (n == 0) co_return std::pair{std::error_code(asio::error::eof), std::size_t{0}};
-    if (errno == EINTR) continue;
-    if (errno != EAGAIN) co_return std::pair{std::error_code(errno, std::system_category()), std::size_t{0}};
-    if (auto wait_ec = co_await wait_ready(socket(), tcp::socket::wait_read, timeout_)) {
-      co_return std::pair{wait_ec, std::size_t{0}};
-    }
-  }
+  // Non-blocking on both ends: the pipe is empty, so EAGAIN means the socket is.
+  co_return co_await receive_when_ready([&] {
+    return ::splice(native_handle(), nullptr, pipe_fd, nullptr, count, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+  });
 }
 
 asio::awaitable<void> DataConnection::close() {

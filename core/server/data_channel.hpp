@@ -90,6 +90,10 @@ class DataConnection {
   int native_handle() noexcept { return socket_ ? socket_->native_handle() : pending_.get(); }
   // The socket in the event loop, registered on first use: for a wait, or for TLS.
   asio::ip::tcp::socket& socket();
+  // Repeats `receive` (one recv or splice on the bare descriptor, its ssize_t result) until
+  // it moves bytes (eof for 0) or fails, waiting for the socket while it is empty.
+  template <typename Receive>
+  asio::awaitable<std::pair<std::error_code, std::size_t>> receive_when_ready(Receive receive);
 
   asio::any_io_executor executor_;
   asio::ip::tcp protocol_;  // of pending_ (an active connection's socket is open already)
@@ -99,8 +103,8 @@ class DataConnection {
   std::unique_ptr<asio::ssl::stream<asio::ip::tcp::socket&>> tls_;
 };
 
-// Takes a socket already in non-blocking mode (a session's control connection, a
-// DataConnection's): tries the call directly and waits for the socket only on EAGAIN.
+// The control connection's writes. Takes a socket already in non-blocking mode: tries the
+// call directly and waits for the socket only on EAGAIN.
 // Writes all of `data`, failing with timed_out when the peer stalls for `timeout`.
 asio::awaitable<std::error_code> send_all(asio::ip::tcp::socket& socket, std::span<const char> data,
                                           std::chrono::seconds timeout);
