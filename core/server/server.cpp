@@ -47,8 +47,8 @@ long involuntary_switches() {
 
 // Runs `context` on this thread until it is stopped. After each burst of events the
 // thread keeps polling before it sleeps in epoll_wait: on a virtual machine a sleeping
-// CPU takes ~25 us to wake (a pipe ping-pong between two CPUs here takes 50 us a round
-// trip, 8 us when one side polls), which is a large part of an FTP command's round trip
+// CPU takes ~20 us to wake (a pipe ping-pong between two CPUs here takes 42 us a round
+// trip, 7-11 us when one side polls), which is a large part of an FTP command's round trip
 // on loopback. How long it polls adapts (PollWindow) up to `busy_poll`; the poll yields
 // the CPU to anything else runnable, and an idle server sleeps.
 void run_io_thread(asio::io_context& context, std::chrono::microseconds busy_poll) {
