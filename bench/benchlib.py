@@ -57,7 +57,7 @@ class CpuCgroup:
     included, from a cgroup of its own (cgroup v1 cpuacct or v2). Summing /proc/PID/stat
     over the live tree misses session processes that a server lets the kernel reap:
     vsftpd ignores SIGCHLD, so its sessions' time never reaches its cutime. Without a
-    writable cgroup file system, `seconds()` falls back to that sum (`exact` is False)."""
+    writable cgroup file system, `seconds()` falls back to that sum."""
 
     V1 = "/sys/fs/cgroup/cpuacct"
     V2 = "/sys/fs/cgroup"
@@ -73,8 +73,6 @@ class CpuCgroup:
                     break
                 except OSError:
                     pass
-        self.exact = self.path is not None
-        self.pid = None
 
     def join(self):
         """Moves the calling process into the group: call it in the child before exec."""
