@@ -412,18 +412,20 @@ asio::awaitable<std::pair<Session::TransferEnd, std::error_code>> Session::watch
   auto result = co_await (std::move(transfer) || watch_for_abort());
   transferring_ = false;
   if (result.index() == 0) co_return std::pair{TransferEnd::done, std::get<0>(result)};
+  if (std::get<1>(result) == TransferEnd::aborted) input_.erase(0, input_.find('\n') + 1);  // this ABOR is answered
   co_return std::pair{std::get<1>(result), std::error_code{}};
 }
 
+// Leaves the ABOR line in input_: when the transfer ends in the same turn (the client
+// closed the data connection and sent ABOR together), the transfer wins the race and the
+// command loop must still answer the ABOR; watch_transfer() drops the line only when the
+// abort won.
 asio::awaitable<Session::TransferEnd> Session::watch_for_abort() {
   while (true) {
     std::size_t newline = input_.find('\n');
     if (newline != std::string::npos) {
       ftp::ParseResult parsed = ftp::parse_command(std::string_view(input_).substr(0, newline + 1));
-      if (parsed.ok() && parsed.command.verb == "ABOR") {
-        input_.erase(0, newline + 1);
-        co_return TransferEnd::aborted;
-      }
+      if (parsed.ok() && parsed.command.verb == "ABOR") co_return TransferEnd::aborted;
       // Some other command: it stays queued until the transfer is over (RFC 959 allows
       // either). Wait here until the transfer finishes and cancels us.
       asio::steady_timer never(control_.get_executor(), std::chrono::steady_clock::time_point::max());

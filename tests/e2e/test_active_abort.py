@@ -12,7 +12,7 @@ import tempfile
 import time
 import unittest
 
-from ferryd_harness import IMAGE_SOURCE, NET_TIMEOUT, ServerTestCase, close_quietly
+from ferryd_harness import IMAGE_SOURCE, NET_TIMEOUT, RawControl, ServerTestCase, close_quietly, fs_local_mounts
 
 BIG_SIZE = 64 * 1024 * 1024
 
@@ -156,6 +156,40 @@ class ActiveModeAndAbortTest(ServerTestCase):
             with self.assertRaises(ftplib.error_perm, msg=cmd) as cm:
                 ftp.sendcmd(cmd)
             self.assertTrue(str(cm.exception).startswith(code), (cmd, str(cm.exception)))
+
+
+
+class AbortAtTheEndOfATransferTest(ServerTestCase):
+    """ABOR that arrives together with the end of the transfer (the client closes the data
+    connection and sends ABOR at once): whichever wins, both get their reply, in order,
+    426 + 226 (aborted) or 226 + 225 (done, nothing left to abort). Found by the random
+    walk (test_protocol_walk): the ABOR used to be swallowed when the transfer won."""
+
+    server_kwargs = {"mounts": fs_local_mounts(welcome=False)}
+
+    def test_upload_end_and_abor_together_both_answered(self):
+        root = self.server.user_root()
+        c = RawControl("127.0.0.1", self.server.port, timeout=5)
+        self.addCleanup(c.close)
+        self.assertTrue(c.login(self.server.user, self.server.password).startswith("230"))
+        self.assertTrue(c.cmd("TYPE I").startswith("200"))
+        outcomes = set()
+        for i in range(30):
+            port = int(c.cmd("EPSV").split("|||")[1].split("|")[0])
+            data = socket.create_connection(("127.0.0.1", port), timeout=NET_TIMEOUT)
+            self.assertTrue(c.cmd(f"STOR race{i}").startswith("150"))
+            payload = os.urandom(1000 + i)
+            data.sendall(payload)
+            data.close()
+            c.send(b"ABOR\r\n")
+            pair = (c.reply()[:3], c.reply()[:3])
+            self.assertIn(pair, {("226", "225"), ("426", "226")}, f"round {i}")
+            outcomes.add(pair)
+            if pair[0] == "226":  # the upload completed: all of it is on disk
+                with open(os.path.join(root, f"race{i}"), "rb") as f:
+                    self.assertEqual(f.read(), payload)
+            self.assertTrue(c.cmd("NOOP").startswith("200"), f"round {i}: replies out of step")
+        print(f"\noutcomes over 30 rounds: {sorted(outcomes)}")
 
 
 if __name__ == "__main__":
