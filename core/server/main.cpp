@@ -127,14 +127,20 @@ int serve(int argc, char** argv) {
   return code;
 }
 
-// A write past RLIMIT_FSIZE must fail with EFBIG (the upload answers 552), not kill the
-// server with SIGXFSZ.
-void ignore_file_size_signal() { std::signal(SIGXFSZ, SIG_IGN); }
+// Signals that would kill the server for what is one session's error, to be had as errno:
+// - SIGPIPE: sendfile() and splice() cannot take MSG_NOSIGNAL, so a download whose client
+//   closed its data connection would end the whole server instead of failing with EPIPE
+//   (426 for that transfer);
+// - SIGXFSZ: a write past RLIMIT_FSIZE must fail with EFBIG (the upload answers 552).
+void ignore_error_signals() {
+  std::signal(SIGPIPE, SIG_IGN);
+  std::signal(SIGXFSZ, SIG_IGN);
+}
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  ignore_file_size_signal();
+  ignore_error_signals();
   try {
     if (argc >= 2 && std::string_view(argv[1]) == "passwd") {
       return ferry::run_passwd_command(std::vector<std::string>(argv + 2, argv + argc));

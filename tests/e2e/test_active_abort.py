@@ -159,15 +159,46 @@ class ActiveModeAndAbortTest(ServerTestCase):
 
 
 
-class AbortAtTheEndOfATransferTest(ServerTestCase):
-    """ABOR that arrives together with the end of the transfer (the client closes the data
-    connection and sends ABOR at once): whichever wins, both get their reply, in order,
-    426 + 226 (aborted) or 226 + 225 (done, nothing left to abort). Found by the random
-    walk (test_protocol_walk): the ABOR used to be swallowed when the transfer won."""
+class ClientEndsTheTransferTest(ServerTestCase):
+    """Transfers the client ends on its own side, both found by the random walk
+    (test_protocol_walk): a download whose data connection the client closes, and an ABOR
+    sent together with the end of an upload."""
 
     server_kwargs = {"mounts": fs_local_mounts(welcome=False)}
 
-    def test_upload_end_and_abor_together_both_answered(self):
+    def test_download_closed_by_the_client_fails_426_and_the_server_lives_on(self):
+        # sendfile() cannot take MSG_NOSIGNAL: this used to kill ferryd with SIGPIPE.
+        root = self.server.user_root()
+        files = {"big": os.urandom(16 << 20), "mid": os.urandom(300000), "small": os.urandom(65536)}
+        for name, content in files.items():
+            with open(os.path.join(root, name), "wb") as f:
+                f.write(content)
+        for passive in (True, False):
+            ftp = self.ftp(passive=passive)
+            ftp.sendcmd("TYPE I")
+            for name in list(files) * 3:
+                conn = ftp.transfercmd(f"RETR {name}")
+                got = 0
+                while got < min(len(files[name]) // 2, 1 << 20):  # while ferryd is sending
+                    chunk = conn.recv(65536)
+                    self.assertTrue(chunk)
+                    got += len(chunk)
+                conn.close()  # no ABOR: the client just hangs up
+                try:
+                    end = ftp.getresp()  # 226 when the whole file fit in the socket buffers
+                except ftplib.error_temp as e:
+                    end = str(e)
+                self.assertIn(end[:3], ("226", "426"), (passive, name, end))
+                self.assertEqual(ftp.voidcmd("NOOP"), "200 NOOP ok.")
+            got = bytearray()
+            ftp.retrbinary("RETR big", got.extend)  # and a whole download still works
+            self.assertEqual(bytes(got), files["big"])
+        self.assertIsNone(self.server.proc.poll(), "ferryd exited")
+
+    def test_abor_together_with_the_end_of_an_upload_both_answered(self):
+        """Whichever wins, both get their reply, in order: 426 + 226 (aborted) or 226 + 225
+        (done, nothing left to abort). The ABOR used to be swallowed when the transfer won."""
+
         root = self.server.user_root()
         c = RawControl("127.0.0.1", self.server.port, timeout=5)
         self.addCleanup(c.close)
