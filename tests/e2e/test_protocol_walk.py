@@ -3,8 +3,9 @@
 Four sessions at once, each its own user with its own fs_local tree, take a few hundred
 random steps: any command ferryd knows (and unknown, malformed, overlong and pipelined
 ones) with arguments drawn from good, missing and hostile values; transfers over PASV,
-EPSV, PORT and EPRT whose data connection is read to the end, dropped half way, aborted
-with ABOR or never opened; REIN, QUIT and reconnects; AUTH TLS with PROT P or C mid-way.
+EPSV, PORT and EPRT whose data connection is read to the end, closed or reset half way,
+aborted with ABOR, left by a client that hangs up its control connection, never opened,
+or (PROT P) opened without TLS; REIN, QUIT and reconnects; AUTH TLS with PROT P or C.
 
 What must hold at every step:
 - every reply is well formed (CRLF lines, a code from 100 to 599, RFC 959 multi-line
@@ -30,6 +31,7 @@ import re
 import shutil
 import socket
 import ssl
+import struct
 import tempfile
 import threading
 import unittest
@@ -126,6 +128,19 @@ class Walker:
         self.tls = self.prot_p = self.logged_in = self.binary = False
         self.cwd, self.rnfr, self.rest_dirty = "/", None, False
         self.expect(self.reply(), "220")
+        if self.rng.random() < 0.3:  # an FTPS client: AUTH TLS, PBSZ, PROT, then login
+            self.start_tls()
+
+    def start_tls(self):
+        self.expect(self.cmd("AUTH TLS"), "234")
+        self.sock = self.tls_context.wrap_socket(self.sock)
+        self.file = self.sock.makefile("rb")
+        self.tls = True
+        self.note("   (TLS)")
+        self.expect(self.cmd("PBSZ 0"), "200")
+        prot = self.rng.choice(["P", "P", "C"])
+        self.expect(self.cmd(f"PROT {prot}"), "200")
+        self.prot_p = prot == "P"
 
     def close(self):
         for thing in (self.file, self.sock):
@@ -236,7 +251,12 @@ class Walker:
             if self.cmd(f"REST {rest_offset}")[0] != "350":
                 rest_offset = None
         checked = self.binary and not self.rest_dirty
-        fate = self.rng.choices(["whole", "drop", "abort", "never"], [70, 12, 15, 3])[0]
+        # whole: read or write it all; drop/reset: stop half way, close (FIN) or reset (RST);
+        # abort: stop half way and send ABOR; hangup: stop half way and close the control
+        # connection; never: no data connection; plaintext: no TLS on a PROT P connection.
+        fate = self.rng.choices(["whole", "drop", "reset", "abort", "hangup", "never"], [64, 10, 6, 12, 5, 3])[0]
+        if self.prot_p and self.rng.random() < 0.05:
+            fate = "plaintext"
         if data is not None and data.address and fate != "never" and self.rng.random() < 0.5:
             data.connect()  # before the command, as ftplib does; TLS starts after the 150
         code, text = self.cmd(f"{verb} {name}" if name else verb)
@@ -256,8 +276,11 @@ class Walker:
             return
         got, sent, abor_sent = bytearray(), b"", False
         try:
-            conn = data.open(self.tls_context if self.prot_p else None, self.sock.session if self.tls else None)
-            if upload:
+            tls = self.tls_context if self.prot_p and fate != "plaintext" else None
+            conn = data.open(tls, self.sock.session if self.tls else None)
+            if fate == "plaintext":
+                conn.sendall(b"not a TLS client hello\r\n" * 4)
+            elif upload:
                 sent = self.rng.randbytes(self.rng.choice([0, 1, 100, 65536, 300000]))
                 conn.sendall(sent if fate == "whole" else sent[:len(sent) // 2])
                 if fate == "abort":
@@ -274,13 +297,24 @@ class Walker:
                             self.send(b"ABOR\r\n")
                             abor_sent = True
                         break
-            if self.prot_p and fate == "whole":
+            if fate == "hangup":
+                self.close()  # while the transfer is running
+            elif self.prot_p and fate == "whole":
                 conn.unwrap()  # close_notify: a TLS upload is complete only with it
         except (OSError, ssl.SSLError) as e:
             self.note(f"   data connection: {e!r}")
         finally:
+            if fate == "reset" and data.sock is not None:
+                data.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             data.close()
-        final = self.expect(self.reply(), "226", "250", "425", "426", "450", "451", "452", "550", "551", "552")
+        if fate == "hangup":
+            self.note("   (hung up)")
+            if upload:
+                self.forget(path)
+            self.connect()
+            return
+        final = self.expect(self.reply(), "226", "250", "425", "426", "450", "451", "452", "522", "550", "551",
+                            "552")
         if abor_sent:  # 426 + 226 if the abort won; 226 + 225 if the transfer had ended
             self.expect(self.reply(), "225", "226")
         if upload:
@@ -431,15 +465,7 @@ class Walker:
         elif kind == 2 and not self.tls:  # AUTH comes before login: log out first
             self.expect(self.cmd("REIN"), "220")
             self.logged_in, self.cwd, self.binary, self.rest_dirty = False, "/", False, False
-            self.expect(self.cmd("AUTH TLS"), "234")
-            self.sock = self.tls_context.wrap_socket(self.sock)
-            self.file = self.sock.makefile("rb")
-            self.tls = True
-            self.note("   (TLS)")
-            self.expect(self.cmd("PBSZ 0"), "200")
-            prot = self.rng.choice(["P", "C"])
-            self.expect(self.cmd(f"PROT {prot}"), "200")
-            self.prot_p = prot == "P"
+            self.start_tls()
         else:  # log out, then a wrong password: 530 after the failed-login delay
             self.expect(self.cmd("REIN"), "220")
             self.binary = self.rest_dirty = False
