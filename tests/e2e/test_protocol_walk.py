@@ -1,8 +1,9 @@
 """Seeded random walks through the whole command surface, against one live ferryd.
 
-Four sessions at once, each its own user with its own fs_local tree, take a few hundred
-random steps: any command ferryd knows (and unknown, malformed, overlong and pipelined
-ones) with arguments drawn from good, missing and hostile values; transfers over PASV,
+Four sessions at once (two over ::1 where the machine has IPv6), each its own user with
+its own fs_local tree, take a few hundred random steps: any command ferryd knows (and
+unknown, malformed, overlong and pipelined ones) with arguments drawn from good, missing
+and hostile values; transfers over PASV,
 EPSV, PORT and EPRT whose data connection is read to the end, closed or reset half way,
 aborted with ABOR, left by a client that hangs up its control connection, never opened,
 or (PROT P) opened without TLS; REIN, QUIT and reconnects; AUTH TLS with PROT P or C.
@@ -36,8 +37,8 @@ import tempfile
 import threading
 import unittest
 
-from ferryd_harness import (NET_TIMEOUT, FerryServer, fs_local_mounts, make_test_certificate, make_users_file,
-                            toml_str)
+from ferryd_harness import (NET_TIMEOUT, FerryServer, fs_local_mounts, ipv6_available, make_test_certificate,
+                            make_users_file, toml_str)
 
 SEED = int(os.environ.get("FERRY_WALK_SEED") or 20261201)
 STEPS = int(os.environ.get("FERRY_WALK_STEPS") or 250)
@@ -103,8 +104,9 @@ class DataPath:
 class Walker:
     """One random session. The model: path -> bytes for the files this walker knows exactly."""
 
-    def __init__(self, name, password, port, image, rng, tls_context):
-        self.name, self.password, self.port, self.rng = name, password, port, rng
+    def __init__(self, name, password, address, image, rng, tls_context):
+        self.name, self.password, self.rng = name, password, rng
+        self.host, self.port = address  # 127.0.0.1 or ::1
         self.tls_context = tls_context
         self.model = {"/welcome/ferry.png": image}
         self.history = []
@@ -123,7 +125,7 @@ class Walker:
 
     def connect(self):
         self.close()
-        self.sock = socket.create_connection(("127.0.0.1", self.port), timeout=NET_TIMEOUT)
+        self.sock = socket.create_connection((self.host, self.port), timeout=NET_TIMEOUT)
         self.file = self.sock.makefile("rb")
         self.tls = self.prot_p = self.logged_in = self.binary = False
         self.cwd, self.rnfr, self.rest_dirty = "/", None, False
@@ -216,19 +218,26 @@ class Walker:
                 nums = [int(n) for n in re.search(r"(\d+),(\d+),(\d+),(\d+),(\d+),(\d+)", text).groups()]
                 host, port = ".".join(map(str, nums[:4])), nums[4] * 256 + nums[5]
             elif kind == "EPSV" and code == "229":
-                host, port = "127.0.0.1", int(re.search(r"\(\|\|\|(\d+)\|\)", text).group(1))
-            else:
+                host, port = self.host, int(re.search(r"\(\|\|\|(\d+)\|\)", text).group(1))
+            else:  # PASV over IPv6 is refused (425): EPSV it is
                 return None
-            if host != "127.0.0.1":
+            if host != self.host:
                 self.fail(f"passive address {host} is not the control connection's")
             return DataPath(address=(host, port))
-        listener = socket.socket()
-        listener.bind(("127.0.0.1", 0))
+        v6 = ":" in self.host
+        listener = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET)
+        listener.bind((self.host, 0))
         listener.listen(1)
         listener.settimeout(NET_TIMEOUT)
         p = listener.getsockname()[1]
-        arg = f"127,0,0,1,{p >> 8},{p & 255}" if kind == "PORT" else f"|1|127.0.0.1|{p}|"
-        if self.cmd(f"{kind} {arg}")[0] != "200":
+        if kind == "PORT":  # IPv4 only: over IPv6 it must be refused (522)
+            arg = f"127,0,0,1,{p >> 8},{p & 255}"
+        else:
+            arg = f"|2|::1|{p}|" if v6 else f"|1|127.0.0.1|{p}|"
+        code, _ = self.cmd(f"{kind} {arg}")
+        if v6 and kind == "PORT":
+            self.expect((code, _), "522", "503")  # 503 after EPSV ALL
+        if code != "200":
             listener.close()
             return None
         return DataPath(listener=listener)
@@ -495,7 +504,9 @@ class ProtocolWalkTest(unittest.TestCase):
     def test_random_walks_keep_replies_well_formed_and_data_exact(self):
         tls = (f"[tls]\ncertificate = {toml_str(os.path.join(self.cert_dir, 'cert.pem'))}\n"
                f"private_key = {toml_str(os.path.join(self.cert_dir, 'key.pem'))}\n")
-        server = FerryServer(mounts=fs_local_mounts(), config_extra=tls, data_timeout=DATA_TIMEOUT,
+        v6 = ipv6_available()
+        server = FerryServer(listen=("127.0.0.1:0", "[::1]:0") if v6 else ("127.0.0.1:0",), mounts=fs_local_mounts(),
+                             config_extra=tls, data_timeout=DATA_TIMEOUT,
                              server_extra="ban_duration = 0\nmax_login_failures = 1000\n")
         server.write_files()
         passwords = {"alice": server.password}
@@ -510,8 +521,9 @@ class ProtocolWalkTest(unittest.TestCase):
         client_tls.verify_mode = ssl.CERT_NONE
         failures, walkers = [], []
         with server:
-            for i, name in enumerate(WALKERS):
-                walkers.append(Walker(name, passwords[name], server.port, server.image_bytes,
+            for i, name in enumerate(WALKERS):  # half of them over IPv6 where there is ::1
+                address = server.address_for("::1") if v6 and i % 2 else server.address_for("127.0.0.1")
+                walkers.append(Walker(name, passwords[name], address, server.image_bytes,
                                       random.Random(SEED * 31 + i), client_tls))
 
             def run(w):
