@@ -526,10 +526,10 @@ asio::awaitable<void> FtpClient::open_data() {
   if (reply.code != 227) throw unexpected("PASV", reply);
   const auto announced = ftp::parse_pasv_reply(reply.text());
   if (!announced) throw unexpected("PASV", reply);
-  asio::ip::address address = asio::ip::make_address(announced->host, ec);
-  // 0.0.0.0 or garbage means "the address you already talk to" in practice.
-  if (ec || address.is_unspecified()) address = peer.address();
-  co_await connect_data({address, announced->port});
+  // Only the port is taken from the 227; the data connection goes to the server we talk
+  // to, as curl's does since 7.74 (CVE-2020-8284): a hostile server could otherwise send
+  // the client to any host and port, e.g. to probe the network the client sits in.
+  co_await connect_data({peer.address(), announced->port});
 }
 
 asio::awaitable<std::uint64_t> FtpClient::run_transfer(std::string command_line, std::string path, DataSink& sink,

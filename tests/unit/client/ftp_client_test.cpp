@@ -48,10 +48,13 @@ class ScriptedServer {
     asio::write(*control_, asio::buffer(text + "\r\n"), ignored);
   }
   // A passive listener; returns the 227 text naming it.
-  std::string open_passive() {
+  // Listens on 127.0.0.1; the 227 names `announced` (another loopback address: nothing
+  // listens there).
+  std::string open_passive(const std::string& announced = "127,0,0,1") {
     passive_.emplace(io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
     const std::uint16_t p = passive_->local_endpoint().port();
-    return "227 Entering Passive Mode (127,0,0,1," + std::to_string(p / 256) + "," + std::to_string(p % 256) + ").";
+    return "227 Entering Passive Mode (" + announced + "," + std::to_string(p / 256) + "," + std::to_string(p % 256) +
+           ").";
   }
   void send_data(const std::string& bytes) {
     tcp::socket data = passive_->accept();
@@ -199,6 +202,27 @@ TEST_CASE("FtpClient: falls back to PASV and retrieves the whole file", "[client
   CHECK(sent == std::vector<std::string>{"EPSV", "PASV", "RETR /file"});
   CHECK(received == payload.size());
   CHECK(last_done == payload.size());
+  CHECK(body == payload);
+}
+
+TEST_CASE("FtpClient: PASV's address is ignored and its port used", "[client][ftp_client]") {
+  // A server that names another host in its 227 (here 127.0.0.2, where nothing listens)
+  // must not send the client there (CVE-2020-8284): the data goes to the server's address.
+  ScriptedServer server([](const std::string& line, ScriptedServer& s) {
+    if (line == "PASV") return s.reply(s.open_passive("127,0,0,2"));
+    standard_script(line, s);
+  });
+  std::string body;
+  const auto failure = run_client([&](FtpClient& client) -> asio::awaitable<void> {
+    co_await client.connect("127.0.0.1", server.port());
+    co_await client.login("demo", "right");
+    DataSink sink = [&](std::span<const std::byte> chunk) {
+      body.append(reinterpret_cast<const char*>(chunk.data()), chunk.size());
+    };
+    ProgressSink progress = [](std::uint64_t, std::uint64_t) {};
+    co_await client.retrieve("/file", sink, 0, payload.size(), progress);
+  });
+  CHECK_FALSE(failure);
   CHECK(body == payload);
 }
 
