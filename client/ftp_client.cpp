@@ -27,6 +27,7 @@ constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 // A reply line longer than this is not a reply; it also bounds memory against a hostile
 // server that never sends a line end.
 constexpr std::size_t max_reply_line = 16 * 1024;
+constexpr std::size_t max_reply_bytes = 1024 * 1024;  // a whole multi-line reply
 // MLSD/LIST output is held in memory to be parsed; a directory listing beyond this is
 // refused rather than allowed to eat all memory.
 constexpr std::size_t max_listing_bytes = 64 * 1024 * 1024;
@@ -221,8 +222,16 @@ asio::awaitable<std::string> FtpClient::read_line() {
 
 asio::awaitable<ftp::Reply> FtpClient::read_reply() {
   ftp::ReplyParser parser;
+  std::size_t total = 0;
   for (;;) {
     const std::string line = co_await read_line();
+    // Each line is bounded, and so is their number: a server sending "211-" lines forever
+    // would otherwise fill the client's memory.
+    total += line.size() + 2;
+    if (total > max_reply_bytes) {
+      throw ClientError(ErrorKind::protocol,
+                        "the server sent a reply longer than " + std::to_string(max_reply_bytes / 1024) + " KiB");
+    }
     note(TranscriptKind::received, line);
     auto step = parser.feed(line);
     if (step.error) throw ClientError(ErrorKind::protocol, "malformed reply line from the server: " + line);

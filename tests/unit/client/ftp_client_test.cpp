@@ -43,9 +43,12 @@ class ScriptedServer {
 
   std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
 
-  void reply(const std::string& text) {
-    std::error_code ignored;
-    asio::write(*control_, asio::buffer(text + "\r\n"), ignored);
+  void reply(const std::string& text) { try_reply(text); }
+  // false once the client has gone.
+  bool try_reply(const std::string& text) {
+    std::error_code ec;
+    asio::write(*control_, asio::buffer(text + "\r\n"), ec);
+    return !ec;
   }
   // A passive listener; returns the 227 text naming it.
   // Listens on 127.0.0.1; the 227 names `announced` (another loopback address: nothing
@@ -244,6 +247,22 @@ TEST_CASE("FtpClient: cancel() from another thread ends a stalled transfer", "[c
       });
   REQUIRE(failure);
   CHECK(failure->kind() == ErrorKind::cancelled);
+}
+
+TEST_CASE("FtpClient: a reply that never ends is refused, not held in memory", "[client][ftp_client]") {
+  std::size_t lines_sent = 0;
+  ScriptedServer server([&](const std::string& line, ScriptedServer& s) {
+    if (!line.starts_with("USER")) return standard_script(line, s);
+    // At most ~20 MiB, stopping when the client hangs up.
+    while (lines_sent < 200000 && s.try_reply("331-" + std::string(100, 'x'))) ++lines_sent;
+  });
+  const auto failure = run_client([&](FtpClient& client) -> asio::awaitable<void> {
+    co_await client.connect("127.0.0.1", server.port());
+    co_await client.login("demo", "right");
+  });
+  REQUIRE(failure);
+  CHECK(failure->kind() == ErrorKind::protocol);
+  CHECK_THAT(failure->what(), Catch::Matchers::Contains("longer than 1024 KiB"));
 }
 
 TEST_CASE("FtpClient: a silent server times out", "[client][ftp_client]") {
