@@ -1,8 +1,8 @@
 """Seeded random walks through the whole command surface, against one live ferryd.
 
 Four sessions at once (two over ::1 where the machine has IPv6), each its own user with
-its own fs_local tree (then, in a second test, all four in one tree, racing), take a few
-hundred random steps: any command ferryd knows (and unknown, malformed, overlong and
+its own fs_local tree (then all four in one tree, racing; then with TLS required), take
+a few hundred random steps: any command ferryd knows (and unknown, malformed, overlong and
 pipelined ones) with arguments drawn from good, missing and hostile values; transfers
 over PASV, EPSV, PORT and EPRT whose data connection is read to the end, closed or reset
 half way, aborted with ABOR, left by a client that hangs up its control connection,
@@ -42,7 +42,7 @@ from ferryd_harness import (NET_TIMEOUT, FerryServer, fs_local_mounts, ipv6_avai
                             make_users_file, toml_str)
 
 SEED = int(os.environ.get("FERRY_WALK_SEED") or 20261201)
-STEPS = int(os.environ.get("FERRY_WALK_STEPS") or 250)
+STEPS = int(os.environ.get("FERRY_WALK_STEPS") or 200)
 WALKERS = ("alice", "bob", "carol", "dave")
 DATA_TIMEOUT = 1  # seconds: a transfer whose data connection never comes costs this much
 MAX_DOWNLOAD = 8 << 20
@@ -105,9 +105,10 @@ class DataPath:
 class Walker:
     """One random session. The model: path -> bytes for the files this walker knows exactly."""
 
-    def __init__(self, name, password, address, image, rng, tls_context, exact=True):
+    def __init__(self, name, password, address, image, rng, tls_context, exact=True, tls_required=False):
         self.name, self.password, self.rng = name, password, rng
         self.exact = exact  # the tree is this walker's alone: what it writes, it reads back
+        self.tls_required = tls_required  # [tls] require = true: AUTH TLS and PROT P come first
         self.host, self.port = address  # 127.0.0.1 or ::1
         self.tls_context = tls_context
         self.model = {"/welcome/ferry.png": image}
@@ -132,7 +133,7 @@ class Walker:
         self.tls = self.prot_p = self.logged_in = self.binary = False
         self.cwd, self.rnfr, self.rest_dirty = "/", None, False
         self.expect(self.reply(), "220")
-        if self.rng.random() < 0.3:  # an FTPS client: AUTH TLS, PBSZ, PROT, then login
+        if self.tls_required or self.rng.random() < 0.3:  # an FTPS client: AUTH TLS, PBSZ, PROT, login
             self.start_tls()
 
     def start_tls(self):
@@ -142,7 +143,7 @@ class Walker:
         self.tls = True
         self.note("   (TLS)")
         self.expect(self.cmd("PBSZ 0"), "200")
-        prot = self.rng.choice(["P", "P", "C"])
+        prot = "P" if self.tls_required else self.rng.choice(["P", "P", "C"])
         self.expect(self.cmd(f"PROT {prot}"), "200")
         self.prot_p = prot == "P"
 
@@ -388,6 +389,8 @@ class Walker:
             self.binary = arg.startswith("I") or arg.startswith("L")
         if verb == "REST" and code == "350":
             self.rest_dirty = True
+        if verb == "PROT" and arg == "C" and self.tls_required:
+            self.expect((code, text), "534")  # clear data is never allowed
         if verb == "PROT" and code == "200":
             self.prot_p = arg == "P"
         # What may have changed a file (a STOR sent bare can truncate it before its 425).
@@ -513,9 +516,15 @@ class ProtocolWalkTest(unittest.TestCase):
         (only the read-only image is checked); replies, the server and its log can."""
         self.walk(users=("alice",) * len(WALKERS), seed=SEED + 1)
 
-    def walk(self, users, seed):
+    def test_random_walks_when_tls_is_required(self):
+        """[tls] require = true: the same walks, every session an FTPS client. Clear data
+        (PROT C, or a data connection without TLS) is refused, never served."""
+        self.walk(users=WALKERS, seed=SEED + 2, tls_required=True)
+
+    def walk(self, users, seed, tls_required=False):
         tls = (f"[tls]\ncertificate = {toml_str(os.path.join(self.cert_dir, 'cert.pem'))}\n"
-               f"private_key = {toml_str(os.path.join(self.cert_dir, 'key.pem'))}\n")
+               f"private_key = {toml_str(os.path.join(self.cert_dir, 'key.pem'))}\n"
+               + ("require = true\n" if tls_required else ""))
         v6 = ipv6_available()
         server = FerryServer(listen=("127.0.0.1:0", "[::1]:0") if v6 else ("127.0.0.1:0",), mounts=fs_local_mounts(),
                              config_extra=tls, data_timeout=DATA_TIMEOUT,
@@ -537,7 +546,7 @@ class ProtocolWalkTest(unittest.TestCase):
             for i, name in enumerate(users):  # half of them over IPv6 where there is ::1
                 address = server.address_for("::1") if v6 and i % 2 else server.address_for("127.0.0.1")
                 walkers.append(Walker(name, passwords[name], address, server.image_bytes,
-                                      random.Random(seed * 31 + i), client_tls, exact))
+                                      random.Random(seed * 31 + i), client_tls, exact, tls_required))
 
             def run(w):
                 try:
@@ -560,10 +569,14 @@ class ProtocolWalkTest(unittest.TestCase):
                 raise WalkFailure(f"{len(failures)} walker(s) failed, ferryd {state}; the first: {failures[0]}"
                                   "\nferryd's log, last lines:\n  "
                                   + "\n  ".join(server.log_text().splitlines()[-15:]))
-            # Still serving, still sane.
-            f = server.ftp()
-            self.assertTrue(f.nlst("/welcome"))
-            f.quit()
+            # Still serving, still sane: a fresh session logs in and answers.
+            probe = Walker("alice", passwords["alice"], server.address_for("127.0.0.1"), server.image_bytes,
+                           random.Random(seed), client_tls, tls_required=tls_required)
+            probe.connect()
+            probe.login()
+            probe.expect(probe.cmd("MDTM /welcome/ferry.png"), "213")
+            probe.expect(probe.cmd("QUIT"), "221")
+            probe.close()
             self.assertEqual(sorted(os.listdir(server.dir)), top_before, "files appeared beside the users' trees")
             on_disk = 0
             for w in walkers:  # what each walker believes it stored is what is on disk
@@ -579,7 +592,8 @@ class ProtocolWalkTest(unittest.TestCase):
         self.assertEqual(errors, [], "ferryd logged errors")
         checks = sum(w.checks for w in walkers)
         contents = sum(w.content_checks for w in walkers)
-        print(f"\nwalk: seed {seed}, {len(walkers)} x {STEPS} steps ({len(set(users))} users): {checks} reply codes, "
+        print(f"\nwalk: seed {seed}, {len(walkers)} x {STEPS} steps ({len(set(users))} users"
+              f"{', TLS required' if tls_required else ''}): {checks} reply codes, "
               f"{contents} contents (downloads, SIZE, HASH) and {on_disk} files on disk checked")
         self.assertGreater(checks, len(walkers) * STEPS // 4)
         self.assertGreater(contents, len(walkers) * (5 if exact else 1))
