@@ -2,12 +2,12 @@
 
 Four sessions at once (two over ::1 where the machine has IPv6), each its own user with
 its own fs_local tree (then all four in one tree, racing; then with TLS required; then
-on the implicit FTPS port), take a few hundred random steps: any command ferryd knows (and unknown, malformed, overlong and
-pipelined ones) with arguments drawn from good, missing and hostile values; transfers
-over PASV, EPSV, PORT and EPRT whose data connection is read to the end, closed or reset
-half way, aborted with ABOR, left by a client that hangs up its control connection,
-never opened, or (PROT P) opened without TLS; REIN, QUIT and reconnects; AUTH TLS with
-PROT P or C.
+on the implicit FTPS port), take a few hundred random steps: any command ferryd knows
+(and unknown, malformed, overlong and pipelined ones) with arguments drawn from good,
+missing and hostile values; transfers over PASV, EPSV, PORT and EPRT whose data
+connection is read to the end, closed or reset half way, aborted with ABOR, left by a
+client that hangs up its control connection, never opened, or (PROT P) opened without
+TLS; REIN, QUIT and reconnects; AUTH TLS with PROT P or C.
 
 What must hold at every step:
 - every reply is well formed (CRLF lines, a code from 100 to 599, RFC 959 multi-line
@@ -17,7 +17,7 @@ What must hold at every step:
   files it uploaded (STOR, APPE, RNFR/RNTO, DELE, RMD) and checks every full RETR,
   every REST + RETR, SIZE and HASH against it;
 - commands that cannot fail (NOOP, SYST, FEAT, PWD once logged in) do not.
-And at the end: a fresh session still logs in and lists, nothing appeared outside the
+And at the end: a fresh session still logs in and answers, nothing appeared outside the
 users' trees, ferryd logged no error and exits 0 on SIGTERM (CTest also runs this under
 ASan+UBSan, where any memory error aborts the server).
 
@@ -389,7 +389,8 @@ class Walker:
         if verb in ("PWD", "XPWD"):
             self.expect((code, text), "257")
         if verb in ("CWD", "XCWD", "CDUP", "XCUP") and code == "250":
-            self.cwd = re.search(r'"((?:[^"]|"")*)"', self.expect(self.cmd("PWD"), "257")[1]).group(1).replace('""', '"')
+            quoted = re.search(r'"((?:[^"]|"")*)"', self.expect(self.cmd("PWD"), "257")[1]).group(1)
+            self.cwd = quoted.replace('""', '"')
         if verb == "TYPE" and code == "200":
             self.binary = arg.startswith("I") or arg.startswith("L")
         if verb == "REST" and code == "350":
@@ -608,9 +609,9 @@ class ProtocolWalkTest(unittest.TestCase):
         self.assertEqual(errors, [], "ferryd logged errors")
         checks = sum(w.checks for w in walkers)
         contents = sum(w.content_checks for w in walkers)
-        print(f"\nwalk (FERRY_WALK_SEED={SEED}), {len(walkers)} x {STEPS} steps ({'own trees' if exact else 'one shared tree'}"
-              f"{', TLS required' if tls_required else ''}{', implicit FTPS' if implicit else ''}): "
-              f"{checks} reply codes, "
+        mode = ("own trees" if exact else "one shared tree") + (", TLS required" if tls_required else "") + (
+            ", implicit FTPS" if implicit else "")
+        print(f"\nwalk (FERRY_WALK_SEED={SEED}), {len(walkers)} x {STEPS} steps ({mode}): {checks} reply codes, "
               f"{contents} contents (downloads, SIZE, HASH) and {on_disk} files on disk checked")
         self.assertGreater(checks, len(walkers) * STEPS // 4)
         self.assertGreater(contents, len(walkers) * 2)  # the model was exercised, not just carried
