@@ -242,10 +242,10 @@ class Walker:
             arg = f"127,0,0,1,{p >> 8},{p & 255}"
         else:
             arg = f"|2|::1|{p}|" if v6 else f"|1|127.0.0.1|{p}|"
-        code, _ = self.cmd(f"{kind} {arg}")
+        reply = self.cmd(f"{kind} {arg}")
         if v6 and kind == "PORT":
-            self.expect((code, _), "522", "503")  # 503 after EPSV ALL
-        if code != "200":
+            self.expect(reply, "522", "503")  # 503 after EPSV ALL
+        if reply[0] != "200":
             listener.close()
             return None
         return DataPath(listener=listener)
