@@ -248,7 +248,8 @@ void print_summary(const char* mode, const Options& o, Stats& s, double elapsed,
   std::printf(
       "{\"mode\":\"%s\",\"client\":\"ferry-loadgen (FtpClient, %u %s io thread%s)\",\"ok\":%u,\"errors\":%u,"
       "\"elapsed\":%.6f,\"bytes\":%llu,\"rate\":%.3f,\"p50\":%.6f,\"p99\":%.6f,\"mean\":%.6f%s}\n",
-      mode, o.threads, o.poll ? "polling" : "sleeping", o.threads == 1 ? "" : "s", s.ok, s.errors, elapsed, static_cast<unsigned long long>(s.bytes),
+      mode, o.threads, o.poll ? "polling" : "sleeping", o.threads == 1 ? "" : "s", s.ok, s.errors, elapsed,
+      static_cast<unsigned long long>(s.bytes),
       elapsed > 0 ? s.ok / elapsed : 0.0, percentile(s.latencies, 0.50), percentile(s.latencies, 0.99),
       s.latencies.empty() ? 0.0
                           : [&] {

@@ -160,14 +160,11 @@ asio::awaitable<DataConnection::TlsResult> DataConnection::start_tls(asio::ssl::
 asio::awaitable<std::error_code> DataConnection::write_all(std::span<const char> data) {
   if (!tls_) {
     while (!data.empty()) {
-      ssize_t n = ::send(native_handle(), data.data(), data.size(), MSG_NOSIGNAL);
-      if (n >= 0) {
-        data = data.subspan(static_cast<std::size_t>(n));
-        continue;
-      }
-      if (errno == EINTR) continue;
-      if (errno != EAGAIN) co_return std::error_code(errno, std::system_category());
-      if (auto wait_ec = co_await wait_ready(socket(), tcp::socket::wait_write, timeout_)) co_return wait_ec;
+      auto [ec, n] = co_await when_ready(tcp::socket::wait_write, [&] {
+        return ::send(native_handle(), data.data(), data.size(), MSG_NOSIGNAL);
+      });
+      if (ec) co_return ec;
+      data = data.subspan(n);
     }
     co_return std::error_code{};
   }
@@ -178,26 +175,25 @@ asio::awaitable<std::error_code> DataConnection::write_all(std::span<const char>
   co_return std::get<0>(std::get<0>(result));
 }
 
-// In a fast upload bytes are usually waiting already: take them at once, and arm the
-// timeout race only when the socket is empty (one timer and two waits fewer a chunk).
-template <typename Receive>
-asio::awaitable<std::pair<std::error_code, std::size_t>> DataConnection::receive_when_ready(Receive receive) {
+// The bytes (or the room) are usually there already: take them at once, and arm the
+// timeout race only when the socket would block (one timer and two waits fewer a chunk).
+template <typename Call>
+asio::awaitable<std::pair<std::error_code, std::size_t>> DataConnection::when_ready(tcp::socket::wait_type what,
+                                                                                     Call call) {
   while (true) {
-    ssize_t n = receive();
+    ssize_t n = call();
     if (n > 0) co_return std::pair{std::error_code{}, static_cast<std::size_t>(n)};
     if (n == 0) co_return std::pair{std::error_code(asio::error::eof), std::size_t{0}};
     if (errno == EINTR) continue;
     if (errno != EAGAIN) co_return std::pair{std::error_code(errno, std::system_category()), std::size_t{0}};
-    if (auto wait_ec = co_await wait_ready(socket(), tcp::socket::wait_read, timeout_)) {
-      co_return std::pair{wait_ec, std::size_t{0}};
-    }
+    if (auto wait_ec = co_await wait_ready(socket(), what, timeout_)) co_return std::pair{wait_ec, std::size_t{0}};
   }
 }
 
 asio::awaitable<std::pair<std::error_code, std::size_t>> DataConnection::read_some(std::span<char> buffer) {
   if (!tls_) {
-    co_return co_await receive_when_ready(
-        [&] { return ::recv(native_handle(), buffer.data(), buffer.size(), 0); });
+    co_return co_await when_ready(tcp::socket::wait_read,
+                                  [&] { return ::recv(native_handle(), buffer.data(), buffer.size(), 0); });
   }
   asio::steady_timer timer(executor_, timeout_);
   auto result = co_await (tls_->async_read_some(asio::buffer(buffer.data(), buffer.size()), as_tuple_awaitable) ||
@@ -211,7 +207,7 @@ asio::awaitable<std::pair<std::error_code, std::size_t>> DataConnection::read_so
 
 asio::awaitable<std::pair<std::error_code, std::size_t>> DataConnection::splice_some(int pipe_fd, std::size_t count) {
   // Non-blocking on both ends: the pipe is empty, so EAGAIN means the socket is.
-  co_return co_await receive_when_ready([&] {
+  co_return co_await when_ready(tcp::socket::wait_read, [&] {
     return ::splice(native_handle(), nullptr, pipe_fd, nullptr, count, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
   });
 }

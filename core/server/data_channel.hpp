@@ -90,10 +90,12 @@ class DataConnection {
   int native_handle() noexcept { return socket_ ? socket_->native_handle() : pending_.get(); }
   // The socket in the event loop, registered on first use: for a wait, or for TLS.
   asio::ip::tcp::socket& socket();
-  // Repeats `receive` (one recv or splice on the bare descriptor, its ssize_t result) until
-  // it moves bytes (eof for 0) or fails, waiting for the socket while it is empty.
-  template <typename Receive>
-  asio::awaitable<std::pair<std::error_code, std::size_t>> receive_when_ready(Receive receive);
+  // Repeats `call` (one recv, splice or send on the bare descriptor, its ssize_t result)
+  // until it moves bytes (eof for 0, which only a receive returns) or fails, waiting for the
+  // socket to be ready for `what` while it would block.
+  template <typename Call>
+  asio::awaitable<std::pair<std::error_code, std::size_t>> when_ready(asio::ip::tcp::socket::wait_type what,
+                                                                      Call call);
 
   asio::any_io_executor executor_;
   asio::ip::tcp protocol_;  // of pending_ (an active connection's socket is open already)

@@ -385,7 +385,8 @@ asio::awaitable<std::unique_ptr<DataConnection>> Session::open_data_connection()
     co_await reply(425, "Can't open data connection.");
     co_return nullptr;
   }
-  co_return std::make_unique<DataConnection>(control_.get_executor(), listener->protocol(), std::move(accepted), timeout);
+  co_return std::make_unique<DataConnection>(control_.get_executor(), listener->protocol(), std::move(accepted),
+                                            timeout);
 }
 
 asio::awaitable<bool> Session::begin_transfer(DataConnection& data, std::string_view preliminary) {
