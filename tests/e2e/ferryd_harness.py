@@ -425,6 +425,10 @@ class RawControl:
             r = self.cmd(f"PASS {password}")
         return r
 
+    def epsv_port(self):
+        """EPSV; the port of its 229 (ftplib.error_reply when the reply is not 229)."""
+        return ftplib.parse229(self.cmd("EPSV"), self.sock.getpeername())[1]
+
     def closed_by_peer(self, timeout=5.0):
         """True if the server closes the connection within `timeout` (reads to EOF)."""
         self.sock.settimeout(timeout)

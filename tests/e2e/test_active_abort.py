@@ -206,8 +206,7 @@ class ClientEndsTheTransferTest(ServerTestCase):
         self.assertTrue(c.cmd("TYPE I").startswith("200"))
         outcomes = set()
         for i in range(30):
-            port = int(c.cmd("EPSV").split("|||")[1].split("|")[0])
-            data = socket.create_connection(("127.0.0.1", port), timeout=NET_TIMEOUT)
+            data = socket.create_connection(("127.0.0.1", c.epsv_port()), timeout=NET_TIMEOUT)
             self.assertTrue(c.cmd(f"STOR race{i}").startswith("150"))
             payload = os.urandom(1000 + i)
             data.sendall(payload)

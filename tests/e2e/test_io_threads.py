@@ -41,18 +41,13 @@ def logged_in(server):
 
 
 def passive_data(control):
-    return socket.create_connection(("127.0.0.1", epsv_port(control)), timeout=NET_TIMEOUT)
-
-
-def epsv_port(control):
-    reply = expect(control.cmd("EPSV"), "229")
-    return int(reply.split("|||")[1].split("|")[0])
+    return socket.create_connection(("127.0.0.1", control.epsv_port()), timeout=NET_TIMEOUT)
 
 
 def late_data(control, command):
     """EPSV, then the command, then (0.3 s later: the server is waiting) the data connection;
     the 150 read. Returns the data socket."""
-    port = epsv_port(control)
+    port = control.epsv_port()
     control.send(command.encode() + b"\r\n")
     time.sleep(0.3)
     data = socket.create_connection(("127.0.0.1", port), timeout=NET_TIMEOUT)

@@ -25,6 +25,7 @@ FERRY_WALK_SEED and FERRY_WALK_STEPS replay or lengthen a walk; a failure prints
 seed and the walker's last exchanges.
 """
 
+import ftplib
 import hashlib
 import os
 import posixpath
@@ -223,10 +224,9 @@ class Walker:
         if kind in ("PASV", "EPSV"):
             code, text = self.cmd(kind)
             if kind == "PASV" and code == "227":
-                nums = [int(n) for n in re.search(r"(\d+),(\d+),(\d+),(\d+),(\d+),(\d+)", text).groups()]
-                host, port = ".".join(map(str, nums[:4])), nums[4] * 256 + nums[5]
+                host, port = ftplib.parse227(text)
             elif kind == "EPSV" and code == "229":
-                host, port = self.host, int(re.search(r"\(\|\|\|(\d+)\|\)", text).group(1))
+                host, port = ftplib.parse229(text, (self.host, self.port))
             else:  # PASV over IPv6 is refused (425): EPSV it is
                 return None
             if host != self.host:
