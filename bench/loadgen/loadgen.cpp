@@ -8,7 +8,9 @@
 //               with --poll yes its thread polls for events instead of sleeping in epoll_wait
 //               (give it a CPU of its own), so the client's wake-ups stay out of the figure
 //   logins      --clients C workers, --count N logins in all: connect, USER/PASS, QUIT
-//   concurrent  --sessions S log in (--clients at a time, default 32), wait for each other, then each RETRs --path --repeat R times
+//   concurrent  --sessions S log in (--clients at a time, default 32), wait for each other, then each RETRs --path --repeat R times;
+//               --trace FILE writes one line per download: session, round, start and latency (ms,
+//               start counted from the moment all sessions are let go), to see where the tail comes from
 //   hold        --sessions S logged-in sessions (opened --clients C at a time); prints a READY
 //               line, waits for a line on stdin (at most --hold-seconds), sends NOOP on every
 //               session, then QUITs them all
@@ -37,6 +39,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cerrno>
 #include <cmath>
 #include <condition_variable>
 #include <cstdio>
@@ -85,6 +88,7 @@ struct Options {
   std::uint64_t seed = 1;
   std::string dir = "/stress";
   std::string manifest;
+  std::string trace;
   double timeout = 60;
   double deadline = 600;
   bool poll = false;
@@ -96,6 +100,7 @@ struct Options {
             << "       [--threads 1|2] [--files N] [--pattern /small/f%05d] [--clients C] [--count N]\n"
             << "       [--sessions S] [--repeat R] [--path P] [--hold-seconds T] [--timeout T] [--deadline T]\n"
             << "       small: [--poll yes|no]\n"
+            << "       concurrent: [--trace FILE]\n"
             << "       stress: [--seconds T] [--seed N] [--dir /stress] [--manifest FILE]\n";
   std::exit(2);
 }
@@ -126,6 +131,7 @@ Options parse(int argc, char** argv) {
     else if (k == "--seed") o.seed = std::stoull(v);
     else if (k == "--dir") o.dir = v;
     else if (k == "--manifest") o.manifest = v;
+    else if (k == "--trace") o.trace = v;
     else if (k == "--timeout") o.timeout = std::stod(v);
     else if (k == "--deadline") o.deadline = std::stod(v);
     else if (k == "--poll") {
@@ -333,10 +339,33 @@ int run_logins(const Options& o) {
   return s.errors == 0 ? 0 : 1;
 }
 
+// One download of the concurrent mode, for --trace.
+struct TracedDownload {
+  unsigned session;
+  unsigned round;
+  double start;  // seconds after the sessions were let go
+  double seconds;
+};
+
+void write_trace(const std::string& file, std::vector<TracedDownload> downloads) {
+  std::sort(downloads.begin(), downloads.end(), [](const auto& a, const auto& b) { return a.start < b.start; });
+  std::FILE* f = std::fopen(file.c_str(), "w");
+  if (f == nullptr) {
+    std::cerr << "ferry-loadgen: cannot write " << file << ": " << std::strerror(errno) << "\n";
+    return;
+  }
+  std::fprintf(f, "# session round start_ms latency_ms\n");
+  for (const auto& d : downloads) std::fprintf(f, "%u %u %.3f %.3f\n", d.session, d.round, d.start * 1e3, d.seconds * 1e3);
+  std::fclose(f);
+}
+
 // concurrent: S sessions log in; when all are in, each downloads the file R times.
 int run_concurrent(const Options& o) {
   Pool pool(o.threads);
   Stats s;
+  std::mutex trace_mutex;
+  std::vector<TracedDownload> traced;
+  Clock::time_point let_go{};
   Latch logged_in(o.sessions), finished(o.sessions);
   std::vector<std::unique_ptr<asio::steady_timer>> gates;
   for (std::size_t i = 0; i < pool.size(); ++i) {
@@ -350,7 +379,7 @@ int run_concurrent(const Options& o) {
     asio::steady_timer& gate = *gates[i % pool.size()];
     asio::co_spawn(
         io,
-        [&, &io = io, &gate = gate]() -> asio::awaitable<void> {
+        [&, i, &io = io, &gate = gate]() -> asio::awaitable<void> {
           auto client = make_client(io, o);
           bool ok = true;
           // At most --clients logins in flight (default 32): a burst of 200 connects overflows
@@ -376,7 +405,12 @@ int run_concurrent(const Options& o) {
             auto t = Clock::now();
             try {
               std::uint64_t n = co_await client->retrieve(o.path, discard, 0, 0, {});
-              s.record(seconds_since(t), n);
+              const double seconds = seconds_since(t);
+              s.record(seconds, n);
+              if (!o.trace.empty()) {
+                std::lock_guard lock(trace_mutex);
+                traced.push_back({i, r, std::chrono::duration<double>(t - let_go).count(), seconds});
+              }
             } catch (const std::exception& e) {
               s.fail(e.what());
               if (!client->is_connected()) break;
@@ -389,12 +423,14 @@ int run_concurrent(const Options& o) {
   }
   logged_in.wait();
   auto t0 = Clock::now();
+  let_go = t0;  // written before the gates open; the sessions read it only after
   for (std::size_t i = 0; i < pool.size(); ++i) {
     asio::post(pool.at(i), [g = gates[i].get()] { g->cancel(); });
   }
   finished.wait();
   double elapsed = seconds_since(t0);
   pool.join();
+  if (!o.trace.empty()) write_trace(o.trace, std::move(traced));
   char extra[160];
   std::snprintf(extra, sizeof extra, ",\"sessions\":%u,\"mib_per_s\":%.3f,\"login_failures\":%u", o.sessions,
                 elapsed > 0 ? static_cast<double>(s.bytes) / elapsed / (1024.0 * 1024.0) : 0.0, login_failures.load());
