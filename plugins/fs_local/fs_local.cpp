@@ -29,7 +29,9 @@
 // Storage failures. A write or commit that fails with ENOSPC (452), EDQUOT or EFBIG (552)
 // leaves nothing behind when the handle is dropped: the temporary file of a replace is
 // removed (the old file stays), a file this upload created is removed, and a file that
-// existed (APPE, REST + STOR) is cut back to the size it had when the upload started. The
+// existed (APPE, REST + STOR) is cut back to the size it had when the upload started. Both
+// only while the file still ends with this upload's bytes: another session's append that
+// landed meanwhile was answered 226 and is never cut away. The
 // bytes that did not fit would otherwise keep the disk full for every other session, and a
 // resume could not succeed before space is freed (or, for EFBIG, ever). Only a transfer that
 // was interrupted (connection lost, ABOR, a server crash) keeps its partial new file.
@@ -39,7 +41,7 @@
 // The writer holds an flock(2) on it; a server killed mid-upload (SIGKILL, power loss)
 // leaves it unlocked. Listing a directory of a writable mount removes such stale temporary
 // files once they are older than stale_temp_age seconds (the age only covers the moment
-// between creating the file and locking it).
+// between creating the file and locking it), if they are the server's own (its uid, 0600).
 //
 // Thread-safety: the provider's settings never change after creation; the only mutable
 // state is an atomic flag that switches to the walk when openat2 reports ENOSYS.
@@ -312,6 +314,8 @@ struct Access {
   bool search = false;
 };
 
+// The process's credentials as they are now. Taken per operation, never kept: ferryd creates
+// its plugins as root and only then drops to server.user.
 class Credentials {
  public:
   Credentials() : uid_(::geteuid()), gid_(::getegid()) {
@@ -372,8 +376,9 @@ class LocalWriteHandle final : public ferry::WriteHandle {
     Fd file;                // open for writing
     std::string name;       // the final base name
     std::string temp_name;  // non-empty: a replacing upload written to this temporary file
-    std::uint64_t position = 0;
+    std::uint64_t position = 0;  // where the next byte goes (APPE: how many were appended)
     bool append = false;
+    bool truncate_first = false;  // REST + STOR: drop what follows `position` once data arrives
     mode_t final_mode = 0644;  // applied at commit to a temporary file
     std::string display;       // the provider-relative path, for messages
     bool created = false;      // this upload created `name` (no temporary file)
@@ -395,6 +400,7 @@ class LocalWriteHandle final : public ferry::WriteHandle {
 
   Result<std::size_t> write(std::span<const std::byte> data) noexcept override {
     if (!t_.file) return Error{Status::io_error, "write after commit"};
+    if (auto cut = truncate_if_first(); !cut) return cut.error();
     std::size_t done = 0;
     while (done < data.size()) {
       const ssize_t n = t_.append ? ::write(t_.file.get(), data.data() + done, data.size() - done)
@@ -417,6 +423,7 @@ class LocalWriteHandle final : public ferry::WriteHandle {
     try {
       if (committed_) return {};
       if (!t_.file) return Error{Status::io_error, "commit without an open file"};
+      if (auto cut = truncate_if_first(); !cut) return cut.error();  // an empty REST + STOR
       if (!t_.temp_name.empty()) (void)::fchmod(t_.file.get(), t_.final_mode);
       if (::fdatasync(t_.file.get()) != 0 && errno != EINVAL && errno != EROFS) return fail(errno, "sync");
       if (::close(t_.file.release()) != 0 && errno != EINTR) return fail(errno, "close");
@@ -438,6 +445,7 @@ class LocalWriteHandle final : public ferry::WriteHandle {
 
   Result<std::size_t> splice_from(int pipe_fd, std::size_t count) noexcept override {
     if (!t_.file) return Error{Status::io_error, "write after commit"};
+    if (auto cut = truncate_if_first(); !cut) return cut.error();
     while (true) {
       loff_t position = static_cast<loff_t>(t_.position);
       const ssize_t n = ::splice(pipe_fd, nullptr, t_.file.get(), &position, count, SPLICE_F_MOVE);
@@ -455,15 +463,29 @@ class LocalWriteHandle final : public ferry::WriteHandle {
     return errno_error(e, what, t_.display);
   }
 
+  // REST n + STOR replaces what follows n, but only once data arrives: a transfer that never
+  // starts (no data connection, 425) leaves the file as it was.
+  Result<void> truncate_if_first() noexcept {
+    if (!t_.truncate_first) return {};
+    if (::ftruncate(t_.file.get(), static_cast<off_t>(t_.position)) != 0) return fail(errno, "resume");
+    t_.truncate_first = false;
+    return {};
+  }
+
   // The data did not fit: remove the file this upload created (if the name still holds it),
   // or cut an existing file back to the size it had before. See "Storage failures" above.
   void undo_after_storage_failure() noexcept {
+    struct stat st {};
+    if (::fstatat(t_.dir.get(), t_.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 || st.st_dev != t_.dev ||
+        st.st_ino != t_.ino) {
+      return;  // the name holds another file by now
+    }
+    // The file must still end where this upload's bytes end; otherwise another session wrote
+    // after them, and its data (answered 226) is not ours to cut away.
+    const std::uint64_t our_end = t_.append ? t_.original_size + t_.position : t_.position;
+    if (static_cast<std::uint64_t>(st.st_size) != our_end) return;
     if (t_.created) {
-      struct stat st {};
-      if (::fstatat(t_.dir.get(), t_.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_dev == t_.dev &&
-          st.st_ino == t_.ino) {
-        (void)::unlinkat(t_.dir.get(), t_.name.c_str(), 0);
-      }
+      (void)::unlinkat(t_.dir.get(), t_.name.c_str(), 0);
     } else if (t_.file) {
       (void)::ftruncate(t_.file.get(), static_cast<off_t>(t_.original_size));
     }
@@ -495,7 +517,7 @@ class LocalProvider final : public ferry::FileProvider {
       struct stat st {};
       if (::fstat(file.get(), &st) != 0) return errno_error(errno, "stat", path);
       const auto slash = rel.rfind('/');
-      return info_of(std::string(slash == std::string_view::npos ? rel : rel.substr(slash + 1)), st);
+      return info_of(std::string(slash == std::string_view::npos ? rel : rel.substr(slash + 1)), st, Credentials());
     } catch (...) {
       return out_of_memory();
     }
@@ -516,6 +538,7 @@ class LocalProvider final : public ferry::FileProvider {
         return errno_error(e, "list", path);
       }
       std::unique_ptr<DIR, int (*)(DIR*)> guard(dir, &::closedir);
+      const Credentials credentials;
       std::vector<FileInfo> entries;
       for (;;) {
         errno = 0;
@@ -541,7 +564,7 @@ class LocalProvider final : public ferry::FileProvider {
           const Fd link(link_fd);
           if (::fstat(link.get(), &st) != 0) continue;
         }
-        entries.push_back(info_of(name, st));
+        entries.push_back(info_of(name, st, credentials));
       }
       return entries;
     } catch (...) {
@@ -596,7 +619,9 @@ class LocalProvider final : public ferry::FileProvider {
       if (::fstat(t.file.get(), &st) != 0) return errno_error(errno, "upload", path);
       t.dev = st.st_dev;
       t.ino = st.st_ino;
-      if (!t.created) t.original_size = static_cast<std::uint64_t>(st.st_size);
+      // What a storage failure cuts back to; for REST + STOR the offset, since what followed
+      // it is replaced (see LocalWriteHandle::truncate_if_first).
+      if (!t.created) t.original_size = mode == WriteMode::resume ? offset : static_cast<std::uint64_t>(st.st_size);
       return std::unique_ptr<ferry::WriteHandle>(std::make_unique<LocalWriteHandle>(std::move(t)));
     } catch (...) {
       return out_of_memory();
@@ -722,6 +747,8 @@ class LocalProvider final : public ferry::FileProvider {
     if (!fd) return;
     struct stat st {};
     if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return;
+    // Only what open_replace() makes: ours and 0600. A look-alike someone put there is left alone.
+    if (st.st_uid != ::geteuid() || (st.st_mode & 07777) != 0600) return;
     if (st.st_mtim.tv_sec > ::time(nullptr) - stale_temp_age) return;  // may be just created
     if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) return;             // an upload in progress
     struct stat now {};
@@ -731,7 +758,7 @@ class LocalProvider final : public ferry::FileProvider {
     }
   }
 
-  FileInfo info_of(std::string name, const struct stat& st) const {
+  FileInfo info_of(std::string name, const struct stat& st, const Credentials& credentials) const {
     FileInfo info;
     info.name = std::move(name);
     info.type = type_of(st.st_mode);
@@ -741,7 +768,7 @@ class LocalProvider final : public ferry::FileProvider {
     // Device and inode mixed (MLSx "unique"): a hard link or a followed symlink shows the same id.
     info.unique_id = (static_cast<std::uint64_t>(st.st_dev) * 0x9E3779B97F4A7C15ull) ^ static_cast<std::uint64_t>(st.st_ino);
     if (info.unique_id == 0) info.unique_id = 1;
-    const Access a = credentials_.access_of(st);
+    const Access a = credentials.access_of(st);
     const bool dir = S_ISDIR(st.st_mode);
     info.readable = a.read && (!dir || a.search);
     info.writable = s_.writable && a.write && (!dir || a.search);
@@ -930,8 +957,10 @@ class LocalProvider final : public ferry::FileProvider {
       }
       if (S_ISDIR(st.st_mode)) return Error{Status::is_a_directory, t.display + ": is a directory"};
       if (S_ISREG(st.st_mode)) {
-        if (!credentials_.access_of(st).write) return errno_error(EACCES, "upload", t.display);
-        t.final_mode = st.st_mode & 07777;  // the replacement keeps the old file's permissions
+        if (!Credentials().access_of(st).write) return errno_error(EACCES, "upload", t.display);
+        // The replacement keeps the old file's permissions, but not setuid, setgid or sticky:
+        // a write by anyone but root clears those too, and the new content is the uploader's.
+        t.final_mode = st.st_mode & 0777;
       }
       // A symlink or special file is replaced by the new file (the link is never followed).
       for (int tries = 0; tries < 100; ++tries) {
@@ -964,8 +993,8 @@ class LocalProvider final : public ferry::FileProvider {
     if (offset > static_cast<std::uint64_t>(st.st_size)) {
       return Error{Status::not_supported, "restart offset beyond end of file"};
     }
-    if (::ftruncate(t.file.get(), static_cast<off_t>(offset)) != 0) return errno_error(errno, "resume", t.display);
     t.position = offset;
+    t.truncate_first = true;
     return {};
   }
 
@@ -1001,7 +1030,6 @@ class LocalProvider final : public ferry::FileProvider {
   }
 
   Settings s_;
-  Credentials credentials_;
   mutable std::atomic<bool> walk_;
 };
 

@@ -73,6 +73,37 @@ class PrivilegeTest(unittest.TestCase):
         self.assertFalse(os.path.exists(os.path.join(root, "new.txt")))
         self.assertEqual(srv.stop(), 0)
 
+    def test_file_permissions_are_judged_as_nobody_not_as_root(self):
+        # fs_local is created while ferryd is still root; what it allows must follow the
+        # user it serves as, from the first session on (not only after a reload).
+        srv = self.server('user = "nobody"', mounts=fs_local_mounts())
+        root = srv.user_root()
+        os.chown(root, 65534, 65534)  # nobody may write in the directory...
+        read_only = os.path.join(root, "read-only.txt")
+        with open(read_only, "wb") as f:
+            f.write(b"keep me")
+        os.chown(read_only, 65534, 65534)
+        os.chmod(read_only, 0o444)  # ...but not this file
+        secret = os.path.join(root, "secret.txt")
+        with open(secret, "wb") as f:
+            f.write(b"root only")
+        os.chmod(secret, 0o600)
+        srv.start()
+        f = srv.ftp()
+        self.addCleanup(close_quietly, f)
+        with self.assertRaises(ftplib.error_perm) as cm:
+            f.storbinary("STOR read-only.txt", io.BytesIO(b"overwritten"))
+        self.assertTrue(str(cm.exception).startswith("550"), str(cm.exception))
+        with open(read_only, "rb") as fh:
+            self.assertEqual(fh.read(), b"keep me")
+        facts = dict(f.mlsd(facts=["perm"]))
+        self.assertNotIn("w", facts["read-only.txt"]["perm"])
+        self.assertIn("r", facts["read-only.txt"]["perm"])
+        self.assertNotIn("r", facts["secret.txt"]["perm"])
+        with self.assertRaises(ftplib.error_perm):
+            f.retrbinary("RETR secret.txt", lambda b: None)
+        self.assertEqual(srv.stop(), 0)
+
     def test_group_can_be_named(self):
         srv = self.server('user = "nobody"\ngroup = "daemon"')
         srv.start()

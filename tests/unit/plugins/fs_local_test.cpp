@@ -457,6 +457,15 @@ TEST_CASE("fs_local replace upload keeps the old file until commit and leaves no
     CHECK((fs::status(root / "old.txt").permissions() & fs::perms::all) == fs::perms(0604));
     CHECK_FALSE(has_temp_file(root));
   }
+  SECTION("setuid, setgid and sticky are not carried over to the new content") {
+    fs::permissions(root / "old.txt", fs::perms(07755));
+    auto w = p->open_write(demo, "/old.txt", WriteMode::replace, 0);
+    REQUIRE(w.ok());
+    REQUIRE(w.value()->write(bytes("#!/bin/sh\nid\n")).ok());
+    REQUIRE(w.value()->commit().ok());
+    w.value().reset();
+    CHECK((fs::status(root / "old.txt").permissions() & fs::perms::mask) == fs::perms(0755));
+  }
   SECTION("dropped without commit") {
     auto w = p->open_write(demo, "/old.txt", WriteMode::replace, 0);
     REQUIRE(w.ok());
@@ -574,6 +583,30 @@ TEST_CASE("fs_local removes what a storage failure (EFBIG) leaves and maps it to
       w.value().reset();
       CHECK(get(root / "grow.txt") == "kept");
     }
+    // Another session appended after this upload's bytes, and was answered 226: its record
+    // must survive the failed upload's clean-up (so must the failed upload's bytes before it).
+    SECTION("APPE leaves another session's append alone") {
+      auto w = p->open_write(demo, "/grow.txt", WriteMode::append, 0);
+      REQUIRE(w.ok());
+      REQUIRE(w.value()->write(bytes(chunk)).ok());
+      auto other = p->open_write(demo, "/grow.txt", WriteMode::append, 0);
+      REQUIRE(other.ok());
+      REQUIRE(other.value()->write(bytes("B-RECORD")).ok());
+      REQUIRE(other.value()->commit().ok());
+      CHECK(write_until_refused(*w.value(), chunk) == Status::quota_exceeded);
+      w.value().reset();
+      const std::string after = get(root / "grow.txt");
+      CHECK(after.substr(0, 4 + chunk.size()) == "kept" + chunk);
+      CHECK(after.find("B-RECORD") == 4 + chunk.size());
+    }
+    SECTION("REST + STOR cuts back to the offset") {
+      put(root / "resumed.bin", "0123456789");
+      auto w = p->open_write(demo, "/resumed.bin", WriteMode::resume, 4);
+      REQUIRE(w.ok());
+      CHECK(write_until_refused(*w.value(), chunk) == Status::quota_exceeded);
+      w.value().reset();
+      CHECK(get(root / "resumed.bin") == "0123");
+    }
   }
   // Without a storage failure, an aborted new upload still stays (resumable).
   auto w = p->open_write(demo, "/part.bin", WriteMode::replace, 0);
@@ -591,10 +624,16 @@ TEST_CASE("fs_local hides upload temporary files, refuses them as targets and sw
   put(root / "a.txt", "a");
   const std::string stale = ".a.txt.ferry-Ab12Cd";
   const std::string fresh = ".a.txt.ferry-Zz99Yy";
+  const std::string look_alike = ".thesis.ferry-backup";  // a temporary name, but not ours
   put(root / stale, "crashed upload");
   put(root / fresh, "just created");
+  put(root / look_alike, "someone's file");
   put(root / ".a.txt.ferry-short", "not a temporary name");  // 5 characters after ".ferry-"
-  fs::last_write_time(root / stale, fs::file_time_type::clock::now() - std::chrono::hours(1));
+  fs::permissions(root / stale, fs::perms(0600));  // as open_replace() creates them
+  fs::permissions(root / fresh, fs::perms(0600));
+  for (const auto& old : {stale, look_alike}) {
+    fs::last_write_time(root / old, fs::file_time_type::clock::now() - std::chrono::hours(1));
+  }
 
   CHECK(status_of(p->stat(demo, "/" + stale)) == Status::not_found);
   CHECK(status_of(p->open_read(demo, "/" + stale)) == Status::not_found);
@@ -617,6 +656,7 @@ TEST_CASE("fs_local hides upload temporary files, refuses them as targets and sw
   CHECK(names(p->list(demo, "/")) == std::vector<std::string>{".a.txt.ferry-short", "a.txt"});
   CHECK_FALSE(fs::exists(root / stale));  // unlocked and old: removed
   CHECK(fs::exists(root / fresh));        // may be a file just created: kept for now
+  CHECK(fs::exists(root / look_alike));   // mode 0644: not a file open_replace() made
   CHECK(fs::exists(root / live));         // locked by the upload above
   REQUIRE(w.value()->write(bytes("new")).ok());
   REQUIRE(w.value()->commit().ok());
@@ -643,6 +683,19 @@ TEST_CASE("fs_local resume writes from the offset and refuses one beyond the end
     REQUIRE(partial.value()->write(bytes("XY")).ok());
   }  // dropped: the partial data stays
   CHECK(get(root / "f") == "0123abcXY");
+
+  // What follows the offset goes only once data arrives: a transfer that never starts (no
+  // data connection) leaves the file whole; an empty one that completes cuts it there.
+  {
+    auto never = p->open_write(demo, "/f", WriteMode::resume, 2);
+    REQUIRE(never.ok());
+  }
+  CHECK(get(root / "f") == "0123abcXY");
+  auto empty = p->open_write(demo, "/f", WriteMode::resume, 7);
+  REQUIRE(empty.ok());
+  REQUIRE(empty.value()->commit().ok());
+  CHECK(get(root / "f") == "0123abc");
+  put(root / "f", "0123abcXY");
 
   auto beyond = p->open_write(demo, "/f", WriteMode::resume, 100);
   REQUIRE_FALSE(beyond.ok());
