@@ -9,8 +9,9 @@
 namespace ferry {
 
 namespace {
-// A refused login is answered after this pause (per session: others are not held up),
-// which slows password guessing without costing the server a thread.
+// A refused login is answered this long after its PASS arrived (per session: others are not
+// held up). That slows password guessing without costing the server a thread, and hides how
+// long the hash took: an unknown user, a cheap and a costly hash are refused alike.
 constexpr auto failed_login_delay = std::chrono::milliseconds(1000);
 }  // namespace
 
@@ -37,6 +38,15 @@ asio::awaitable<void> Session::cmd_pass(std::string_view arg) {
     co_return;
   }
   std::string user = std::exchange(pending_user_, {});
+  // A ban counts for the connections opened before it too: no more guesses are judged.
+  if (state_->bans.banned(peer_)) {
+    log_session(LogLevel::warning, id_, "refused", {{"peer", peer_text_}, {"reason", "banned"}}, "refused ", peer_text_,
+                ": banned after repeated failed logins");
+    co_await reply(421, "Too many failed logins from your address; try again later.");
+    close();
+    co_return;
+  }
+  const auto answer_refusal_at = std::chrono::steady_clock::now() + failed_login_delay;
   // A named closure, not a temporary inside the co_await expression: g++ 12 relocates such
   // temporaries bitwise, which corrupts captured std::strings.
   auto login_job = [auth = state_->authenticator, user, password = std::string(arg), peer = peer_text_]() mutable {
@@ -63,7 +73,7 @@ asio::awaitable<void> Session::cmd_pass(std::string_view arg) {
                 "banned ", peer_text_, " for ", state_->config.ban_duration, " s after ",
                 state_->config.ban_failures, " failed logins");
   }
-  asio::steady_timer pause(control_.get_executor(), failed_login_delay);
+  asio::steady_timer pause(control_.get_executor(), answer_refusal_at);
   co_await pause.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
   if (failed_logins_ >= state_->config.max_login_failures) {
     co_await reply(421, "Too many failed logins, closing control connection.");

@@ -29,6 +29,29 @@ class AddressBanTest(unittest.TestCase):
             g.login(srv.user, srv.password)
             self.assertEqual(g.pwd(), "/")
 
+    def test_a_ban_also_stops_connections_opened_before_it(self):
+        # Opening many connections first must not buy more guesses than ban_failures.
+        with FerryServer(server_extra="ban_failures = 3\nban_window = 60\nban_duration = 30\n"
+                                      "max_login_failures = 10") as srv:
+            sessions = [srv.ftp(login=False) for _ in range(4)]
+            for f in sessions:
+                self.addCleanup(close_quietly, f)
+            for f in sessions[:3]:
+                with self.assertRaises(ftplib.error_perm):
+                    f.login(srv.user, "wrong")
+            self.assertIsNotNone(srv.wait_for_log(r"banned 127\.0\.0\.1 for 30 s after 3 failed logins"))
+            late = sessions[3]
+            self.assertTrue(late.sendcmd(f"USER {srv.user}").startswith("331"))
+            with self.assertRaises(ftplib.error_temp) as cm:  # the right password, but banned
+                late.sendcmd(f"PASS {srv.password}")
+            self.assertTrue(str(cm.exception).startswith("421"), str(cm.exception))
+            with self.assertRaises(ftplib.error_temp) as cm:  # a session that failed once, likewise
+                sessions[0].login(srv.user, "another guess")
+            self.assertTrue(str(cm.exception).startswith("421"), str(cm.exception))
+            log = srv.log_text()
+            self.assertEqual(log.count("login refused"), 3, log)  # no fourth guess was judged
+            self.assertNotIn("login ok", log)
+
     def test_ban_duration_zero_never_bans(self):
         with FerryServer(server_extra="ban_failures = 1\nban_duration = 0") as srv:
             f = srv.ftp(login=False)
