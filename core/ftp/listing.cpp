@@ -65,6 +65,8 @@ std::vector<std::string_view> split_fields(std::string_view line, std::size_t ma
 
 }  // namespace
 
+bool listable_name(std::string_view name) { return name.find_first_of("\r\n") == std::string_view::npos; }
+
 void append_list_line(std::string& out, const FileInfo& info, std::time_t now) {
   char perms[11];
   perms[0] = type_char(info.type);

@@ -12,6 +12,11 @@
 
 namespace ferry::ftp {
 
+// False for a name with CR or LF: on a data connection it would end its line and start a
+// forged one, and no command could name it anyway (commands are single lines). Listings
+// leave such entries out.
+bool listable_name(std::string_view name);
+
 // One "ls -l" line without CR LF: "-rw-r--r-- 1 ferry ferry 1234 Nov 25 10:11 name".
 // Recent files (within six months of `now`) show the time, older ones the year.
 void append_list_line(std::string& out, const FileInfo& info, std::time_t now);

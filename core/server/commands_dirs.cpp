@@ -102,6 +102,7 @@ asio::awaitable<void> Session::send_listing(std::string_view arg, ListingFormat 
   std::string text;
   std::time_t now = std::time(nullptr);
   for (const FileInfo& entry : listing->entries) {
+    if (!ftp::listable_name(entry.name)) continue;
     switch (format) {
       case ListingFormat::list: ftp::append_list_line(text, entry, now); break;
       case ListingFormat::nlst: text += entry.name + "\r\n"; break;

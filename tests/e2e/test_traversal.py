@@ -276,6 +276,27 @@ class TraversalTest(ServerTestCase):
         self.assertEqual(ftp.sendcmd("SITE CHMOD 600 infile")[:3], "200")
         self.assertEqual(os.stat(target).st_mode & 0o777, 0o600)
 
+    def test_names_with_line_breaks_are_left_out_of_listings(self):
+        # A local user can make such a name; on the data connection it would end its line and
+        # forge an entry (or a reply-looking line) after it.
+        d = os.path.join(self.root, "crlf")
+        os.makedirs(d, exist_ok=True)
+        forged = "b\r\n-rw-r--r--   1 ferry ferry 5 Jan  1  2020 evil.exe"
+        for name in ("plain.txt", forged, "c\n226 fake", "d\re"):
+            with open(os.path.join(d, name), "wb") as f:
+                f.write(b"x")
+        f = self.ftp()
+        self.addCleanup(f.close)
+        self.assertEqual(self.nlst(f, "crlf"), ["plain.txt"])
+        lines = []
+        f.retrlines("LIST crlf", lines.append)
+        self.assertEqual(len(lines), 1, lines)
+        self.assertTrue(lines[0].endswith(" plain.txt"), lines)
+        self.assertEqual([name for name, _ in f.mlsd("crlf")], ["plain.txt"])
+        status = f.sendcmd("STAT crlf")
+        self.assertNotIn("evil.exe", status)
+        self.assertNotIn("fake", status)
+
     def test_another_users_root_is_unreachable(self):
         ftp = self.ftp()
         for cmd in ("RETR ../bob/secret", "RETR bob/secret", "CWD bob", "LIST bob", "CWD ../bob",
