@@ -102,7 +102,7 @@ asio::awaitable<void> Session::receive_file(std::string_view arg, WriteMode mode
       std::string text = "Restart offset " + std::to_string(offset) + " refused: " + opened.error().message + ".";
       co_await reply(554, text);
     } else {
-      co_await reply_error(opened.error(), arg);
+      co_await reply_error(opened.error(), name);  // STOU without a name: the one tried
     }
     co_return;
   }

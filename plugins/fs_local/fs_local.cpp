@@ -392,6 +392,7 @@ class LocalWriteHandle final : public ferry::WriteHandle {
 
   ~LocalWriteHandle() override {
     if (!committed_ && t_.temp_name.empty() && storage_errno_ != 0) undo_after_storage_failure();
+    if (!committed_ && t_.created && t_.position == 0) remove_if_still_empty();  // e.g. 425: nothing to resume
     t_.file.reset();
     if (!committed_ && !t_.temp_name.empty()) (void)::unlinkat(t_.dir.get(), t_.temp_name.c_str(), 0);
   }
@@ -426,12 +427,14 @@ class LocalWriteHandle final : public ferry::WriteHandle {
       if (auto cut = truncate_if_first(); !cut) return cut.error();  // an empty REST + STOR
       if (!t_.temp_name.empty()) (void)::fchmod(t_.file.get(), t_.final_mode);
       if (::fdatasync(t_.file.get()) != 0 && errno != EINVAL && errno != EROFS) return fail(errno, "sync");
-      if (::close(t_.file.release()) != 0 && errno != EINTR) return fail(errno, "close");
+      // Renamed while still open, so still locked: a listing never takes it for a crashed
+      // upload's leftover in between.
       if (!t_.temp_name.empty() &&
           ::renameat(t_.dir.get(), t_.temp_name.c_str(), t_.dir.get(), t_.name.c_str()) != 0) {
         return fail(errno, "replace");  // the destructor removes the temporary file
       }
       committed_ = true;
+      if (::close(t_.file.release()) != 0 && errno != EINTR) return fail(errno, "close");
       return {};
     } catch (...) {
       return out_of_memory();
@@ -470,6 +473,15 @@ class LocalWriteHandle final : public ferry::WriteHandle {
     if (::ftruncate(t_.file.get(), static_cast<off_t>(t_.position)) != 0) return fail(errno, "resume");
     t_.truncate_first = false;
     return {};
+  }
+
+  // A file this upload created and never wrote to, if the name still holds it, empty.
+  void remove_if_still_empty() noexcept {
+    struct stat st {};
+    if (::fstatat(t_.dir.get(), t_.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_dev == t_.dev &&
+        st.st_ino == t_.ino && st.st_size == 0) {
+      (void)::unlinkat(t_.dir.get(), t_.name.c_str(), 0);
+    }
   }
 
   // The data did not fit: remove the file this upload created (if the name still holds it),

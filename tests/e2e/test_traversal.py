@@ -327,6 +327,10 @@ class TraversalTest(ServerTestCase):
             self.refused(ftp, cmd, codes=("550",), data=b"evil\n")
         ftp.sendcmd("REST 2")
         self.refused(ftp, "STOR /ro/f.txt", codes=("550",), data=b"evil\n")
+        ftp.cwd("/ro")
+        text = self.refused(ftp, "STOU", codes=("550",), data=b"evil\n")  # no name: the server's pick
+        self.assertTrue(text.startswith("550 ferry.upload: "), text)
+        ftp.cwd("/")
         for cmd in ("DELE /ro/f.txt", "MKD /ro/newdir", "MKD /ro/sub/newdir", "RMD /ro/sub",
                     "SITE CHMOD 777 /ro/f.txt", "MFMT 20000101000000 /ro/f.txt"):
             self.refused(ftp, cmd, codes=("550",))

@@ -517,6 +517,19 @@ TEST_CASE("fs_local new-file upload dropped without commit stays and can be resu
   REQUIRE(w.value()->write(bytes("whole")).ok());
   REQUIRE(w.value()->commit().ok());
   CHECK(get(root / "whole.txt") == "whole");
+
+  // A new upload that never received a byte (e.g. 425, no data connection) leaves nothing;
+  // an empty one that completes is an empty file.
+  for (const auto mode : {WriteMode::replace, WriteMode::append, WriteMode::resume}) {
+    REQUIRE(p->open_write(demo, "/never.bin", mode, 0).ok());
+    CHECK_FALSE(fs::exists(root / "never.bin"));
+  }
+  auto empty = p->open_write(demo, "/empty.bin", WriteMode::replace, 0);
+  REQUIRE(empty.ok());
+  REQUIRE(empty.value()->commit().ok());
+  empty.value().reset();
+  CHECK(fs::exists(root / "empty.bin"));
+  CHECK(fs::file_size(root / "empty.bin") == 0);
 }
 
 // Lowers this process's soft RLIMIT_FSIZE (and ignores SIGXFSZ) while it lives, so that a
