@@ -147,8 +147,13 @@ tcp::socket& DataConnection::socket() {
 
 DataConnection::~DataConnection() = default;
 
-asio::awaitable<DataConnection::TlsResult> DataConnection::start_tls(asio::ssl::context& context, bool require_reuse) {
+asio::awaitable<DataConnection::TlsResult> DataConnection::start_tls(asio::ssl::context& context, bool require_reuse,
+                                                                      std::span<const unsigned char> session_context) {
   tls_ = std::make_unique<asio::ssl::stream<tcp::socket&>>(socket(), context);
+  if (SSL_set_session_id_context(tls_->native_handle(), session_context.data(),
+                                 static_cast<unsigned>(session_context.size())) != 1) {
+    co_return TlsResult::handshake_failed;
+  }
   asio::steady_timer timer(executor_, timeout_);
   auto result = co_await (tls_->async_handshake(asio::ssl::stream_base::server, as_tuple_awaitable) ||
                           timer.async_wait(as_tuple_awaitable));

@@ -67,7 +67,11 @@ class DataConnection {
   // control connection's session is refused (it could be someone else). The error
   // says which of the two went wrong.
   enum class TlsResult { ok, handshake_failed, not_resumed };
-  asio::awaitable<TlsResult> start_tls(asio::ssl::context& context, bool require_reuse);
+  // `session_context`: the control connection's session id context. A session is resumed
+  // only under the context it was made in, so with require_reuse only the client that owns
+  // the control connection gets through, not another client resuming a session of its own.
+  asio::awaitable<TlsResult> start_tls(asio::ssl::context& context, bool require_reuse,
+                                       std::span<const unsigned char> session_context);
 
   bool is_tls() const noexcept { return tls_ != nullptr; }
   asio::awaitable<std::error_code> write_all(std::span<const char> data);

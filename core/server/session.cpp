@@ -392,7 +392,7 @@ asio::awaitable<std::unique_ptr<DataConnection>> Session::open_data_connection()
 asio::awaitable<bool> Session::begin_transfer(DataConnection& data, std::string_view preliminary) {
   co_await reply(150, preliminary);
   if (!prot_private_) co_return true;
-  auto result = co_await data.start_tls(*state_->tls, state_->config.tls->require_session_reuse);
+  auto result = co_await data.start_tls(*state_->tls, state_->config.tls->require_session_reuse, tls_session_context_);
   if (result == DataConnection::TlsResult::ok) co_return true;
   co_await data.close();
   if (result == DataConnection::TlsResult::not_resumed) {

@@ -197,6 +197,7 @@ class Session {
   // FTPS: the control connection's TLS layer and its read buffer exist only after AUTH TLS.
   bool implicit_tls_ = false;
   std::unique_ptr<asio::ssl::stream<asio::ip::tcp::socket&>> tls_;
+  std::array<unsigned char, 16> tls_session_context_{};  // random, this session's alone (see start_tls)
   std::unique_ptr<std::array<char, 4096>> tls_buffer_;
   bool pbsz_ = false;          // PBSZ 0 seen (required before PROT)
   bool prot_private_ = false;  // PROT P: data connections use TLS

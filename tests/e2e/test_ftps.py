@@ -12,6 +12,7 @@ import io
 import os
 import re
 import shutil
+import socket
 import ssl
 import subprocess
 import tempfile
@@ -66,8 +67,8 @@ class FtpsTestBase(ServerTestCase):
         line = cls.server.wait_for_log(r"listening \(implicit FTPS\) on 127\.0\.0\.1:\d+", timeout=10)
         cls.implicit_port = int(line.rsplit(":", 1)[1]) if line else None
 
-    def tls_ftp(self, cls=SessionReusingFTP_TLS, prot_p=True):
-        f = cls(context=client_context(), timeout=NET_TIMEOUT)
+    def tls_ftp(self, cls=SessionReusingFTP_TLS, prot_p=True, context=None):
+        f = cls(context=context or client_context(), timeout=NET_TIMEOUT)
         self.addCleanup(close_quietly, f)
         f.connect("127.0.0.1", self.server.port)
         f.auth()
@@ -113,6 +114,44 @@ class FtpsTest(FtpsTestBase):
             f.nlst()
         self.assertTrue(str(cm.exception).startswith("522"), str(cm.exception))
         self.assertIsNotNone(self.server.wait_for_log(r"did not resume the control session"))
+
+    def test_another_client_resuming_its_own_session_cannot_take_the_data_connection(self):
+        # Same address (say, behind one NAT), its own TLS session, never logged in: it
+        # resumes that session on the victim's passive port. That must not pass for the
+        # victim's session, with TLS 1.3 tickets or TLS 1.2 session ids.
+        with open(os.path.join(self.server.user_root(), "victim.txt"), "wb") as fh:
+            fh.write(b"the victim's secret\n")
+        for version in (ssl.TLSVersion.TLSv1_3, ssl.TLSVersion.TLSv1_2):
+            with self.subTest(version=version.name):
+                context = client_context()
+                context.maximum_version = version
+                victim = self.tls_ftp(context=context)
+                victim.voidcmd("TYPE I")
+                port = ftplib.parse229(victim.sendcmd("EPSV"), victim.sock.getpeername())[1]
+                victim.putcmd("RETR victim.txt")
+                attacker = ftplib.FTP_TLS(context=context, timeout=NET_TIMEOUT)
+                self.addCleanup(close_quietly, attacker)
+                attacker.connect("127.0.0.1", self.server.port)
+                attacker.auth()
+                attacker.voidcmd("NOOP")  # TLS 1.3: the session ticket has arrived
+                self.assertEqual(attacker.sock.version(), version.name.replace("v1_", "v1."))
+                raw = socket.create_connection(("127.0.0.1", port), timeout=NET_TIMEOUT)
+                stolen = b""
+                try:
+                    conn = context.wrap_socket(raw, server_hostname="127.0.0.1", session=attacker.sock.session)
+                    self.addCleanup(close_quietly, conn)
+                    while chunk := conn.recv(4096):
+                        stolen += chunk
+                except (ssl.SSLError, OSError):
+                    raw.close()
+                self.assertEqual(stolen, b"")
+                self.assertTrue(victim.getresp().startswith("150"))
+                with self.assertRaises(ftplib.error_perm) as cm:
+                    victim.getresp()
+                self.assertTrue(str(cm.exception).startswith("522"), str(cm.exception))
+                out = io.BytesIO()  # the victim's own next transfer still works
+                victim.retrbinary("RETR victim.txt", out.write)
+                self.assertEqual(out.getvalue(), b"the victim's secret\n")
 
     def test_prot_c_keeps_data_in_clear_when_allowed(self):
         f = self.tls_ftp(prot_p=False)
