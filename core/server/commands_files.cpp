@@ -93,6 +93,7 @@ asio::awaitable<void> Session::receive_file(std::string_view arg, WriteMode mode
     co_await reply(name.empty() ? 501 : 553, name.empty() ? "STOR needs a file name." : "File name not allowed.");
     co_return;
   }
+  if (!co_await data_connection_possible()) co_return;
   auto open_job = [fs = *fs_, p = *path, mode, offset] { return fs.open_write(p, mode, offset); };
   auto opened = co_await run_blocking(state_->blocking, std::move(open_job));
   if (!opened) {

@@ -345,14 +345,23 @@ void Session::log_transfer(std::string_view verb, const std::string& path, std::
   });
 }
 
-asio::awaitable<std::unique_ptr<DataConnection>> Session::open_data_connection() {
-  auto timeout = std::chrono::seconds(state_->config.data_timeout);
+asio::awaitable<bool> Session::data_connection_possible() {
   if (state_->config.tls && state_->config.tls->require && !prot_private_) {
     passive_.reset();
     active_.reset();
     co_await reply(521, "Data connections must be protected: use PBSZ 0 and PROT P.");
-    co_return nullptr;
+    co_return false;
   }
+  if (!active_ && !passive_) {
+    co_await reply(425, "Use PORT, EPRT, PASV or EPSV first.");
+    co_return false;
+  }
+  co_return true;
+}
+
+asio::awaitable<std::unique_ptr<DataConnection>> Session::open_data_connection() {
+  auto timeout = std::chrono::seconds(state_->config.data_timeout);
+  if (!co_await data_connection_possible()) co_return nullptr;
   if (active_) {
     asio::ip::tcp::endpoint target = *std::exchange(active_, std::nullopt);
     asio::ip::tcp::socket socket(control_.get_executor());
@@ -374,10 +383,6 @@ asio::awaitable<std::unique_ptr<DataConnection>> Session::open_data_connection()
       co_return nullptr;
     }
     co_return std::make_unique<DataConnection>(std::move(socket), timeout);
-  }
-  if (!passive_) {
-    co_await reply(425, "Use PORT, EPRT, PASV or EPSV first.");
-    co_return nullptr;
   }
   std::unique_ptr<PassiveListener> listener = std::move(passive_);
   UniqueFd accepted = co_await listener->accept(peer_, timeout, id_);

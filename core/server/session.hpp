@@ -142,6 +142,9 @@ class Session {
   // Data connection: waits for the client on the pending passive listener, or connects
   // to the PORT/EPRT address. Replies 425 itself when that fails.
   asio::awaitable<std::unique_ptr<DataConnection>> open_data_connection();
+  // The refusals known before any connection is tried (521 PROT P required, 425 no PORT or
+  // PASV); false after replying one. Uploads ask first, so a refused one touches no file.
+  asio::awaitable<bool> data_connection_possible();
   // Sends the 150 reply, then (PROT P) the TLS handshake; false after replying the failure.
   asio::awaitable<bool> begin_transfer(DataConnection& data, std::string_view preliminary);
   // LIST/NLST/MLSD over the data connection, or (STAT path) over the control connection.

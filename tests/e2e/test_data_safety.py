@@ -151,6 +151,27 @@ class _Base(unittest.TestCase):
         self.srv.start()
 
 
+class RefusedUploadTest(_Base):
+    """An upload refused before any data (no PORT/PASV: 425) leaves the disk as it was."""
+
+    def test_upload_without_a_data_channel_touches_no_file(self):
+        self.start_server()
+        root = self.srv.user_root()
+        with open(os.path.join(root, "keep.txt"), "wb") as f:
+            f.write(b"important data\n")
+        f = self.ftp()
+        self.assertTrue(f.sendcmd("REST 3").startswith("350"))
+        for cmd in ("STOR keep.txt", "APPE keep.txt", "STOR new.txt", "APPE new2.txt", "STOU", "STOU",
+                    "STOU name.txt"):
+            with self.subTest(cmd=cmd), self.assertRaises(ftplib.error_temp) as cm:
+                f.sendcmd(cmd)
+            self.assertTrue(str(cm.exception).startswith("425"), str(cm.exception))
+        self.assertEqual(sorted(os.listdir(root)), ["keep.txt"])
+        self.assertEqual(read(os.path.join(root, "keep.txt")), b"important data\n")
+        self.assertTrue(self.stor(f, "keep.txt", b"whole new content").startswith("226"))  # the session goes on
+        self.assertEqual(read(os.path.join(root, "keep.txt")), b"whole new content")
+
+
 class CrashTest(_Base):
     """SIGKILL in the middle of an upload; then a new server on the same directory."""
 

@@ -249,6 +249,10 @@ class FtpsRequiredTest(FtpsTestBase):
         with self.assertRaises(ftplib.error_perm) as cm:
             f.nlst()
         self.assertTrue(str(cm.exception).startswith("521"))
+        with self.assertRaises(ftplib.error_perm) as cm:  # refused before the file is touched
+            f.storbinary("STOR in-clear.txt", io.BytesIO(b"plain"))
+        self.assertTrue(str(cm.exception).startswith("521"))
+        self.assertFalse(os.path.exists(os.path.join(self.server.user_root(), "in-clear.txt")))
         f.sendcmd("PBSZ 0")
         with self.assertRaises(ftplib.error_perm) as cm:
             f.sendcmd("PROT C")
