@@ -124,8 +124,10 @@ asio::awaitable<void> Session::send_listing(std::string_view arg, ListingFormat 
   auto data = co_await open_data_connection();
   if (!data) co_return;
   if (!co_await begin_transfer(*data, "Here comes the directory listing.")) co_return;
+  suspend_idle_timeout();  // a long listing to a slow reader is not an idle session
   std::error_code ec = co_await data->write_all(text);
   co_await data->close();
+  touch();
   if (ec) {
     co_await reply(426, "Connection closed; transfer aborted.");
   } else {

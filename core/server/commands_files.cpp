@@ -122,7 +122,7 @@ asio::awaitable<void> Session::receive_file(std::string_view arg, WriteMode mode
   if (!co_await begin_transfer(*data, opening)) co_return;
 
   auto started = std::chrono::steady_clock::now();
-  deadline_ = std::chrono::steady_clock::time_point::max();  // the data connection has its own timeout
+  suspend_idle_timeout();
   Received received;
   auto [end, ec] = co_await watch_transfer(receive_data(*file, *data, received));
   co_await data->close();

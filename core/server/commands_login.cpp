@@ -96,7 +96,7 @@ asio::awaitable<void> Session::cmd_rein(std::string_view) {
   hash_algorithm_ = digest::Algorithm::sha256;
   passive_.reset();  // TLS stays: REIN does not undo AUTH
   active_.reset();
-  deadline_ = std::chrono::steady_clock::now() + std::chrono::seconds(state_->config.login_timeout);
+  set_deadline(std::chrono::steady_clock::now() + std::chrono::seconds(state_->config.login_timeout));
   co_await reply(220, state_->config.banner);
 }
 

@@ -228,8 +228,7 @@ asio::awaitable<void> Session::cmd_retr(std::string_view arg) {
     co_return;
   }
 
-  // While data flows, the control connection is legitimately quiet.
-  deadline_ = std::chrono::steady_clock::time_point::max();
+  suspend_idle_timeout();
   auto [end, ec] = co_await watch_transfer(send_data(*file, *data, offset + sent, size, sent));
   co_await data->close();
   touch();
@@ -283,8 +282,10 @@ asio::awaitable<void> Session::send_digest(std::string_view arg, digest::Algorit
     std::string hex;
     std::uint64_t size = 0;
   };
-  // Reading the whole file is slow work: it runs on the blocking pool, buffer and all.
-  auto digest_job = [fs = *fs_, p = *path, algorithm]() -> Result<Digest> {
+  // Reading the whole file is slow work: it runs on the digest pool, buffer and all, and
+  // stops early if the session is closed meanwhile (shutdown, or the client gone).
+  digest_stop_ = std::make_shared<std::atomic<bool>>(false);
+  auto digest_job = [fs = *fs_, p = *path, algorithm, stop = digest_stop_]() -> Result<Digest> {
     auto file = fs.open_read(p);
     if (!file) return file.error();
     digest::Hasher hasher(algorithm);
@@ -292,6 +293,7 @@ asio::awaitable<void> Session::send_digest(std::string_view arg, digest::Algorit
     std::uint64_t size = file.value()->size();
     std::uint64_t position = 0;
     while (position < size) {
+      if (stop->load(std::memory_order_relaxed)) return Error{Status::io_error, "the session was closed"};
       auto n = file.value()->read_at(position, buffer);
       if (!n) return n.error();
       if (n.value() == 0) break;
@@ -300,7 +302,10 @@ asio::awaitable<void> Session::send_digest(std::string_view arg, digest::Algorit
     }
     return Digest{hasher.hex(), position};
   };
-  auto result = co_await run_blocking(state_->blocking, std::move(digest_job));
+  suspend_idle_timeout();  // the client waits for the digest, however long the file
+  auto result = co_await run_blocking(state_->digests, std::move(digest_job));
+  digest_stop_.reset();
+  touch();
   if (!result) {
     co_await reply_error(result.error(), arg);
     co_return;

@@ -87,7 +87,8 @@ int serve(int argc, char** argv) {
   }
   unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   asio::thread_pool blocking(std::max(2u, cores));
-  auto runtime = std::make_shared<ferry::ServerRuntime>(config, blocking);
+  asio::thread_pool digests(std::max(1u, cores / 2));
+  auto runtime = std::make_shared<ferry::ServerRuntime>(config, blocking, digests);
   // Opened before privileges are dropped: the log may live where only root writes.
   if (std::string error = runtime->transfer_log.open(config.log.xferlog); !error.empty()) {
     std::cerr << "ferryd: " << config.file << ": [log] xferlog: " << error << "\n";
@@ -122,7 +123,9 @@ int serve(int argc, char** argv) {
     code = server.run();
     // Blocking work still queued must not resume sessions while they are torn down.
     blocking.stop();
+    digests.stop();
     blocking.join();
+    digests.join();  // a running digest stops at its next chunk: its session was closed
   }
   return code;
 }

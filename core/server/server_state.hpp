@@ -109,8 +109,9 @@ class PassivePorts {
 };
 
 struct ServerRuntime {
-  ServerRuntime(const Config& config, asio::thread_pool& pool)
+  ServerRuntime(const Config& config, asio::thread_pool& pool, asio::thread_pool& digest_pool)
       : blocking(pool),
+        digests(digest_pool),
         limits(config.max_sessions, config.max_sessions_per_ip),
         bans(config.ban_failures, std::chrono::seconds(config.ban_window), std::chrono::seconds(config.ban_duration)) {}
 
@@ -122,6 +123,9 @@ struct ServerRuntime {
   }
 
   asio::thread_pool& blocking;
+  // HASH and its X-variants read whole files: on a pool of their own, so that however many
+  // run, logins and plugin calls on `blocking` are never queued behind them.
+  asio::thread_pool& digests;
   SessionLimits limits;
   AddressBans bans;
   SessionRegistry sessions;
@@ -137,6 +141,7 @@ struct ServerState {
         runtime(std::move(rt)),
         config(std::move(c)),
         blocking(runtime->blocking),
+        digests(runtime->digests),
         limits(runtime->limits),
         bans(runtime->bans),
         sessions(runtime->sessions),
@@ -153,6 +158,7 @@ struct ServerState {
   vfs::MountTable mounts;
   // The runtime's parts, by their short names.
   asio::thread_pool& blocking;
+  asio::thread_pool& digests;
   SessionLimits& limits;
   AddressBans& bans;
   SessionRegistry& sessions;

@@ -152,17 +152,24 @@ asio::awaitable<void> Session::watchdog() {
   }
 }
 
+void Session::suspend_idle_timeout() noexcept {
+  // The data connection has a timeout of its own; touch() starts the idle clock again.
+  deadline_ = std::chrono::steady_clock::time_point::max();
+}
+
 void Session::touch() {
-  auto now = std::chrono::steady_clock::now();
-  if (fs_) {
-    deadline_ = now + std::chrono::seconds(state_->config.idle_timeout);
-    // The watchdog sleeps until the old deadline; wake it if the new one comes sooner
-    // (an idle timeout shorter than the login timeout).
-    if (deadline_ < watchdog_timer_.expiry()) {
-      rearm_watchdog_ = true;
-      watchdog_timer_.cancel();
-    }
-  }  // before login the login deadline set at connect time stays in force
+  // Before login the login deadline set at connect time (or by REIN) stays in force.
+  if (fs_) set_deadline(std::chrono::steady_clock::now() + std::chrono::seconds(state_->config.idle_timeout));
+}
+
+void Session::set_deadline(std::chrono::steady_clock::time_point when) {
+  deadline_ = when;
+  // The watchdog sleeps until the old deadline; wake it if the new one comes sooner (an
+  // idle timeout shorter than the login timeout, or REIN's login timeout).
+  if (deadline_ < watchdog_timer_.expiry()) {
+    rearm_watchdog_ = true;
+    watchdog_timer_.cancel();
+  }
 }
 
 asio::awaitable<Session::LineStatus> Session::read_line(std::string& line) {
@@ -275,6 +282,7 @@ void Session::close() {
   control_.close(ec);
   watchdog_timer_.cancel();
   passive_.reset();
+  if (digest_stop_) digest_stop_->store(true, std::memory_order_relaxed);
 }
 
 std::optional<std::string> Session::resolve(std::string_view arg) const { return vfs::normalize(cwd_, arg); }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <asio/awaitable.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/steady_timer.hpp>
@@ -119,6 +120,9 @@ class Session {
   asio::awaitable<void> reply(int code, std::string_view text);
   void close();
   void touch();  // pushes the idle deadline forward
+  void set_deadline(std::chrono::steady_clock::time_point when);  // the watchdog's, earlier or later
+  // While data flows or a digest is computed, the control connection is legitimately quiet.
+  void suspend_idle_timeout() noexcept;
 
   // The control connection's local address (an IPv4-mapped one as plain IPv4).
   asio::ip::address local_address() const;
@@ -190,6 +194,7 @@ class Session {
   bool closing_ = false;
   bool transferring_ = false;
   bool rearm_watchdog_ = false;  // the watchdog's wait was cancelled to move its deadline
+  std::shared_ptr<std::atomic<bool>> digest_stop_;  // set by close(): a running digest stops
   bool shutting_down_ = false;
   unsigned failed_logins_ = 0;
   std::uint64_t restart_offset_ = 0;

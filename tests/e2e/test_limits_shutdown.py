@@ -2,11 +2,12 @@
 
 import ftplib
 import os
+import select
 import signal
 import time
 import unittest
 
-from ferryd_harness import FerryServer, IMAGE_SOURCE, close_quietly
+from ferryd_harness import FerryServer, IMAGE_SOURCE, RawControl, close_quietly, fs_local_mounts
 
 
 
@@ -125,6 +126,46 @@ class GracefulShutdownTest(unittest.TestCase):
         finally:
             srv.stop()
             srv.cleanup()
+
+
+class DigestTest(unittest.TestCase):
+    """HASH reads a whole file: it must not hold up other users' logins, nor the shutdown."""
+
+    def server_with_a_huge_file(self, gib):
+        srv = FerryServer(mounts=fs_local_mounts(), server_extra="shutdown_timeout = 1")
+        self.addCleanup(srv.cleanup)
+        srv.write_files()
+        with open(os.path.join(srv.user_root(), "huge.iso"), "wb") as f:
+            f.truncate(gib << 30)  # sparse; hashing it takes seconds (~1.6 GiB/s here)
+        srv.start()
+        self.addCleanup(srv.stop)
+        return srv
+
+    def hashing_session(self, srv):
+        c = RawControl(srv.host, srv.port)
+        self.addCleanup(c.close)
+        self.assertTrue(c.login(srv.user, srv.password).startswith("230"))
+        c.send(b"HASH huge.iso\r\n")
+        return c
+
+    def test_logins_are_not_held_up_by_digests(self):
+        srv = self.server_with_a_huge_file(24)
+        hashing = [self.hashing_session(srv) for _ in range(max(3, (os.cpu_count() or 1) + 1))]
+        time.sleep(0.3)  # the digests are under way
+        f = srv.ftp()  # a login needs a hash of its own: it must not queue behind theirs
+        self.addCleanup(close_quietly, f)
+        self.assertEqual(f.pwd(), "/")
+        readable, _, _ = select.select([c.sock for c in hashing], [], [], 0)
+        self.assertEqual(readable, [], "a digest finished before the login: the login waited for it")
+
+    def test_sigterm_stops_a_running_digest(self):
+        srv = self.server_with_a_huge_file(32)
+        self.hashing_session(srv)
+        time.sleep(0.3)
+        started = time.monotonic()
+        os.kill(srv.proc.pid, signal.SIGTERM)
+        self.assertEqual(srv.proc.wait(timeout=30), 0)
+        self.assertLess(time.monotonic() - started, 5)  # hashing 32 GiB would take far longer
 
 
 if __name__ == "__main__":

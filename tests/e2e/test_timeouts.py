@@ -2,11 +2,12 @@
 Each hostile or slow case gets its answer in bounded time; other sessions carry on."""
 
 import ftplib
+import os
 import socket
 import time
 import unittest
 
-from ferryd_harness import NET_TIMEOUT, FerryServer, close_quietly, fs_local_mounts
+from ferryd_harness import NET_TIMEOUT, FerryServer, RawControl, close_quietly, fs_local_mounts
 
 
 
@@ -44,6 +45,57 @@ class LimitsTest(unittest.TestCase):
             self.assertTrue(str(cm.exception).startswith("421"))
             self.assertLess(time.monotonic() - started, 5)
             self.assertIsNotNone(srv.wait_for_log(r"idle timeout"))
+
+    def test_rein_brings_back_the_login_timeout(self):
+        with FerryServer(login_timeout=1, idle_timeout=30) as srv:
+            f = srv.ftp()
+            self.addCleanup(close_quietly, f)
+            time.sleep(1.5)  # past the first login deadline: the watchdog now waits for the idle one
+            self.assertEqual(f.voidcmd("NOOP")[:3], "200")
+            self.assertTrue(f.sendcmd("REIN").startswith("220"))
+            started = time.monotonic()
+            with self.assertRaises(ftplib.error_temp) as cm:
+                f.getresp()  # logged out now, and never logs in again
+            self.assertTrue(str(cm.exception).startswith("421"), str(cm.exception))
+            self.assertLess(time.monotonic() - started, 5)  # the login timeout, not the idle one
+            self.assertIsNotNone(srv.wait_for_log(r"login timeout"))
+
+    def test_a_digest_longer_than_the_idle_timeout_is_answered(self):
+        with FerryServer(idle_timeout=1, mounts=fs_local_mounts()) as srv:
+            with open(os.path.join(srv.user_root(), "big.iso"), "wb") as f:
+                f.truncate(3 << 30)  # sparse: hashing it still takes seconds
+            f = srv.ftp()
+            self.addCleanup(close_quietly, f)
+            f.sock.settimeout(120)
+            reply = f.sendcmd("HASH big.iso")
+            self.assertRegex(reply, r"^213 SHA-256 0-3221225472 [0-9a-f]{64} big\.iso$")
+
+    def test_a_long_listing_to_a_slow_reader_outlives_the_idle_timeout(self):
+        with FerryServer(idle_timeout=1, mounts=fs_local_mounts()) as srv:
+            directory = os.path.join(srv.user_root(), "many")
+            os.makedirs(directory)
+            for i in range(6000):
+                os.close(os.open(os.path.join(directory, f"{i:06d}-" + "n" * 200), os.O_CREAT | os.O_WRONLY))
+            c = RawControl(srv.host, srv.port)
+            self.addCleanup(c.close)
+            c.login(srv.user, srv.password)
+            port = c.epsv_port()
+            data = socket.socket()
+            self.addCleanup(data.close)
+            data.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connecting: a small window
+            data.settimeout(NET_TIMEOUT)
+            data.connect((srv.host, port))
+            c.send(b"LIST many\r\n")
+            self.assertTrue(c.reply().startswith("150"))
+            received = 0
+            started = time.monotonic()
+            while chunk := data.recv(16384):
+                received += len(chunk)
+                if time.monotonic() - started < 2.5:
+                    time.sleep(0.02)  # a slow reader for longer than the idle timeout
+            self.assertGreater(time.monotonic() - started, 1.5)
+            self.assertGreater(received, 6000 * 200)
+            self.assertTrue(c.reply().startswith("226"))
 
     def test_passive_port_exhaustion_answers_425_at_once(self):
         with FerryServer(passive_ports=(34567, 34567)) as srv:
