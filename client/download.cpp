@@ -2,11 +2,15 @@
 #include "download.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <optional>
 #include <system_error>
+#include <utility>
 
 #include "digest/digest.hpp"
 
@@ -17,57 +21,139 @@ namespace fs = std::filesystem;
 namespace {
 
 // The .part file, written with plain POSIX calls so that errors carry errno and the data
-// can be fsync'ed before the rename makes it visible under its final name.
+// can be fsync'ed before the rename makes it visible under its final name. It remembers what
+// it started from, so that a failed download can leave things as they were.
 class PartFile {
  public:
-  PartFile(const fs::path& path, bool append) : path_(path) {
-    const int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC);
-    fd_ = ::open(path.c_str(), flags, 0644);
-    if (fd_ < 0) fail("cannot create");
+  enum class Origin {
+    created,         // this download created it
+    resumed_part,    // an existing TARGET.part, continued (resume)
+    resumed_target,  // the target itself, moved to TARGET.part to be continued (resume)
+  };
+  // What a failed download keeps.
+  enum class Leave {
+    progress,  // the bytes received, for a later resume
+    bad_data,  // nothing of them: the file failed its check (digest, size)
+  };
+
+  PartFile(const fs::path& target, bool resume) : target_(target), path_(partial_path(target)) {
+    std::error_code ec;
+    // A file under the final name may be a partial download by another client (curl -C).
+    const bool from_target = resume && !fs::exists(path_, ec) && fs::exists(target_, ec);
+    if (from_target) {
+      fd_ = ::open(target_.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+      if (fd_ < 0) fail("cannot open", target_);
+      origin_ = Origin::resumed_target;
+    } else if (resume) {
+      fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+      if (fd_ < 0) fail("cannot open", path_);
+      origin_ = Origin::resumed_part;
+    } else {
+      fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+      if (fd_ < 0) fail("cannot create", path_);
+      origin_ = Origin::created;
+    }
+    if (::fstat(fd_, &original_) != 0) fail("cannot read", from_target ? target_ : path_);
   }
   ~PartFile() {
-    if (fd_ >= 0) ::close(fd_);
+    if (fd_ < 0 && !claimed_) return;
+    try {
+      // Not ended by commit() or abandon(): an exception, or the coroutine destroyed.
+      (void)abandon(Leave::progress);
+    } catch (...) {
+    }
   }
   PartFile(const PartFile&) = delete;
   PartFile& operator=(const PartFile&) = delete;
+
+  Origin origin() const { return origin_; }
+  const fs::path& path() const { return path_; }
+  // The file resumed: TARGET.part, or the target before claim().
+  const fs::path& source() const { return origin_ == Origin::resumed_target && !claimed_ ? target_ : path_; }
+  std::uint64_t original_size() const { return static_cast<std::uint64_t>(original_.st_size); }
+
+  // Moves a resumed target to TARGET.part, without replacing a TARGET.part that appeared
+  // meanwhile: from here on nothing is under the final name until it is verified.
+  void claim() {
+    if (origin_ != Origin::resumed_target) return;
+    if (::renameat2(AT_FDCWD, target_.c_str(), AT_FDCWD, path_.c_str(), RENAME_NOREPLACE) != 0) {
+      const int error = errno;
+      throw ClientError(ErrorKind::local, "cannot rename " + target_.string() + " to " + path_.string() + ": " +
+                                              std::strerror(error));
+    }
+    claimed_ = true;
+  }
 
   void write(std::span<const std::byte> data) {
     while (!data.empty()) {
       const ssize_t n = ::write(fd_, data.data(), data.size());
       if (n < 0 && errno == EINTR) continue;
-      if (n < 0) fail("cannot write");
+      if (n < 0) fail("cannot write", path_);
       data = data.subspan(static_cast<std::size_t>(n));
     }
   }
 
-  void finish() {
-    if (::fsync(fd_) != 0) fail("cannot write");
-    const int fd = fd_;
-    fd_ = -1;
-    if (::close(fd) != 0) fail("cannot write");
+  // fsync, then the file's size.
+  std::uint64_t flush() {
+    if (::fsync(fd_) != 0) fail("cannot write", path_);
+    struct stat st {};
+    if (::fstat(fd_, &st) != 0) fail("cannot read", path_);
+    return static_cast<std::uint64_t>(st.st_size);
+  }
+
+  // The verified file goes under its final name.
+  void commit() {
+    const int fd = std::exchange(fd_, -1);
+    if (::close(fd) != 0) fail("cannot write", path_);
+    claimed_ = false;
+    std::error_code ec;
+    fs::rename(path_, target_, ec);
+    if (ec) {
+      throw ClientError(ErrorKind::local,
+                        "cannot rename " + path_.string() + " to " + target_.string() + ": " + ec.message());
+    }
+  }
+
+  // After a failure: a resumed target is put back exactly as it was (size, times, name); a
+  // .part file is kept for resuming or removed, as `leave` says. Returns what was done, for
+  // the error message.
+  std::string abandon(Leave leave) {
+    const int fd = std::exchange(fd_, -1);
+    if (origin_ == Origin::resumed_target) {
+      bool restored = fd >= 0 && ::ftruncate(fd, original_.st_size) == 0;
+      if (fd >= 0) {
+        const struct timespec times[2] = {original_.st_atim, original_.st_mtim};
+        (void)::futimens(fd, times);
+        ::close(fd);
+      }
+      if (claimed_) {
+        restored = ::renameat2(AT_FDCWD, path_.c_str(), AT_FDCWD, target_.c_str(), RENAME_NOREPLACE) == 0 && restored;
+        claimed_ = false;
+      }
+      if (restored) return "the local file " + target_.string() + " was left as it was";
+      return "the local file " + target_.string() + " could not be put back: its first " +
+             std::to_string(original_.st_size) + " bytes are the original (now in " + path_.string() + ")";
+    }
+    if (fd >= 0) ::close(fd);
+    if (leave == Leave::progress) return path_.string() + " is kept for resuming";
+    std::error_code ignored;
+    fs::remove(path_, ignored);
+    return "removed " + path_.string();
   }
 
  private:
-  [[noreturn]] void fail(const char* what) const {
-    throw ClientError(ErrorKind::local, std::string(what) + " " + path_.string() + ": " + std::strerror(errno));
+  [[noreturn]] static void fail(const char* what, const fs::path& path) {
+    const int error = errno;
+    throw ClientError(ErrorKind::local, std::string(what) + " " + path.string() + ": " + std::strerror(error));
   }
 
+  fs::path target_;
   fs::path path_;
   int fd_ = -1;
+  Origin origin_ = Origin::created;
+  struct stat original_ {};
+  bool claimed_ = false;  // a resumed target is now under path_
 };
-
-std::uint64_t existing_size(const fs::path& path) {
-  std::error_code ec;
-  const auto size = fs::file_size(path, ec);
-  return ec ? 0 : size;
-}
-
-void rename_or_fail(const fs::path& from, const fs::path& to) {
-  std::error_code ec;
-  fs::rename(from, to, ec);
-  if (ec)
-    throw ClientError(ErrorKind::local, "cannot rename " + from.string() + " to " + to.string() + ": " + ec.message());
-}
 
 }  // namespace
 
@@ -100,62 +186,59 @@ fs::path choose_target(std::string_view remote_path, const std::string& output) 
 }
 
 asio::awaitable<DownloadReceipt> download_file(FtpClient& client, DownloadRequest request) {
-  const fs::path part = partial_path(request.target);
   DownloadReceipt receipt;
   receipt.file = request.target;
 
   co_await client.type_binary();
   const std::optional<std::uint64_t> remote_size = co_await client.size(request.remote_path);
 
-  std::uint64_t offset = 0;
-  bool resume_from_target = false;
-  if (request.resume) {
-    std::error_code ec;
-    // A file under the final name may be a partial download by another client (curl -C).
-    resume_from_target = !fs::exists(part, ec) && fs::exists(request.target, ec);
-    offset = existing_size(resume_from_target ? request.target : part);
-  }
+  PartFile file(request.target, request.resume);
+  const std::uint64_t offset = file.original_size();
   if (remote_size && offset > *remote_size) {
-    throw ClientError(ErrorKind::transfer, (resume_from_target ? request.target : part).string() + " has " +
-                                               std::to_string(offset) + " bytes, more than the remote file's " +
+    throw ClientError(ErrorKind::transfer, file.source().string() + " has " + std::to_string(offset) +
+                                               " bytes, more than the remote file's " +
                                                std::to_string(*remote_size) + ": cannot resume");
   }
-  if (resume_from_target) rename_or_fail(request.target, part);
+  file.claim();
   receipt.resumed_from = offset;
 
-  {
-    PartFile file(part, offset > 0);
+  // A failure ends in one ClientError that also says what became of the local file.
+  std::optional<ClientError> failure;
+  PartFile::Leave leave = PartFile::Leave::progress;
+  try {
     // Resuming a file that is already complete needs no transfer, only the check below.
     if (!remote_size || offset < *remote_size) {
       DataSink sink = [&file](std::span<const std::byte> chunk) { file.write(chunk); };
       co_await client.retrieve(request.remote_path, std::move(sink), offset, remote_size.value_or(0), request.progress);
     }
-    file.finish();
-  }
-
-  receipt.size = existing_size(part);
-  if (remote_size && receipt.size != *remote_size) {
-    throw ClientError(ErrorKind::transfer, "incomplete transfer of " + request.remote_path + ": " +
-                                               std::to_string(receipt.size) + " of " + std::to_string(*remote_size) +
-                                               " bytes; " + part.string() + " is kept for resuming");
-  }
-
-  const std::optional<std::string> remote_digest = co_await client.hash(request.remote_path, "SHA-256");
-  if (remote_digest) {
-    const std::optional<std::string> local_digest = digest::hash_file(digest::Algorithm::sha256, part.string());
-    if (!local_digest) throw ClientError(ErrorKind::local, "cannot read " + part.string() + " to check it");
-    if (*local_digest != *remote_digest) {
-      std::error_code ignored;
-      fs::remove(part, ignored);
-      throw ClientError(ErrorKind::verify, "SHA-256 mismatch for " + request.remote_path + ": the server has " +
-                                               *remote_digest + ", the received file " + *local_digest + "; removed " +
-                                               part.string());
+    receipt.size = file.flush();
+    if (remote_size && receipt.size != *remote_size) {
+      failure = ClientError(ErrorKind::transfer, "incomplete transfer of " + request.remote_path + ": " +
+                                                     std::to_string(receipt.size) + " of " +
+                                                     std::to_string(*remote_size) + " bytes");
+    } else {
+      const std::optional<std::string> remote_digest = co_await client.hash(request.remote_path, "SHA-256");
+      if (remote_digest) {
+        const std::optional<std::string> local_digest =
+            digest::hash_file(digest::Algorithm::sha256, file.path().string());
+        if (!local_digest) {
+          failure = ClientError(ErrorKind::local, "cannot read " + file.path().string() + " to check it");
+        } else if (*local_digest != *remote_digest) {
+          failure = ClientError(ErrorKind::verify, "SHA-256 mismatch for " + request.remote_path + ": the server has " +
+                                                       *remote_digest + ", the received file " + *local_digest);
+          leave = PartFile::Leave::bad_data;
+        } else {
+          receipt.verification = Verification::matched;
+          receipt.sha256 = *local_digest;
+        }
+      }
     }
-    receipt.verification = Verification::matched;
-    receipt.sha256 = *local_digest;
+  } catch (const ClientError& error) {
+    failure = error;
   }
+  if (failure) throw ClientError(failure->kind(), std::string(failure->what()) + "; " + file.abandon(leave));
 
-  rename_or_fail(part, request.target);
+  file.commit();
   co_return receipt;
 }
 

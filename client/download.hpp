@@ -50,6 +50,9 @@ std::filesystem::path partial_path(const std::filesystem::path& target);
 // Runs the job on a logged-in client (it sends TYPE I itself). On a digest mismatch the
 // .part file is removed, nothing is left under the target name, and ClientError(verify) is
 // thrown. After any other failure the .part file stays, so that `resume` can continue it.
+// A target that was resumed itself (no .part file) is never lost: after any failure,
+// mismatch included, it is put back as it was (size, times, name). The error's message
+// ends with what became of the local file.
 // Hashing the received file blocks the calling thread (the client's I/O thread) for the
 // time it takes to read the file once.
 asio::awaitable<DownloadReceipt> download_file(FtpClient& client, DownloadRequest request);

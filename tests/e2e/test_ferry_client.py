@@ -177,9 +177,10 @@ class FerryClientTest(ClientTestMixin, ServerTestCase):
 class FakeFtpServer:
     """Minimal, bounded FTP server on 127.0.0.1:0 (threads; sockets time out after 10 s)."""
 
-    def __init__(self, payload, lie=True):
+    def __init__(self, payload, lie=True, refuse_retr=False):
         self.payload = payload
         self.lie = lie
+        self.refuse_retr = refuse_retr  # RETR answers 451 (a transfer that fails)
         self.true_digest = hashlib.sha256(payload).hexdigest()
         self.digest = hashlib.sha256(b"not the payload").hexdigest() if lie else self.true_digest
         self.commands = []
@@ -273,6 +274,8 @@ class FakeFtpServer:
                         say(f"229 Entering Extended Passive Mode (|||{p}|)")
                     else:
                         say(f"227 Entering Passive Mode (127,0,0,1,{p >> 8},{p & 255})")
+                elif verb == "RETR" and self.refuse_retr:
+                    say("451 local error in processing")
                 elif verb == "RETR":
                     if data_listener is None:
                         say("425 use PASV first")
@@ -347,6 +350,58 @@ class FerryClientVerificationTest(ClientTestMixin, unittest.TestCase):
         self.assertFalse(os.path.exists(os.path.join(home, "data.bin")),
                          f"a file failing verification was left under the final name: {os.listdir(home)}")
         self.assertIn("SHA-256", run.stderr + run.stdout)
+
+    def get_continue(self, server, local):
+        """`get -c` of data.bin into a directory holding `local` as data.bin (no .part)."""
+        home = self.make_tmp()
+        path = os.path.join(home, "data.bin")
+        with open(path, "wb") as f:
+            f.write(local)
+        os.utime(path, (1_000_000_000, 1_000_000_000))
+        run = run_ferry(["get", "-c", f"ftp://alice@127.0.0.1:{server.port}/data.bin"], home, password="pw")
+        return home, path, run
+
+    def assertLeftAsItWas(self, home, path, local, run):
+        self.assertEqual(os.listdir(home), ["data.bin"], repr(run))
+        with open(path, "rb") as f:
+            self.assertEqual(f.read(), local)
+        self.assertEqual(os.stat(path).st_mtime, 1_000_000_000)
+        self.assertIn("data.bin was left as it was", run.stderr)
+
+    def test_get_continue_mismatch_leaves_the_local_file_as_it_was(self):
+        # The local file is not the start of the remote one (the user's own edits): the
+        # digest cannot match, and the user's bytes must survive under their own name.
+        local = b"MY LOCAL EDITS, NOT THE REMOTE FILE"
+        with FakeFtpServer(self.PAYLOAD, lie=False) as srv:
+            home, path, run = self.get_continue(srv, local)
+            self.assertIn("REST", srv.commands)
+        self.assertExit(run, 6)
+        self.assertLeftAsItWas(home, path, local, run)
+
+    def test_get_continue_same_size_mismatch_leaves_the_local_file_as_it_was(self):
+        # As long as the remote file: nothing to transfer, only the (failing) check.
+        local = b"x" * len(self.PAYLOAD)
+        with FakeFtpServer(self.PAYLOAD, lie=False) as srv:
+            home, path, run = self.get_continue(srv, local)
+            self.assertNotIn("RETR", srv.commands)
+        self.assertExit(run, 6)
+        self.assertLeftAsItWas(home, path, local, run)
+
+    def test_get_continue_failed_transfer_leaves_the_local_file_as_it_was(self):
+        local = self.PAYLOAD[:1000]
+        with FakeFtpServer(self.PAYLOAD, lie=False, refuse_retr=True) as srv:
+            home, path, run = self.get_continue(srv, local)
+        self.assertExit(run, 1)
+        self.assertLeftAsItWas(home, path, local, run)
+
+    def test_get_continue_of_the_local_file_verified(self):
+        # guards the tests above: a true prefix of the remote file is continued and verified
+        with FakeFtpServer(self.PAYLOAD, lie=False) as srv:
+            home, path, run = self.get_continue(srv, self.PAYLOAD[:1000])
+        self.assertExit(run, 0)
+        self.assertEqual(os.listdir(home), ["data.bin"])
+        with open(path, "rb") as f:
+            self.assertEqual(f.read(), self.PAYLOAD)
 
 
 if __name__ == "__main__":
