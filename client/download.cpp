@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstring>
 #include <optional>
+#include <random>
 #include <system_error>
 #include <utility>
 
@@ -32,34 +33,54 @@ class PartFile {
   };
   // What a failed download keeps.
   enum class Leave {
-    progress,  // the bytes received, for a later resume
-    bad_data,  // nothing of them: the file failed its check (digest, size)
+    progress,     // the bytes received, for a later resume
+    nothing_new,  // a file it created is removed; one it resumed is kept (cancel, mirror)
+    bad_data,     // nothing of them: the file failed its check (digest, size)
   };
 
-  PartFile(const fs::path& target, bool resume) : target_(target), path_(partial_path(target)) {
-    std::error_code ec;
-    // A file under the final name may be a partial download by another client (curl -C).
-    const bool from_target = resume && !fs::exists(path_, ec) && fs::exists(target_, ec);
-    if (from_target) {
-      fd_ = ::open(target_.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
-      if (fd_ < 0) fail("cannot open", target_);
-      origin_ = Origin::resumed_target;
-    } else if (resume) {
-      fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-      if (fd_ < 0) fail("cannot open", path_);
-      origin_ = Origin::resumed_part;
-    } else {
-      fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-      if (fd_ < 0) fail("cannot create", path_);
-      origin_ = Origin::created;
+  // Never truncates, replaces or follows a symlink to a file it did not create: a new
+  // partial file is created with O_EXCL, and an existing one is only ever appended to.
+  PartFile(const fs::path& target, bool resume, PartialName name)
+      : target_(target), unique_(name == PartialName::unique) {
+    if (unique_) {
+      create_unique();
+      return;
     }
-    if (::fstat(fd_, &original_) != 0) fail("cannot read", from_target ? target_ : path_);
+    path_ = partial_path(target);
+    if (resume) {
+      // O_NONBLOCK: a FIFO under that name must fail the S_ISREG check, not block the open.
+      constexpr int existing = O_WRONLY | O_APPEND | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
+      fd_ = ::open(path_.c_str(), existing);
+      origin_ = Origin::resumed_part;
+      if (fd_ < 0 && errno == ENOENT) {
+        // A file under the final name may be a partial download by another client (curl -C).
+        fd_ = ::open(target_.c_str(), existing);
+        origin_ = Origin::resumed_target;
+        if (fd_ < 0 && errno != ENOENT) fail("cannot open", target_);
+      } else if (fd_ < 0) {
+        fail("cannot open", path_);
+      }
+    }
+    if (fd_ < 0) {
+      origin_ = Origin::created;
+      fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+      if (fd_ < 0 && errno == EEXIST) {
+        throw ClientError(ErrorKind::local,
+                          path_.string() + " exists (an earlier download?): resume with -c, or remove it");
+      }
+      if (fd_ < 0) fail("cannot create", path_);
+    }
+    if (::fstat(fd_, &original_) != 0) fail("cannot read", source());
+    if (!S_ISREG(original_.st_mode)) {
+      ::close(std::exchange(fd_, -1));
+      throw ClientError(ErrorKind::local, source().string() + " is not a regular file: cannot resume it");
+    }
   }
   ~PartFile() {
     if (fd_ < 0 && !claimed_) return;
     try {
       // Not ended by commit() or abandon(): an exception, or the coroutine destroyed.
-      (void)abandon(Leave::progress);
+      (void)abandon(unique_ ? Leave::nothing_new : Leave::progress);
     } catch (...) {
     }
   }
@@ -116,7 +137,7 @@ class PartFile {
 
   // After a failure: a resumed target is put back exactly as it was (size, times, name); a
   // .part file is kept for resuming or removed, as `leave` says. Returns what was done, for
-  // the error message.
+  // the error message ("" for a unique temporary file, which is always removed).
   std::string abandon(Leave leave) {
     const int fd = std::exchange(fd_, -1);
     if (origin_ == Origin::resumed_target) {
@@ -135,13 +156,35 @@ class PartFile {
              std::to_string(original_.st_size) + " bytes are the original (now in " + path_.string() + ")";
     }
     if (fd >= 0) ::close(fd);
-    if (leave == Leave::progress) return path_.string() + " is kept for resuming";
+    if (unique_) leave = Leave::bad_data;
+    if (leave == Leave::progress || (leave == Leave::nothing_new && origin_ == Origin::resumed_part)) {
+      return path_.string() + " is kept for resuming";
+    }
     std::error_code ignored;
     fs::remove(path_, ignored);
-    return "removed " + path_.string();
+    return unique_ ? std::string() : "removed " + path_.string();
   }
 
  private:
+  // .NAME.ferry-XXXXXXXX beside the target: hidden, and created with O_EXCL, so that it is
+  // never a file someone else has (a listed name included).
+  void create_unique() {
+    static constexpr char alphabet[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    std::random_device random;
+    std::uniform_int_distribution<std::size_t> pick(0, sizeof alphabet - 2);
+    // NAME_MAX is 255: a long name is shortened in its temporary name only.
+    const std::string name = target_.filename().string().substr(0, 200);
+    for (int attempt = 0; attempt < 100; ++attempt) {
+      std::string temporary = "." + name + ".ferry-";
+      for (int i = 0; i < 8; ++i) temporary += alphabet[pick(random)];
+      path_ = target_.parent_path() / temporary;
+      fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+      if (fd_ >= 0 || errno != EEXIST) break;
+    }
+    if (fd_ < 0) fail("cannot create", path_);
+    origin_ = Origin::created;
+  }
+
   [[noreturn]] static void fail(const char* what, const fs::path& path) {
     const int error = errno;
     throw ClientError(ErrorKind::local, std::string(what) + " " + path.string() + ": " + std::strerror(error));
@@ -149,6 +192,7 @@ class PartFile {
 
   fs::path target_;
   fs::path path_;
+  bool unique_ = false;
   int fd_ = -1;
   Origin origin_ = Origin::created;
   struct stat original_ {};
@@ -192,7 +236,7 @@ asio::awaitable<DownloadReceipt> download_file(FtpClient& client, DownloadReques
   co_await client.type_binary();
   const std::optional<std::uint64_t> remote_size = co_await client.size(request.remote_path);
 
-  PartFile file(request.target, request.resume);
+  PartFile file(request.target, request.resume, request.partial);
   const std::uint64_t offset = file.original_size();
   if (remote_size && offset > *remote_size) {
     throw ClientError(ErrorKind::transfer, file.source().string() + " has " + std::to_string(offset) +
@@ -235,8 +279,12 @@ asio::awaitable<DownloadReceipt> download_file(FtpClient& client, DownloadReques
     }
   } catch (const ClientError& error) {
     failure = error;
+    if (error.kind() == ErrorKind::cancelled && request.discard_when_cancelled) leave = PartFile::Leave::nothing_new;
   }
-  if (failure) throw ClientError(failure->kind(), std::string(failure->what()) + "; " + file.abandon(leave));
+  if (failure) {
+    const std::string left = file.abandon(leave);
+    throw ClientError(failure->kind(), std::string(failure->what()) + (left.empty() ? "" : "; " + left));
+  }
 
   file.commit();
   co_return receipt;

@@ -13,11 +13,24 @@
 
 namespace ferry::client {
 
+// Where a download is written until it is verified and renamed to its final name.
+enum class PartialName {
+  // TARGET.part, which `resume` can continue. Without `resume` an existing TARGET.part is
+  // refused (an earlier download, or someone else's file), never overwritten.
+  part,
+  // A hidden name of its own beside the target (.NAME.ferry-XXXXXXXX), created exclusively so
+  // that no two transfers ever share one, and removed after any failure (mirror).
+  unique,
+};
+
 struct DownloadRequest {
   std::string remote_path;
   std::filesystem::path target;  // the final local name
   // Continue from what an earlier attempt left: TARGET.part, or else TARGET itself.
   bool resume = false;
+  PartialName partial = PartialName::part;
+  // A cancelled download removes the .part file it created (one it resumed is kept).
+  bool discard_when_cancelled = false;
   ProgressSink progress;
 };
 
@@ -44,7 +57,7 @@ std::string describe(const DownloadReceipt& receipt);
 // names no file (empty, "/", or ending in '/').
 std::filesystem::path choose_target(std::string_view remote_path, const std::string& output);
 
-// TARGET + ".part".
+// TARGET + ".part". No two downloads may share one: the file is created with O_EXCL.
 std::filesystem::path partial_path(const std::filesystem::path& target);
 
 // Runs the job on a logged-in client (it sends TYPE I itself). On a digest mismatch the

@@ -210,6 +210,7 @@ asio::awaitable<void> transfer_one(FtpClient& client, MirrorState& state, const 
     DownloadRequest job;
     job.remote_path = remote;
     job.target = local;
+    job.partial = PartialName::unique;  // parallel workers, and remote names ending in .part
     job.progress = std::move(progress);
     const DownloadReceipt receipt = co_await download_file(client, std::move(job));
     verified = receipt.verification == Verification::matched;

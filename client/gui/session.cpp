@@ -7,6 +7,7 @@
 #include <QDir>
 #include <QFileInfo>
 #include <QMetaObject>
+#include <algorithm>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/executor_work_guard.hpp>
@@ -73,6 +74,7 @@ struct Session::Impl {
     std::uint64_t total = 0;
     std::shared_ptr<FtpClient> client;
     bool cancelled = false;
+    bool resumed = false;  // download: continued an existing .part file
   };
   struct Meter {
     std::chrono::steady_clock::time_point start;
@@ -294,10 +296,19 @@ struct Session::Impl {
     co_await ftp->quit();
   }
 
+  // Starts waiting transfers in order, up to the limit. A download to a local name that a
+  // running download writes waits for it: the two would share one .part file.
   void start_waiting() {
-    while (running.size() < max_parallel_transfers && !waiting.empty()) {
-      std::shared_ptr<Transfer> transfer = waiting.front();
-      waiting.pop_front();
+    for (auto it = waiting.begin(); it != waiting.end() && running.size() < max_parallel_transfers;) {
+      std::shared_ptr<Transfer> transfer = *it;
+      const bool busy = !transfer->upload && std::any_of(running.begin(), running.end(), [&](const auto& other) {
+        return !other.second->upload && other.second->local == transfer->local;
+      });
+      if (busy) {
+        ++it;
+        continue;
+      }
+      it = waiting.erase(it);
       running[transfer->id] = transfer;
       asio::co_spawn(io, run_transfer(transfer), asio::detached);
     }
@@ -344,9 +355,11 @@ struct Session::Impl {
         request.remote_path = transfer->remote_path;
         request.target = transfer->local;
         // Continue only what an earlier attempt of ours left (never an unrelated file under
-        // the final name).
+        // the final name); a cancel removes only a .part file this attempt created.
         std::error_code ignored;
-        request.resume = fs::exists(client::partial_path(transfer->local), ignored);
+        transfer->resumed = fs::exists(fs::symlink_status(client::partial_path(transfer->local), ignored));
+        request.resume = transfer->resumed;
+        request.discard_when_cancelled = true;
         request.progress = progress_for(transfer->id);
         const client::DownloadReceipt receipt = co_await client::download_file(*ftp, std::move(request));
         result.size = receipt.size;
@@ -363,15 +376,11 @@ struct Session::Impl {
       ftp->set_timeout(std::chrono::seconds(3));
       co_await ftp->quit();
     } else {
-      if (!transfer->upload) {
-        const fs::path part = client::partial_path(transfer->local);
-        std::error_code ignored;
-        if (transfer->cancelled) {
-          fs::remove(part, ignored);
-          error += "; nothing was saved";
-        } else if (fs::exists(part, ignored)) {
-          error += "; the partial file " + part.filename().string() + " is kept: download again to resume";
-        }
+      // download_file's message says what became of the .part file; a cancel says it here.
+      if (!transfer->upload && transfer->cancelled) {
+        error += transfer->resumed ? "; the partial file " + client::partial_path(transfer->local).filename().string() +
+                                         " is kept: download again to resume"
+                                   : "; nothing was saved";
       }
       result.state = transfer->cancelled ? TransferState::cancelled : TransferState::failed;
       result.text = to_q(error);

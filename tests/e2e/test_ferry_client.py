@@ -177,10 +177,13 @@ class FerryClientTest(ClientTestMixin, ServerTestCase):
 class FakeFtpServer:
     """Minimal, bounded FTP server on 127.0.0.1:0 (threads; sockets time out after 10 s)."""
 
-    def __init__(self, payload, lie=True, refuse_retr=False):
+    def __init__(self, payload, lie=True, refuse_retr=False, files=None, retr_delay=None):
         self.payload = payload
         self.lie = lie
         self.refuse_retr = refuse_retr  # RETR answers 451 (a transfer that fails)
+        # {absolute path: bytes}: serve these (and MLSD their directories) instead of `payload`
+        self.files = files
+        self.retr_delay = retr_delay or {}  # {path: seconds between the 150 and the data}
         self.true_digest = hashlib.sha256(payload).hexdigest()
         self.digest = hashlib.sha256(b"not the payload").hexdigest() if lie else self.true_digest
         self.commands = []
@@ -206,9 +209,18 @@ class FakeFtpServer:
         self.listener.close()
         return False
 
-    def current_digest(self):
+    def current_digest(self, path=None):
         """The digest HASH reports: the lie, or the true digest of the payload as it is now."""
-        return self.digest if self.lie else hashlib.sha256(self.payload).hexdigest()
+        return self.digest if self.lie else hashlib.sha256(self.content(path)).hexdigest()
+
+    def content(self, path):
+        return self.payload if self.files is None else self.files.get(path, b"")
+
+    def mlsd(self, directory):
+        directory = directory.rstrip("/") or "/"
+        lines = [f"type=file;size={len(data)};modify=20210304050607; {os.path.basename(path)}\r\n"
+                 for path, data in sorted(self.files.items()) if os.path.dirname(path) == directory]
+        return "".join(lines).encode()
 
     def _accept_loop(self):
         deadline = time.monotonic() + 60
@@ -251,12 +263,13 @@ class FakeFtpServer:
                 elif verb == "OPTS":
                     say("200 SHA-256" if arg.upper().startswith("HASH") else "200 ok")
                 elif verb == "FEAT":
+                    mlst = " MLST type*;size*;modify*;\r\n" if self.files is not None else ""
                     say("211-Features:\r\n EPSV\r\n PASV\r\n HASH SHA-256*\r\n SIZE\r\n"
-                        " MDTM\r\n REST STREAM\r\n UTF8\r\n211 End")
+                        f" MDTM\r\n REST STREAM\r\n UTF8\r\n{mlst}211 End")
                 elif verb == "PWD":
                     say('257 "/"')
                 elif verb == "SIZE":
-                    say(f"213 {len(self.payload)}")
+                    say(f"213 {len(self.content(arg))}")
                 elif verb == "MDTM":
                     say("213 20210304050607")
                 elif verb == "REST":
@@ -282,7 +295,8 @@ class FakeFtpServer:
                         continue
                     say("150 here it comes")
                     d, _ = data_listener.accept()
-                    d.sendall(self.payload[rest:])
+                    time.sleep(self.retr_delay.get(arg, 0))
+                    d.sendall(self.content(arg)[rest:])
                     d.close()
                     data_listener.close()
                     data_listener = None
@@ -307,9 +321,20 @@ class FakeFtpServer:
                     self.payload = (self.payload[:rest] if rest else b"") + b"".join(chunks)
                     rest = 0
                     say("226 stored")
+                elif verb == "MLSD" and self.files is not None:
+                    if data_listener is None:
+                        say("425 use PASV first")
+                        continue
+                    say("150 listing")
+                    d, _ = data_listener.accept()
+                    d.sendall(self.mlsd(arg or "/"))
+                    d.close()
+                    data_listener.close()
+                    data_listener = None
+                    say("226 done")
                 elif verb == "HASH":
-                    n = len(self.payload)
-                    say(f"213 SHA-256 0-{n} {self.current_digest()} {arg}")
+                    n = len(self.content(arg))
+                    say(f"213 SHA-256 0-{n} {self.current_digest(arg)} {arg}")
                 elif verb == "XSHA256":
                     say(f"213 {self.current_digest()}")
                 elif verb == "QUIT":
@@ -402,6 +427,83 @@ class FerryClientVerificationTest(ClientTestMixin, unittest.TestCase):
         self.assertEqual(os.listdir(home), ["data.bin"])
         with open(path, "rb") as f:
             self.assertEqual(f.read(), self.PAYLOAD)
+
+    def test_get_refuses_an_existing_part_file_without_continue(self):
+        # NAME.part may be an earlier download, or not ferry's at all: never overwritten.
+        home = self.make_tmp()
+        part = os.path.join(home, "data.bin.part")
+        with open(part, "wb") as f:
+            f.write(b"not ferry's")
+        with FakeFtpServer(self.PAYLOAD, lie=False) as srv:
+            run = run_ferry(["get", f"ftp://alice@127.0.0.1:{srv.port}/data.bin"], home, password="pw")
+            self.assertNotIn("RETR", srv.commands)
+        self.assertExit(run, 1)
+        self.assertOneLineError(run)
+        self.assertIn("data.bin.part exists (an earlier download?): resume with -c, or remove it", run.stderr)
+        self.assertEqual(os.listdir(home), ["data.bin.part"])
+        with open(part, "rb") as f:
+            self.assertEqual(f.read(), b"not ferry's")
+
+    def test_get_does_not_follow_a_symlinked_part_file(self):
+        home = self.make_tmp()
+        victim = os.path.join(home, "victim")
+        with open(victim, "wb") as f:
+            f.write(b"victim")
+        os.symlink(victim, os.path.join(home, "data.bin.part"))
+        with FakeFtpServer(self.PAYLOAD, lie=False) as srv:
+            for args in (["get"], ["get", "-c"]):
+                run = run_ferry(args + [f"ftp://alice@127.0.0.1:{srv.port}/data.bin"], home, password="pw")
+                self.assertExit(run, 1)
+        with open(victim, "rb") as f:
+            self.assertEqual(f.read(), b"victim")
+        self.assertFalse(os.path.exists(os.path.join(home, "data.bin")))
+
+
+class FerryMirrorTempFileTest(ClientTestMixin, unittest.TestCase):
+    """mirror's temporary files: one of its own per transfer, never a listed or existing name."""
+
+    A = b"A" * 4000 + b"\n"
+    P = b"P" * 4000 + b"\n"
+
+    def mirror(self, server, dst, *extra):
+        home = os.path.dirname(dst)
+        return run_ferry(["mirror", *extra, f"ftp://alice@127.0.0.1:{server.port}/r", dst], home, password="pw",
+                         timeout=20)
+
+    def test_parallel_mirror_of_name_and_name_part(self):
+        # The worker on a.part once wrote a.part.part and renamed it over the a.part the
+        # other worker was still writing for a: a got a.part's bytes (or failed its check).
+        dst = os.path.join(self.make_tmp(), "dst")
+        files = {"/r/a": self.A, "/r/a.part": self.P}
+        with FakeFtpServer(b"", lie=False, files=files, retr_delay={"/r/a": 1.0}) as srv:
+            run = self.mirror(srv, dst, "-j", "2")
+        self.assertExit(run, 0)
+        self.assertIn("mirror: 2 files (", run.stdout)
+        self.assertEqual(sorted(os.listdir(dst)), ["a", "a.part"])
+        with open(os.path.join(dst, "a"), "rb") as f:
+            self.assertEqual(f.read(), self.A)
+        with open(os.path.join(dst, "a.part"), "rb") as f:
+            self.assertEqual(f.read(), self.P)
+
+    def test_mirror_leaves_an_unrelated_part_file_alone(self):
+        dst = os.path.join(self.make_tmp(), "dst")
+        os.makedirs(dst)
+        with open(os.path.join(dst, "a.part"), "wb") as f:
+            f.write(b"mine")
+        with FakeFtpServer(b"", lie=False, files={"/r/a": self.A}) as srv:
+            run = self.mirror(srv, dst)
+        self.assertExit(run, 0)
+        self.assertEqual(sorted(os.listdir(dst)), ["a", "a.part"])
+        with open(os.path.join(dst, "a.part"), "rb") as f:
+            self.assertEqual(f.read(), b"mine")
+
+    def test_mirror_mismatch_leaves_no_temporary_file(self):
+        dst = os.path.join(self.make_tmp(), "dst")
+        with FakeFtpServer(b"", lie=True, files={"/r/a": self.A}) as srv:
+            run = self.mirror(srv, dst)
+        self.assertExit(run, 1)
+        self.assertIn("SHA-256 mismatch", run.stderr)
+        self.assertEqual(os.listdir(dst), [])
 
 
 if __name__ == "__main__":

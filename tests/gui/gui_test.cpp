@@ -305,6 +305,44 @@ class GuiTest : public QObject {
     QVERIFY(!QFile::exists(local.filePath(QStringLiteral("ferry.png.part"))));
   }
 
+  void twoDownloadsOfOneNameDoNotShareAPartFile() {
+    // The second download to the same local name waits for the first: run together, the two
+    // would write (and rename) one ferry.png.part.
+    FerrydProcess server;
+    QVERIFY2(server.start(QString(), largePng(large_size)), qPrintable(server.error()));
+    QTemporaryDir local;
+    MainWindow window;
+    window.setLocalDirectory(local.path());
+    window.start();
+    fill_and_connect(window, server.port(), server.user(), server.password());
+    QTRY_VERIFY_WITH_TIMEOUT(remote_index(window, QStringLiteral("ferry.png")).isValid(), wait_ms);
+    bool paused = false;
+    QObject::connect(window.session(), &Session::transferProgress, &window, [&](int, quint64 done, quint64 total, double) {
+      if (!paused && done > 0 && done < total) {
+        server.pause();
+        paused = true;
+      }
+    });
+    QSignalSpy started(window.session(), &Session::transferStarted);
+    click_remote(window, QStringLiteral("ferry.png"));
+    auto* download = child<QPushButton>(&window, "download");
+    QTest::mouseClick(download, Qt::LeftButton);
+    QTRY_VERIFY_WITH_TIMEOUT(paused, wait_ms);
+    QTest::mouseClick(download, Qt::LeftButton);
+    QTRY_COMPARE_WITH_TIMEOUT(window.transferModel()->rowCount(), 2, wait_ms);
+    QTest::qWait(500);
+    QCOMPARE(started.count(), 1);
+    QCOMPARE(state_of(window, 1), TransferState::queued);
+    server.resume();
+    QTRY_VERIFY_WITH_TIMEOUT(isFinished(state_of(window, 0)) && isFinished(state_of(window, 1)), wait_ms);
+    QCOMPARE(window.transferModel()->row(0).state, TransferState::verified);
+    QVERIFY2(window.transferModel()->row(1).state == TransferState::verified,
+             qPrintable(window.transferModel()->row(1).result));
+    QCOMPARE(read_file(local.filePath(QStringLiteral("ferry.png"))), server.image());
+    QCOMPARE(QDir(local.path()).entryList(QDir::Files | QDir::Hidden | QDir::System),
+             QStringList{QStringLiteral("ferry.png")});
+  }
+
   void uploadByDropAndReadOnlyDirectory() {
     FerrydProcess server;
     const QString mounts = QStringLiteral(
