@@ -455,12 +455,21 @@ asio::awaitable<std::optional<std::int64_t>> FtpClient::mdtm(std::string path) {
 asio::awaitable<std::optional<std::string>> FtpClient::hash(std::string path, std::string algorithm) {
   algorithm = upper(std::move(algorithm));
   const Features features = co_await feat();
-  if (features.has("HASH")) {
-    if (hash_algorithm_ != algorithm) {
-      const ftp::Reply reply = co_await command("OPTS HASH " + algorithm);
-      if (reply.code != 200) throw unexpected("OPTS HASH " + algorithm, reply);
+  // HASH only when FEAT lists the algorithm: a server may offer HASH with SHA-1 and MD5
+  // alone, and then the X-command may still have it.
+  bool use_hash = features.lists("HASH", algorithm);
+  if (use_hash && hash_algorithm_ != algorithm) {
+    const ftp::Reply reply = co_await command("OPTS HASH " + algorithm);
+    // 501/504: the algorithm is not offered after all (or OPTS HASH is unknown).
+    if (reply.code == 501 || not_implemented(reply)) {
+      use_hash = false;
+    } else if (reply.code != 200) {
+      throw unexpected("OPTS HASH " + algorithm, reply);
+    } else {
       hash_algorithm_ = algorithm;
     }
+  }
+  if (use_hash) {
     const ftp::Reply reply = co_await command("HASH " + path);
     if (reply.code == 213) {
       auto parsed = parse_hash_reply(reply.text());

@@ -98,7 +98,8 @@ class FtpClient {
   asio::awaitable<std::optional<std::uint64_t>> size(std::string path);
   asio::awaitable<std::optional<std::int64_t>> mdtm(std::string path);
   // The server's digest of a whole file as lower-case hex: HASH after OPTS HASH when FEAT
-  // lists HASH, else the X-command (XSHA256 for "SHA-256", XSHA512, XSHA1, XMD5).
+  // lists HASH with that algorithm (and OPTS HASH accepts it), else the X-command (XSHA256
+  // for "SHA-256", XSHA512, XSHA1, XMD5).
   // nullopt when the server offers neither.
   asio::awaitable<std::optional<std::string>> hash(std::string path, std::string algorithm = "SHA-256");
 

@@ -53,6 +53,21 @@ std::string_view Features::params(std::string_view keyword) const {
   return it == entries.end() ? std::string_view{} : std::string_view(it->second);
 }
 
+bool Features::lists(std::string_view keyword, std::string_view item) const {
+  std::string_view rest = params(keyword);
+  const auto same = [](char a, char b) {
+    return std::toupper(static_cast<unsigned char>(a)) == std::toupper(static_cast<unsigned char>(b));
+  };
+  while (!rest.empty()) {
+    const std::size_t semicolon = rest.find(';');
+    std::string_view entry = trim(rest.substr(0, semicolon));
+    rest = semicolon == std::string_view::npos ? std::string_view{} : rest.substr(semicolon + 1);
+    if (!entry.empty() && entry.back() == '*') entry.remove_suffix(1);
+    if (std::equal(entry.begin(), entry.end(), item.begin(), item.end(), same)) return true;
+  }
+  return false;
+}
+
 Features parse_features(const ftp::Reply& reply) {
   Features features;
   if (reply.code != 211 || reply.lines.size() < 2) return features;

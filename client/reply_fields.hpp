@@ -19,6 +19,10 @@ struct Features {
 
   bool has(std::string_view keyword) const;  // keyword in upper case
   std::string_view params(std::string_view keyword) const;
+  // Whether the keyword's ';'-separated parameters name `item`, case-insensitively and
+  // without the '*' that marks the current choice: lists("HASH", "SHA-256") for
+  // "HASH SHA-1*;SHA-256;MD5".
+  bool lists(std::string_view keyword, std::string_view item) const;
 };
 
 // A 211 multi-line FEAT reply; any other reply (500/502: no FEAT) gives no features.

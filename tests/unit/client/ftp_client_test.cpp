@@ -279,6 +279,47 @@ TEST_CASE("FtpClient: a silent server times out", "[client][ftp_client]") {
   CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(5));
 }
 
+TEST_CASE("FtpClient: HASH is used only with SHA-256 in FEAT; a 501 to OPTS HASH means not offered",
+          "[client][ftp_client]") {
+  const std::string digest(64, 'a');
+  auto serve = [&](const std::string& hash_feature, const std::string& opts_reply, std::vector<std::string>& seen) {
+    return [&seen, hash_feature, opts_reply, digest](const std::string& line, ScriptedServer& s) {
+      seen.push_back(line);
+      if (line == "FEAT") return s.reply("211-Features:\r\n " + hash_feature + "\r\n SIZE\r\n211 End");
+      if (line.starts_with("OPTS HASH")) return s.reply(opts_reply);
+      if (line == "HASH /f") return s.reply("213 SHA-256 0-9 " + digest + " /f");
+      if (line == "XSHA256 /f") return s.reply("213 " + digest);
+      standard_script(line, s);
+    };
+  };
+  struct Case {
+    std::string feature, opts_reply;
+    std::vector<std::string> commands;  // after the login
+  };
+  const std::vector<Case> cases = {
+      {"HASH SHA-1*;MD5", "501 not offered", {"FEAT", "XSHA256 /f"}},
+      {"HASH SHA-1*;SHA-256;MD5", "501 Unknown algorithm", {"FEAT", "OPTS HASH SHA-256", "XSHA256 /f"}},
+      {"HASH SHA-1*;SHA-256", "504 not implemented", {"FEAT", "OPTS HASH SHA-256", "XSHA256 /f"}},
+      {"HASH SHA-256*", "200 SHA-256", {"FEAT", "OPTS HASH SHA-256", "HASH /f"}},
+  };
+  for (const Case& c : cases) {
+    INFO(c.feature << " / " << c.opts_reply);
+    std::vector<std::string> seen;
+    ScriptedServer server(serve(c.feature, c.opts_reply, seen));
+    std::optional<std::string> got;
+    const auto failure = run_client([&](FtpClient& client) -> asio::awaitable<void> {
+      co_await client.connect("127.0.0.1", server.port());
+      co_await client.login("demo", "right");
+      got = co_await client.hash("/f");
+      co_await client.quit();
+    });
+    CHECK_FALSE(failure);
+    CHECK(got == digest);
+    REQUIRE(seen.size() >= 3);
+    CHECK(std::vector<std::string>(seen.begin() + 2, seen.end() - 1) == c.commands);
+  }
+}
+
 TEST_CASE("FtpClient: store sends REST and STOR and the bytes from the source", "[client][ftp_client]") {
   std::string uploaded;
   std::vector<std::string> seen;

@@ -16,6 +16,19 @@ ferry::ftp::Reply reply_of(int code, std::vector<std::string> lines) {
 
 }  // namespace
 
+TEST_CASE("FEAT: lists() finds an item of a keyword's parameters", "[client][feat]") {
+  const auto features = parse_features(
+      reply_of(211, {"Extensions supported:", " HASH SHA-1*;md5", " MLST type*;size*;sha-256;", "End"}));
+  CHECK(features.lists("HASH", "SHA-1"));
+  CHECK(features.lists("HASH", "MD5"));
+  CHECK_FALSE(features.lists("HASH", "SHA-256"));
+  CHECK_FALSE(features.lists("HASH", "SHA"));
+  CHECK(features.lists("MLST", "SHA-256"));
+  CHECK_FALSE(features.lists("SIZE", "SHA-256"));
+  const auto sha256 = parse_features(reply_of(211, {"Features:", " HASH SHA-512;SHA-256*;MD5", "End"}));
+  CHECK(sha256.lists("HASH", "SHA-256"));
+}
+
 TEST_CASE("FEAT: keywords are collected upper-case with their parameters", "[client][feat]") {
   const auto features = parse_features(reply_of(211, {"Extensions supported:", " MLST type*;size*;modify*;",
                                                       "HASH SHA-256*;SHA-512;SHA-1;MD5", " size", " UTF8", "End"}));
