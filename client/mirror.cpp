@@ -15,6 +15,8 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
+#include <utility>
 
 #include "download.hpp"
 #include "terminal_progress.hpp"
@@ -140,13 +142,20 @@ std::string join_remote(std::string_view root, std::string_view relative) {
 
 namespace {
 
+// A remote tree deeper than this is cut there (a server may show an endless one).
+constexpr std::size_t max_remote_depth = 64;
+
 // The remote tree below `root`, directory by directory (MLSD, or LIST when FEAT has no MLST).
+// A directory whose MLSD unique fact was seen before (a cycle through a link) is skipped
+// with a note; one deeper than max_remote_depth too, and it counts in `cut`.
 asio::awaitable<std::vector<TreeEntry>> list_remote_tree(FtpClient& client, std::string root,
-                                                         std::vector<std::string>& notes) {
+                                                         std::vector<std::string>& notes, std::uint64_t& cut) {
   std::vector<TreeEntry> entries;
-  std::deque<std::string> pending{std::string()};
+  std::deque<std::pair<std::string, std::size_t>> pending{{std::string(), 0}};
+  std::set<std::uint64_t> seen;
   while (!pending.empty()) {
-    const std::string relative = std::move(pending.front());
+    const std::string relative = std::move(pending.front().first);
+    const std::size_t depth = pending.front().second;
     pending.pop_front();
     std::string directory = join_remote(root, relative);
     const std::vector<FileInfo> listing = co_await client.list(std::move(directory));
@@ -156,8 +165,17 @@ asio::awaitable<std::vector<TreeEntry>> list_remote_tree(FtpClient& client, std:
         notes.push_back("skipping a remote entry with an unusable name in " + join_remote(root, relative));
         continue;
       }
+      if (info.type == FileType::directory && info.unique_id != 0 && !seen.insert(info.unique_id).second) {
+        notes.push_back("skipping " + path + "/: the same directory as one listed before (a cycle)");
+        continue;
+      }
+      if (info.type == FileType::directory && depth + 1 >= max_remote_depth) {
+        notes.push_back("skipping " + path + "/: deeper than " + std::to_string(max_remote_depth) + " levels");
+        ++cut;
+        continue;
+      }
       TreeEntry entry{path, info.type, info.size, info.mtime};
-      if (info.type == FileType::directory) pending.push_back(path);
+      if (info.type == FileType::directory) pending.emplace_back(path, depth + 1);
       entries.push_back(std::move(entry));
     }
   }
@@ -303,13 +321,14 @@ asio::awaitable<MirrorSummary> run_mirror(FtpClient& first, MirrorRequest reques
   const Features features = co_await first.feat();
   const bool download = request.direction == MirrorDirection::download;
   std::vector<std::string> notes;
+  std::uint64_t cut = 0;  // remote directories left out for their depth
 
   std::vector<TreeEntry> remote;
   std::vector<TreeEntry> local;
   bool compare_mtime = true;
   std::string remote_root = request.remote_root;
   if (download) {
-    remote = co_await list_remote_tree(first, remote_root, notes);
+    remote = co_await list_remote_tree(first, remote_root, notes, cut);
     std::error_code ec;
     fs::create_directories(request.local_root, ec);
     if (ec) throw ClientError(ErrorKind::local, "cannot create " + request.local_root.string() + ": " + ec.message());
@@ -323,7 +342,7 @@ asio::awaitable<MirrorSummary> run_mirror(FtpClient& first, MirrorRequest reques
     local = list_local_tree(request.local_root);
     bool missing = false;
     try {
-      remote = co_await list_remote_tree(first, remote_root, notes);
+      remote = co_await list_remote_tree(first, remote_root, notes, cut);
     } catch (const ClientError& error) {
       if (error.kind() != ErrorKind::not_found) throw;
       missing = true;
@@ -337,7 +356,8 @@ asio::awaitable<MirrorSummary> run_mirror(FtpClient& first, MirrorRequest reques
   MirrorPlan plan = download ? plan_mirror(remote, local, compare_mtime) : plan_mirror(local, remote, compare_mtime);
   for (auto& line : plan.notes) notes.push_back(std::move(line));
   for (const auto& line : notes) state.note(line);
-  state.summary.skipped = notes.size();
+  state.summary.skipped = notes.size() - cut;
+  state.summary.failed = cut;
   state.summary.unchanged = plan.unchanged;
 
   for (const std::string& directory : plan.directories) {

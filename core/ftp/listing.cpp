@@ -184,6 +184,15 @@ std::optional<FileInfo> parse_mlsx_line(std::string_view line) {
       if (auto size = to_number<std::uint64_t>(value)) info.size = *size;
     } else if (iequals(key, "modify")) {
       if (auto t = parse_timeval(value)) info.mtime = *t;
+    } else if (iequals(key, "unique")) {
+      // Opaque per RFC 3659: ours is hex; any other form is reduced to 64 bits (FNV-1a).
+      std::uint64_t id = 0;
+      const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), id, 16);
+      if (value.size() > 16 || ec != std::errc{} || end != value.data() + value.size()) {
+        id = 0xcbf29ce484222325ull;
+        for (unsigned char c : value) id = (id ^ c) * 0x100000001b3ull;
+      }
+      info.unique_id = id == 0 && !value.empty() ? 1 : id;
     } else if (iequals(key, "perm")) {
       for (char c : value) {
         char l = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));

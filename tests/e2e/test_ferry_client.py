@@ -177,13 +177,14 @@ class FerryClientTest(ClientTestMixin, ServerTestCase):
 class FakeFtpServer:
     """Minimal, bounded FTP server on 127.0.0.1:0 (threads; sockets time out after 10 s)."""
 
-    def __init__(self, payload, lie=True, refuse_retr=False, files=None, retr_delay=None):
+    def __init__(self, payload, lie=True, refuse_retr=False, files=None, retr_delay=None, listing=None):
         self.payload = payload
         self.lie = lie
         self.refuse_retr = refuse_retr  # RETR answers 451 (a transfer that fails)
         # {absolute path: bytes}: serve these (and MLSD their directories) instead of `payload`
         self.files = files
         self.retr_delay = retr_delay or {}  # {path: seconds between the 150 and the data}
+        self.listing = listing  # directory -> MLSD bytes, instead of listing `files`
         self.true_digest = hashlib.sha256(payload).hexdigest()
         self.digest = hashlib.sha256(b"not the payload").hexdigest() if lie else self.true_digest
         self.commands = []
@@ -218,6 +219,8 @@ class FakeFtpServer:
 
     def mlsd(self, directory):
         directory = directory.rstrip("/") or "/"
+        if self.listing:
+            return self.listing(directory)
         lines = [f"type=file;size={len(data)};modify=20210304050607; {os.path.basename(path)}\r\n"
                  for path, data in sorted(self.files.items()) if os.path.dirname(path) == directory]
         return "".join(lines).encode()
@@ -457,6 +460,31 @@ class FerryClientVerificationTest(ClientTestMixin, unittest.TestCase):
         with open(victim, "rb") as f:
             self.assertEqual(f.read(), b"victim")
         self.assertFalse(os.path.exists(os.path.join(home, "data.bin")))
+
+
+class FerryMirrorEndlessTreeTest(ClientTestMixin, unittest.TestCase):
+    """A remote tree that never ends: mirror stops at a directory seen before, or at depth 64."""
+
+    def mirror(self, listing):
+        dst = os.path.join(self.make_tmp(), "dst")
+        with FakeFtpServer(b"", lie=False, files={}, listing=listing) as srv:
+            run = run_ferry(["mirror", f"ftp://alice@127.0.0.1:{srv.port}/r", dst], os.path.dirname(dst),
+                            password="pw", timeout=20)
+        return dst, run
+
+    def test_a_directory_cycle_is_listed_once(self):
+        dst, run = self.mirror(lambda directory: b"type=dir;unique=ab12; loop\r\n")
+        self.assertExit(run, 0)
+        self.assertIn("skipping loop/loop/: the same directory as one listed before (a cycle)", run.stderr)
+        self.assertEqual(os.listdir(dst), ["loop"])
+        self.assertEqual(os.listdir(os.path.join(dst, "loop")), [])
+
+    def test_an_endless_tree_is_cut_at_depth_64(self):
+        dst, run = self.mirror(lambda directory: b"type=dir; d\r\n")
+        self.assertExit(run, 1)
+        self.assertIn("deeper than 64 levels", run.stderr)
+        self.assertIn(" 1 failed", run.stdout)
+        self.assertTrue(os.path.isdir(os.path.join(dst, *["d"] * 63)))
 
 
 class FerryMirrorTempFileTest(ClientTestMixin, unittest.TestCase):

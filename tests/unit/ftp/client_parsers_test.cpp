@@ -202,12 +202,24 @@ TEST_CASE("parse_mlsx_line: a line without the facts/name separator is refused",
   CHECK_FALSE(parse_mlsx_line("type=file;size=1;"));
 }
 
+TEST_CASE("parse_mlsx_line: the unique fact identifies a directory", "[ftp][listing]") {
+  CHECK(parse_mlsx_line("type=dir;unique=1a2b; d")->unique_id == 0x1a2b);
+  // Another server's opaque form (ProFTPD) still gives one stable, non-zero identity.
+  const auto other = parse_mlsx_line("type=dir;unique=803U2A0003; d");
+  REQUIRE(other);
+  CHECK(other->unique_id != 0);
+  CHECK(other->unique_id == parse_mlsx_line("Type=dir;UNIQUE=803U2A0003; e")->unique_id);
+  CHECK(other->unique_id != parse_mlsx_line("type=dir;unique=803U2A0004; d")->unique_id);
+  CHECK(parse_mlsx_line("type=dir; d")->unique_id == 0);
+}
+
 TEST_CASE("parse_mlsx_line: round trip of append_mlsx_line", "[ftp][listing]") {
   ferry::FileInfo original;
   original.name = "report 2024.pdf";
   original.type = ferry::FileType::file;
   original.size = 987654321;
   original.mtime = 1700000000;
+  original.unique_id = 0xfeedbeef12345678;
   std::string line;
   append_mlsx_line(line, original);
   while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
@@ -217,6 +229,7 @@ TEST_CASE("parse_mlsx_line: round trip of append_mlsx_line", "[ftp][listing]") {
   CHECK(parsed->type == original.type);
   CHECK(parsed->size == original.size);
   CHECK(parsed->mtime == original.mtime);
+  CHECK(parsed->unique_id == original.unique_id);
 }
 
 TEST_CASE("parse_list_line: a file in ls -l format", "[ftp][listing]") {
