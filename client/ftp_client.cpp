@@ -32,6 +32,7 @@ constexpr std::size_t max_reply_bytes = 1024 * 1024;  // a whole multi-line repl
 // refused rather than allowed to eat all memory.
 constexpr std::size_t max_listing_bytes = 64 * 1024 * 1024;
 constexpr std::size_t transfer_chunk = 64 * 1024;
+constexpr auto quit_timeout = std::chrono::seconds(3);
 
 std::string endpoint_text(const std::string& host, std::uint16_t port) {
   const bool ipv6 = host.find(':') != std::string::npos;
@@ -495,11 +496,15 @@ asio::awaitable<std::optional<std::string>> FtpClient::hash(std::string path, st
 
 asio::awaitable<void> FtpClient::quit() {
   if (!control_.is_open()) co_return;
+  // The job is done: a server that does not answer QUIT gets a few seconds, not the whole
+  // timeout.
+  const auto timeout = std::exchange(timeout_, std::min<std::chrono::steady_clock::duration>(timeout_, quit_timeout));
   try {
     co_await command("QUIT");
   } catch (const ClientError&) {
     // The server may close first; either way the session is over.
   }
+  timeout_ = timeout;
   std::error_code ignored;
   data_.close(ignored);
   control_.close(ignored);

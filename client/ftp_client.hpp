@@ -133,7 +133,8 @@ class FtpClient {
   // Sends any command line and returns the server's reply as it is (for a GUI's console).
   asio::awaitable<ftp::Reply> command(std::string line);
 
-  // QUIT, then closes. Never throws: leaving is best effort.
+  // QUIT, then closes. Never throws: leaving is best effort, and waits at most 3 s for the
+  // reply (less when the timeout is shorter).
   asio::awaitable<void> quit();
 
   // Closes both connections; the operation in progress fails with ErrorKind::cancelled.

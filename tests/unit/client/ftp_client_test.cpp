@@ -320,6 +320,24 @@ TEST_CASE("FtpClient: HASH is used only with SHA-256 in FEAT; a 501 to OPTS HASH
   }
 }
 
+TEST_CASE("FtpClient: a server that never answers QUIT costs 3 s, not the timeout", "[client][ftp_client]") {
+  ScriptedServer server([](const std::string& line, ScriptedServer& s) {
+    if (line != "QUIT") standard_script(line, s);
+  });
+  std::chrono::steady_clock::duration quit_took{};
+  const auto failure = run_client([&](FtpClient& client) -> asio::awaitable<void> {
+    client.set_timeout(std::chrono::seconds(30));
+    co_await client.connect("127.0.0.1", server.port());
+    co_await client.login("demo", "right");
+    const auto started = std::chrono::steady_clock::now();
+    co_await client.quit();
+    quit_took = std::chrono::steady_clock::now() - started;
+  });
+  CHECK_FALSE(failure);
+  CHECK(quit_took >= std::chrono::milliseconds(2500));
+  CHECK(quit_took < std::chrono::seconds(6));
+}
+
 TEST_CASE("FtpClient: store sends REST and STOR and the bytes from the source", "[client][ftp_client]") {
   std::string uploaded;
   std::vector<std::string> seen;
