@@ -256,7 +256,13 @@ asio::awaitable<DownloadReceipt> download_file(FtpClient& client, DownloadReques
       co_await client.retrieve(request.remote_path, std::move(sink), offset, remote_size.value_or(0), request.progress);
     }
     receipt.size = file.flush();
-    if (remote_size && receipt.size != *remote_size) {
+    if (remote_size && receipt.size > *remote_size) {
+      // Not a partial file worth resuming: the bytes are not what SIZE described.
+      failure = ClientError(ErrorKind::transfer, "the server sent more than it announced for " + request.remote_path +
+                                                     ": " + std::to_string(receipt.size) + " bytes, SIZE said " +
+                                                     std::to_string(*remote_size));
+      leave = PartFile::Leave::bad_data;
+    } else if (remote_size && receipt.size < *remote_size) {
       failure = ClientError(ErrorKind::transfer, "incomplete transfer of " + request.remote_path + ": " +
                                                      std::to_string(receipt.size) + " of " +
                                                      std::to_string(*remote_size) + " bytes");

@@ -177,7 +177,8 @@ class FerryClientTest(ClientTestMixin, ServerTestCase):
 class FakeFtpServer:
     """Minimal, bounded FTP server on 127.0.0.1:0 (threads; sockets time out after 10 s)."""
 
-    def __init__(self, payload, lie=True, refuse_retr=False, files=None, retr_delay=None, listing=None):
+    def __init__(self, payload, lie=True, refuse_retr=False, files=None, retr_delay=None, listing=None,
+                 size=None):
         self.payload = payload
         self.lie = lie
         self.refuse_retr = refuse_retr  # RETR answers 451 (a transfer that fails)
@@ -185,6 +186,7 @@ class FakeFtpServer:
         self.files = files
         self.retr_delay = retr_delay or {}  # {path: seconds between the 150 and the data}
         self.listing = listing  # directory -> MLSD bytes, instead of listing `files`
+        self.size = size  # what SIZE answers, when not the true size
         self.true_digest = hashlib.sha256(payload).hexdigest()
         self.digest = hashlib.sha256(b"not the payload").hexdigest() if lie else self.true_digest
         self.commands = []
@@ -272,7 +274,7 @@ class FakeFtpServer:
                 elif verb == "PWD":
                     say('257 "/"')
                 elif verb == "SIZE":
-                    say(f"213 {len(self.content(arg))}")
+                    say(f"213 {len(self.content(arg)) if self.size is None else self.size}")
                 elif verb == "MDTM":
                     say("213 20210304050607")
                 elif verb == "REST":
@@ -460,6 +462,17 @@ class FerryClientVerificationTest(ClientTestMixin, unittest.TestCase):
         with open(victim, "rb") as f:
             self.assertEqual(f.read(), b"victim")
         self.assertFalse(os.path.exists(os.path.join(home, "data.bin")))
+
+    def test_more_bytes_than_size_announced_is_not_kept_for_resuming(self):
+        home = self.make_tmp()
+        with FakeFtpServer(self.PAYLOAD, lie=False, size=10) as srv:
+            run = run_ferry(["get", f"ftp://alice@127.0.0.1:{srv.port}/data.bin"], home, password="pw")
+        self.assertExit(run, 1)
+        self.assertOneLineError(run)
+        self.assertIn(f"the server sent more than it announced for /data.bin: {len(self.PAYLOAD)} bytes, SIZE said 10",
+                      run.stderr)
+        self.assertNotIn("resum", run.stderr)
+        self.assertEqual(os.listdir(home), [])
 
 
 class FerryMirrorEndlessTreeTest(ClientTestMixin, unittest.TestCase):
