@@ -259,10 +259,15 @@ asio::awaitable<void> FtpClient::connect(std::string host, std::uint16_t port) {
   control_tls_.reset();
   protected_data_ = false;
 
+  // No answer in time while connecting is a failed connection (exit 3), like a refusal.
+  const auto connect_failure = [this](std::error_code ec, const std::string& what) {
+    const ClientError error = io_error(ec, ErrorKind::connect, what);
+    return error.kind() == ErrorKind::timeout ? ClientError(ErrorKind::connect, error.what()) : error;
+  };
   arm();
   auto [resolve_ec, endpoints] = co_await resolver_.async_resolve(host, std::to_string(port), use_tuple);
   disarm();
-  if (resolve_ec) throw io_error(resolve_ec, ErrorKind::connect, "cannot resolve " + host);
+  if (resolve_ec) throw connect_failure(resolve_ec, "cannot resolve " + host);
 
   arm();
   auto [ec, endpoint] = co_await asio::async_connect(control_, endpoints, use_tuple);
@@ -270,12 +275,18 @@ asio::awaitable<void> FtpClient::connect(std::string host, std::uint16_t port) {
   if (ec == asio::error::connection_refused && !cancelled_ && !timed_out_) {
     throw ClientError(ErrorKind::connect, "connection refused: is an FTP server running on " + peer_ + "?");
   }
-  if (ec) throw io_error(ec, ErrorKind::connect, "cannot connect to " + peer_);
+  if (ec) throw connect_failure(ec, "cannot connect to " + peer_);
   note(TranscriptKind::info, "connected to " + endpoint_text(endpoint));
   if (tls_options_.mode == TlsMode::implicit_tls) co_await start_control_tls();
 
-  ftp::Reply greeting = co_await read_reply();
-  if (greeting.code == 120) greeting = co_await read_reply();  // "ready in nnn minutes"
+  ftp::Reply greeting;
+  try {
+    greeting = co_await read_reply();
+    if (greeting.code == 120) greeting = co_await read_reply();  // "ready in nnn minutes"
+  } catch (const ClientError& error) {
+    if (error.kind() != ErrorKind::timeout) throw;
+    throw ClientError(ErrorKind::connect, std::string("no greeting from the server: ") + error.what());
+  }
   if (greeting.code == 421) {
     throw ClientError(ErrorKind::connect,
                       "the server at " + peer_ + " refused the session: " + reply_summary(greeting));

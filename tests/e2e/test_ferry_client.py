@@ -143,6 +143,37 @@ class FerryClientTest(ClientTestMixin, ServerTestCase):
         self.assertExit(run, 3)
         self.assertOneLineError(run)
 
+    def test_connect_timeout_exit_3(self):
+        # A listener whose backlog is full drops the SYN: the connection never completes.
+        listener = socket.socket()
+        self.addCleanup(listener.close)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        port = listener.getsockname()[1]
+        for _ in range(4):
+            filler = socket.socket()
+            self.addCleanup(filler.close)
+            filler.setblocking(False)
+            try:
+                filler.connect(("127.0.0.1", port))
+            except BlockingIOError:
+                pass
+        time.sleep(0.3)
+        run = self.ferry("--timeout", "1", "ls", f"ftp://alice@127.0.0.1:{port}/")
+        self.assertExit(run, 3)
+        self.assertOneLineError(run)
+        self.assertIn("cannot connect to 127.0.0.1", run.stderr)
+
+    def test_no_greeting_exit_3(self):
+        listener = socket.socket()
+        self.addCleanup(listener.close)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(4)  # accepted by the kernel, never answered
+        run = self.ferry("--timeout", "1", "ls", f"ftp://alice@127.0.0.1:{listener.getsockname()[1]}/")
+        self.assertExit(run, 3)
+        self.assertOneLineError(run)
+        self.assertIn("no greeting", run.stderr)
+
     def test_no_password_anywhere_exit_2(self):
         run = self.ferry("get", self.server.url(), password=None)
         self.assertExit(run, 2)
