@@ -92,6 +92,16 @@ std::optional<HostPort> parse_eprt_argument(std::string_view argument) {
   return std::nullopt;
 }
 
+std::optional<unsigned> eprt_network_protocol(std::string_view argument) {
+  if (argument.size() < 3) return std::nullopt;
+  const char d = argument.front();
+  const std::size_t end = argument.find(d, 1);
+  if (d < 33 || d > 126 || end == std::string_view::npos) return std::nullopt;
+  auto protocol = parse_number(argument.substr(1, end - 1), 255);
+  if (!protocol) return std::nullopt;
+  return static_cast<unsigned>(*protocol);
+}
+
 std::optional<HostPort> parse_pasv_reply(std::string_view text) {
   // The numbers may or may not be in parentheses; find the first run of "d,d,d,d,d,d".
   for (std::size_t start = 0; start < text.size(); ++start) {

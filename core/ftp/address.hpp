@@ -23,6 +23,9 @@ std::string format_epsv(std::uint16_t port);
 std::optional<HostPort> parse_port_argument(std::string_view argument);
 // EPRT argument "|1|132.235.1.2|6275|" or "|2|::1|6275|" (any delimiter char 33..126).
 std::optional<HostPort> parse_eprt_argument(std::string_view argument);
+// The network protocol number of an EPRT argument ("|3|...": 3), or nullopt when there is
+// none: a protocol other than 1 and 2 is answered 522, not 501 (RFC 2428).
+std::optional<unsigned> eprt_network_protocol(std::string_view argument);
 
 // Client side: the host/port out of a 227 reply text (anywhere in the text) and the port
 // out of a 229 reply text.

@@ -92,7 +92,10 @@ asio::awaitable<void> Session::cmd_epsv(std::string_view arg) {
     co_return;
   }
   if (!a.empty() && a != "1" && a != "2") {
-    co_await reply(501, "Syntax error in EPSV argument.");
+    const bool protocol = a.find_first_not_of("0123456789") == std::string::npos && a.size() <= 3;
+    co_await reply(protocol ? 522 : 501, protocol ? (local.is_v4() ? "Network protocol not supported, use (1)"
+                                                                    : "Network protocol not supported, use (2)")
+                                                  : "Syntax error in EPSV argument.");
     co_return;
   }
   if ((a == "1" && !local.is_v4()) || (a == "2" && !local.is_v6())) {
@@ -147,13 +150,14 @@ asio::awaitable<void> Session::cmd_eprt(std::string_view arg) {
     co_return;
   }
   auto target = ftp::parse_eprt_argument(arg);
-  if (!target) {
+  const auto protocol = ftp::eprt_network_protocol(arg);
+  if (!target && !(protocol && *protocol != 1 && *protocol != 2)) {
     co_await reply(501, "Syntax error in EPRT argument.");
     co_return;
   }
   std::error_code ec;
-  asio::ip::address address = asio::ip::make_address(target->host, ec);
-  if (ec || address.is_v4() != peer_.is_v4()) {
+  asio::ip::address address = target ? asio::ip::make_address(target->host, ec) : asio::ip::address();
+  if (!target || ec || address.is_v4() != peer_.is_v4()) {  // a protocol other than 1 and 2 too
     co_await reply(522, peer_.is_v4() ? "Network protocol not supported, use (1)" : "Network protocol not supported, use (2)");
     co_return;
   }

@@ -426,31 +426,42 @@ asio::awaitable<std::pair<Session::TransferEnd, std::error_code>> Session::watch
   auto result = co_await (std::move(transfer) || watch_for_abort());
   transferring_ = false;
   if (result.index() == 0) co_return std::pair{TransferEnd::done, std::get<0>(result)};
-  if (std::get<1>(result) == TransferEnd::aborted) input_.erase(0, input_.find('\n') + 1);  // this ABOR is answered
+  if (std::get<1>(result) == TransferEnd::aborted) input_.erase(abort_line_.first, abort_line_.second);  // answered
   co_return std::pair{std::get<1>(result), std::error_code{}};
 }
 
-// Leaves the ABOR line in input_: when the transfer ends in the same turn (the client
-// closed the data connection and sent ABOR together), the transfer wins the race and the
-// command loop must still answer the ABOR; watch_transfer() drops the line only when the
-// abort won.
+// Other commands stay queued until the transfer is over (RFC 959 allows either), but an
+// ABOR behind them still stops it. The ABOR line is left in input_ (its place in
+// abort_line_): when the transfer ends in the same turn (the client closed the data
+// connection and sent ABOR together), the transfer wins the race and the command loop must
+// still answer the ABOR; watch_transfer() drops the line only when the abort won.
 asio::awaitable<Session::TransferEnd> Session::watch_for_abort() {
+  // Enough queued commands to answer after the transfer; past this, reading waits for it.
+  constexpr std::size_t max_queued = 4 * ftp::max_command_line;
+  std::size_t scanned = 0;  // input_ before this holds whole lines, none of them ABOR
   while (true) {
-    std::size_t newline = input_.find('\n');
-    if (newline != std::string::npos) {
-      ftp::ParseResult parsed = ftp::parse_command(std::string_view(input_).substr(0, newline + 1));
-      if (parsed.ok() && parsed.command.verb == "ABOR") co_return TransferEnd::aborted;
-      // Some other command: it stays queued until the transfer is over (RFC 959 allows
-      // either). Wait here until the transfer finishes and cancels us.
+    for (std::size_t newline; (newline = input_.find('\n', scanned)) != std::string::npos; scanned = newline + 1) {
+      ftp::ParseResult parsed = ftp::parse_command(std::string_view(input_).substr(scanned, newline + 1 - scanned));
+      if (parsed.ok() && parsed.command.verb == "ABOR") {
+        abort_line_ = {scanned, newline + 1 - scanned};
+        co_return TransferEnd::aborted;
+      }
+    }
+    if (input_.size() - scanned > ftp::max_command_line) input_.erase(scanned);  // junk: drop it
+    std::error_code ec;
+    if (scanned <= max_queued) {
+      ec = co_await read_more();
+      // Cancelled because the transfer won; or our own close() (idle timeout, shutdown).
+      if (ec == asio::error::operation_aborted && !closing_) co_return TransferEnd::done;
+      // A client that sent its last commands (say, QUIT) and half-closed still gets the
+      // transfer and their replies; only a control connection lost with nothing said ends it.
+      if (ec && !(ec == asio::error::eof && scanned > 0)) co_return TransferEnd::control_lost;
+    }
+    if (ec || scanned > max_queued) {  // wait here until the transfer finishes and cancels us
       asio::steady_timer never(control_.get_executor(), std::chrono::steady_clock::time_point::max());
       co_await never.async_wait(as_tuple_awaitable);
       co_return TransferEnd::done;
     }
-    if (input_.size() > ftp::max_command_line) input_.clear();  // junk during a transfer: drop it
-    std::error_code ec = co_await read_more();
-    // Cancelled because the transfer won; or our own close() (idle timeout, shutdown).
-    if (ec == asio::error::operation_aborted && !closing_) co_return TransferEnd::done;
-    if (ec) co_return TransferEnd::control_lost;
   }
 }
 

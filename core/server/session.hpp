@@ -193,6 +193,7 @@ class Session {
   bool epsv_all_ = false;
   bool closing_ = false;
   bool transferring_ = false;
+  std::pair<std::size_t, std::size_t> abort_line_{};  // where watch_for_abort() found ABOR in input_
   bool rearm_watchdog_ = false;  // the watchdog's wait was cancelled to move its deadline
   std::shared_ptr<std::atomic<bool>> digest_stop_;  // set by close(): a running digest stops
   bool shutting_down_ = false;

@@ -87,10 +87,15 @@ class ActiveModeAndAbortTest(ServerTestCase):
 
     def test_bad_port_and_eprt_syntax(self):
         ftp = self.ftp()
-        for cmd in ("PORT 1,2,3", "PORT 127,0,0,1,300,1", "EPRT |9|127.0.0.1|5000|", "EPRT nonsense"):
+        for cmd in ("PORT 1,2,3", "PORT 127,0,0,1,300,1", "EPRT |x|127.0.0.1|5000|", "EPRT nonsense", "EPSV x"):
             with self.assertRaises(ftplib.error_perm, msg=cmd) as cm:
                 ftp.sendcmd(cmd)
             self.assertTrue(str(cm.exception).startswith("501"), cmd)
+        # A network protocol the server does not speak is 522 with the ones it does (RFC 2428).
+        for cmd in ("EPRT |9|127.0.0.1|5000|", "EPRT |3|some-address|5000|", "EPSV 3"):
+            with self.assertRaises(ftplib.error_perm, msg=cmd) as cm:
+                ftp.sendcmd(cmd)
+            self.assertEqual(str(cm.exception), "522 Network protocol not supported, use (1)", cmd)
 
     def _abort_mid_transfer(self, passive):
         ftp = self.ftp(passive=passive)
@@ -137,6 +142,37 @@ class ActiveModeAndAbortTest(ServerTestCase):
         self.assertEqual(h.hexdigest(), self.big_sha)
         self.assertTrue(ftp.voidresp().startswith("226"))
         self.assertEqual(ftp.getresp(), "200 NOOP ok.")
+
+    def test_abor_queued_behind_another_command_still_stops_the_transfer(self):
+        c = RawControl("127.0.0.1", self.server.port)
+        self.addCleanup(c.close)
+        self.assertTrue(c.login(self.server.user, self.server.password).startswith("230"))
+        self.assertTrue(c.cmd("TYPE I").startswith("200"))
+        data = socket.create_connection(("127.0.0.1", c.epsv_port()), timeout=NET_TIMEOUT)
+        self.addCleanup(data.close)
+        started = time.monotonic()
+        c.send(b"RETR ferry.png\r\nNOOP\r\nABOR\r\n")  # and the data is never read
+        replies = [c.reply()[:3] for _ in range(4)]
+        self.assertEqual(replies, ["150", "426", "226", "200"])  # the ABOR, then the NOOP queued before it
+        self.assertLess(time.monotonic() - started, 5)  # not the data timeout (20 s)
+        self.assertTrue(c.cmd("NOOP").startswith("200"))
+
+    def test_quit_sent_during_a_transfer_then_half_close_lets_it_finish(self):
+        c = RawControl("127.0.0.1", self.server.port)
+        self.addCleanup(c.close)
+        self.assertTrue(c.login(self.server.user, self.server.password).startswith("230"))
+        self.assertTrue(c.cmd("TYPE I").startswith("200"))
+        data = socket.create_connection(("127.0.0.1", c.epsv_port()), timeout=NET_TIMEOUT)
+        self.addCleanup(data.close)
+        self.assertTrue(c.cmd("RETR ferry.png").startswith("150"))
+        c.send(b"QUIT\r\n")
+        c.sock.shutdown(socket.SHUT_WR)  # nothing more to say; replies still welcome
+        h = hashlib.sha256()
+        while chunk := data.recv(1 << 20):
+            h.update(chunk)
+        self.assertEqual(h.hexdigest(), self.big_sha)
+        self.assertTrue(c.reply().startswith("226"))
+        self.assertTrue(c.reply().startswith("221"))
 
     def test_rein_logs_out_and_allows_a_new_login(self):
         ftp = self.ftp()

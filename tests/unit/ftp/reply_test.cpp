@@ -54,6 +54,11 @@ TEST_CASE("PASV, EPSV, PORT and EPRT encodings", "[ftp][address]") {
   CHECK(eprt->host == "::1");
   CHECK_FALSE(parse_eprt_argument("|1|::1|6275|"));
   CHECK_FALSE(parse_eprt_argument("|1|127.0.0.1|0|"));
+  CHECK(eprt_network_protocol("|3|x|1|") == 3u);
+  CHECK(eprt_network_protocol("!2!::1!6275!") == 2u);
+  CHECK_FALSE(eprt_network_protocol("|x|1.2.3.4|5|"));
+  CHECK_FALSE(eprt_network_protocol("3|1.2.3.4|5|"));
+  CHECK_FALSE(eprt_network_protocol("|"));
 }
 
 TEST_CASE("LIST lines use the ls -l layout clients parse", "[ftp][listing]") {
