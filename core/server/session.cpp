@@ -108,6 +108,10 @@ void Session::request_shutdown() {
 }
 
 asio::awaitable<void> Session::command_loop() {
+  // When the watchdog ends the session (timeout, shutdown), the command under way winds
+  // down through its own paths (its transfer logged, its replies failing on the closed
+  // socket) instead of an exception at its next co_await; every wait it meets is bounded.
+  co_await asio::this_coro::throw_if_cancelled(false);
   try {
     if (implicit_tls_) {
       if (!co_await start_control_tls()) co_return;

@@ -122,6 +122,9 @@ class GracefulShutdownTest(unittest.TestCase):
             self.assertEqual(srv.proc.wait(timeout=10), 0)
             self.assertLess(time.monotonic() - started, 5)
             self.assertIsNotNone(srv.wait_for_log(r"shutdown: closing 1 session\(s\) still busy"))
+            # The cut transfer is logged as such, and nothing is logged as an error.
+            self.assertIsNotNone(srv.wait_for_log(r"transfer failed: RETR /ferry\.png"), srv.log_text())
+            self.assertNotRegex(srv.log_text(), r"\d\dZ error ")
             conn.close()
         finally:
             srv.stop()
