@@ -16,6 +16,7 @@
 #include "download.hpp"
 #include "ftp_client.hpp"
 #include "mirror.hpp"
+#include "printable.hpp"
 #include "terminal_progress.hpp"
 #include "upload.hpp"
 #include "url.hpp"
@@ -96,7 +97,9 @@ int exit_code_for(ErrorKind kind) {
   }
 }
 
-void print_error(const std::string& message) { std::cerr << "ferry: " << message << '\n'; }
+// Messages may quote the server's replies and names: printable() keeps their control
+// characters from reaching the terminal.
+void print_error(const std::string& message) { std::cerr << "ferry: " << printable(message) << '\n'; }
 
 struct Job {
   std::string command;
@@ -118,7 +121,7 @@ TranscriptSink stderr_transcript(unsigned connection = 0) {
   return [connection](TranscriptKind kind, std::string_view line) {
     const char* prefix = kind == TranscriptKind::sent ? "> " : kind == TranscriptKind::received ? "< " : "* ";
     if (connection > 0) std::cerr << '[' << connection + 1 << "] ";
-    std::cerr << prefix << line << '\n';
+    std::cerr << prefix << printable(line) << '\n';
   };
 }
 
@@ -188,7 +191,7 @@ asio::awaitable<void> run_ls(FtpClient& client, const Job& job) {
   std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
   for (const auto& entry : entries) {
     std::printf("%c %12llu  %s  %s\n", type_letter(entry.type), static_cast<unsigned long long>(entry.size),
-                local_time(entry.mtime).c_str(), entry.name.c_str());
+                local_time(entry.mtime).c_str(), printable(entry.name).c_str());
   }
 }
 
@@ -248,7 +251,7 @@ asio::awaitable<void> run_mirror_job(FtpClient& client, const Job& job, Terminal
   };
   request.note = [&progress](const std::string& line) {
     progress.clear();
-    std::cerr << "ferry: mirror: " << line << '\n';
+    std::cerr << "ferry: mirror: " << printable(line) << '\n';
   };
   const MirrorSummary summary = co_await run_mirror(client, std::move(request));
   progress.clear();

@@ -209,7 +209,7 @@ class FakeFtpServer:
     """Minimal, bounded FTP server on 127.0.0.1:0 (threads; sockets time out after 10 s)."""
 
     def __init__(self, payload, lie=True, refuse_retr=False, files=None, retr_delay=None, listing=None,
-                 size=None):
+                 size=None, replies=None):
         self.payload = payload
         self.lie = lie
         self.refuse_retr = refuse_retr  # RETR answers 451 (a transfer that fails)
@@ -218,6 +218,7 @@ class FakeFtpServer:
         self.retr_delay = retr_delay or {}  # {path: seconds between the 150 and the data}
         self.listing = listing  # directory -> MLSD bytes, instead of listing `files`
         self.size = size  # what SIZE answers, when not the true size
+        self.replies = replies or {}  # {verb: reply line}: answered instead of the usual reply
         self.true_digest = hashlib.sha256(payload).hexdigest()
         self.digest = hashlib.sha256(b"not the payload").hexdigest() if lie else self.true_digest
         self.commands = []
@@ -290,7 +291,9 @@ class FakeFtpServer:
                 verb, _, arg = line.partition(" ")
                 verb = verb.upper()
                 self.commands.append(verb)
-                if verb == "USER":
+                if verb in self.replies:
+                    say(self.replies[verb])
+                elif verb == "USER":
                     say("331 password please")
                 elif verb == "PASS":
                     say("230 ok")
@@ -529,6 +532,53 @@ class FerryMirrorEndlessTreeTest(ClientTestMixin, unittest.TestCase):
         self.assertIn("deeper than 64 levels", run.stderr)
         self.assertIn(" 1 failed", run.stdout)
         self.assertTrue(os.path.isdir(os.path.join(dst, *["d"] * 63)))
+
+
+class FerryTerminalEscapeTest(ClientTestMixin, unittest.TestCase):
+    """A hostile server's names and reply texts reach the terminal with control bytes escaped."""
+
+    HOSTILE_REPLY = "550 \x1b[31mgone\x1b]0;PWNED\x07"
+
+    def assertNoControlBytes(self, text):
+        self.assertFalse(any(ord(c) < 0x20 and c not in "\n" or ord(c) == 0x7f for c in text), repr(text))
+
+    def test_ls_escapes_control_bytes_in_names(self):
+        listing = (b"type=file;size=1;modify=20210304050607; wipe\x1b[2K\rline\r\n"
+                   b"type=file;size=2;modify=20210304050607; \x1b]0;TITLE\x07\r\n"
+                   + "type=file;size=3;modify=20210304050607; r\u00e9sum\u00e9\tx\r\n".encode())
+        with FakeFtpServer(b"", lie=False, files={}, listing=lambda directory: listing) as srv:
+            run = run_ferry(["ls", f"ftp://alice@127.0.0.1:{srv.port}/"], self.make_tmp(), password="pw")
+        self.assertExit(run, 0)
+        self.assertNoControlBytes(run.stdout)
+        self.assertIn("wipe\\x1b[2K\\x0dline", run.stdout)
+        self.assertIn("\\x1b]0;TITLE\\x07", run.stdout)
+        self.assertIn("r\u00e9sum\u00e9\\tx", run.stdout)  # UTF-8 text stays as it is
+
+    def test_a_reply_in_an_error_message_is_escaped(self):
+        with FakeFtpServer(b"x", lie=False, replies={"SIZE": self.HOSTILE_REPLY}) as srv:
+            run = run_ferry(["get", f"ftp://alice@127.0.0.1:{srv.port}/data.bin"], self.make_tmp(), password="pw")
+        self.assertExit(run, 5)
+        self.assertOneLineError(run)
+        self.assertNoControlBytes(run.stderr)
+        self.assertIn("(550 \\x1b[31mgone\\x1b]0;PWNED\\x07)", run.stderr)
+
+    def test_the_verbose_transcript_is_escaped(self):
+        with FakeFtpServer(b"x", lie=False, replies={"SIZE": self.HOSTILE_REPLY}) as srv:
+            run = run_ferry(["-v", "get", f"ftp://alice@127.0.0.1:{srv.port}/data.bin"], self.make_tmp(),
+                            password="pw")
+        self.assertExit(run, 5)
+        self.assertNoControlBytes(run.stderr)
+        self.assertIn("< 550 \\x1b[31mgone\\x1b]0;PWNED\\x07\n", run.stderr)
+
+    def test_mirror_notes_are_escaped(self):
+        listing = b"type=OS.unix=slink:/x;size=1;modify=20210304050607; \x1b]0;PWNED\x07\r\n"
+        dst = os.path.join(self.make_tmp(), "dst")
+        with FakeFtpServer(b"", lie=False, files={}, listing=lambda directory: listing) as srv:
+            run = run_ferry(["mirror", f"ftp://alice@127.0.0.1:{srv.port}/r", dst], os.path.dirname(dst),
+                            password="pw", timeout=20)
+        self.assertExit(run, 0)
+        self.assertNoControlBytes(run.stderr)
+        self.assertIn("skipping symlink \\x1b]0;PWNED\\x07", run.stderr)
 
 
 class FerryMirrorTempFileTest(ClientTestMixin, unittest.TestCase):
