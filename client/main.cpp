@@ -144,7 +144,7 @@ std::string resolve_new_path(const FtpUrl& source, const std::string& argument) 
   if (argument.starts_with("ftp://") || argument.starts_with("ftps://")) {
     const FtpUrl other = parse_url(argument);
     if (other.host != source.host || other.port != source.port) {
-      throw UrlError("mv cannot move between servers: " + argument);
+      throw UrlError("mv cannot move between servers: " + mask_password(argument));
     }
     path = other.path;
   } else if (argument.starts_with("/")) {

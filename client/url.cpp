@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <optional>
 
 namespace ferry::client {
 
@@ -23,9 +24,33 @@ bool has_control_character(std::string_view text) {
   });
 }
 
+// "%41" -> "A"; nullopt on a truncated or non-hex escape.
+std::optional<std::string> try_percent_decode(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '%') {
+      out.push_back(text[i]);
+      continue;
+    }
+    const int high = i + 1 < text.size() ? hex_value(text[i + 1]) : -1;
+    const int low = i + 2 < text.size() ? hex_value(text[i + 2]) : -1;
+    if (high < 0 || low < 0) return std::nullopt;
+    out.push_back(static_cast<char>(high * 16 + low));
+    i += 2;
+  }
+  return out;
+}
+
 // Decodes one URL component and refuses what could break the FTP command it ends up in.
+// A broken password is named, never quoted: the message may end up on a shared screen.
 std::string decode_component(std::string_view text, std::string_view what) {
-  std::string decoded = percent_decode(text);
+  std::optional<std::string> maybe_decoded = try_percent_decode(text);
+  if (!maybe_decoded) {
+    if (what == "password") throw UrlError("bad percent escape in the password");
+    throw UrlError("bad percent escape in '" + std::string(text) + "'");
+  }
+  std::string decoded = std::move(*maybe_decoded);
   if (has_control_character(decoded)) {
     throw UrlError("the URL's " + std::string(what) + " contains a control character");
   }
@@ -40,12 +65,13 @@ bool starts_with_scheme(std::string_view text, std::string_view scheme) {
   return true;
 }
 
-std::uint16_t parse_port(std::string_view text, std::string_view url, std::uint16_t default_port) {
+// `url` is already masked (mask_password).
+std::uint16_t parse_port(std::string_view text, const std::string& url, std::uint16_t default_port) {
   if (text.empty()) return default_port;  // "host:" is allowed by RFC 3986 and means the default
   unsigned value = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (ec != std::errc{} || end != text.data() + text.size() || value == 0 || value > 65535) {
-    throw UrlError("bad port '" + std::string(text) + "' in " + std::string(url));
+    throw UrlError("bad port '" + std::string(text) + "' in " + url);
   }
   return static_cast<std::uint16_t>(value);
 }
@@ -53,22 +79,24 @@ std::uint16_t parse_port(std::string_view text, std::string_view url, std::uint1
 }  // namespace
 
 std::string percent_decode(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] != '%') {
-      out.push_back(text[i]);
-      continue;
-    }
-    const int high = i + 1 < text.size() ? hex_value(text[i + 1]) : -1;
-    const int low = i + 2 < text.size() ? hex_value(text[i + 2]) : -1;
-    if (high < 0 || low < 0) {
-      throw UrlError("bad percent escape in '" + std::string(text) + "'");
-    }
-    out.push_back(static_cast<char>(high * 16 + low));
-    i += 2;
-  }
-  return out;
+  std::optional<std::string> decoded = try_percent_decode(text);
+  if (!decoded) throw UrlError("bad percent escape in '" + std::string(text) + "'");
+  return std::move(*decoded);
+}
+
+std::string mask_password(std::string_view url_text) {
+  const std::size_t scheme_end = url_text.find("://");
+  if (scheme_end == std::string_view::npos) return std::string(url_text);
+  const std::size_t start = scheme_end + 3;
+  const std::size_t authority_end = url_text.find('/', start);
+  const std::string_view authority = url_text.substr(start, authority_end == std::string_view::npos
+                                                                ? std::string_view::npos
+                                                                : authority_end - start);
+  const std::size_t at = authority.rfind('@');
+  if (at == std::string_view::npos) return std::string(url_text);
+  const std::size_t colon = authority.substr(0, at).find(':');
+  if (colon == std::string_view::npos) return std::string(url_text);
+  return std::string(url_text.substr(0, start + colon + 1)) + "****" + std::string(url_text.substr(start + at));
 }
 
 std::string FtpUrl::authority() const {
@@ -77,9 +105,10 @@ std::string FtpUrl::authority() const {
 }
 
 FtpUrl parse_url(std::string_view text) {
+  const std::string quoted = mask_password(text);  // the URL as messages show it
   const bool ftps = starts_with_scheme(text, "ftps://");
   if (!ftps && !starts_with_scheme(text, "ftp://")) {
-    throw UrlError("not an ftp:// or ftps:// URL: " + std::string(text));
+    throw UrlError("not an ftp:// or ftps:// URL: " + quoted);
   }
   const std::string_view rest = text.substr(ftps ? 7 : 6);
   const std::size_t slash = rest.find('/');
@@ -106,27 +135,27 @@ FtpUrl parse_url(std::string_view text) {
   if (!host_port.empty() && host_port.front() == '[') {
     const std::size_t close = host_port.find(']');
     if (close == std::string_view::npos) {
-      throw UrlError("unterminated '[' in the host of " + std::string(text));
+      throw UrlError("unterminated '[' in the host of " + quoted);
     }
     url.host = std::string(host_port.substr(1, close - 1));
     const std::string_view after = host_port.substr(close + 1);
     if (!after.empty()) {
-      if (after.front() != ':') throw UrlError("unexpected text after ']' in " + std::string(text));
+      if (after.front() != ':') throw UrlError("unexpected text after ']' in " + quoted);
       port_text = after.substr(1);
     }
   } else {
     const std::size_t colon = host_port.find(':');
     if (colon != std::string_view::npos && host_port.find(':', colon + 1) != std::string_view::npos) {
-      throw UrlError("an IPv6 address in a URL needs brackets, e.g. ftp://[::1]/ (in " + std::string(text) + ")");
+      throw UrlError("an IPv6 address in a URL needs brackets, e.g. ftp://[::1]/ (in " + quoted + ")");
     }
     url.host = std::string(host_port.substr(0, colon));
     if (colon != std::string_view::npos) port_text = host_port.substr(colon + 1);
   }
-  if (url.host.empty()) throw UrlError("no host in " + std::string(text));
+  if (url.host.empty()) throw UrlError("no host in " + quoted);
   if (has_control_character(url.host) || url.host.find_first_of(" /?#") != std::string::npos) {
-    throw UrlError("bad host '" + url.host + "' in " + std::string(text));
+    throw UrlError("bad host '" + url.host + "' in " + quoted);
   }
-  url.port = parse_port(port_text, text, ftps ? 990 : 21);
+  url.port = parse_port(port_text, quoted, ftps ? 990 : 21);
 
   url.path = path.empty() ? "/" : decode_component(path, "path");
   return url;

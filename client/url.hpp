@@ -32,12 +32,18 @@ class UrlError : public std::invalid_argument {
   using std::invalid_argument::invalid_argument;
 };
 
-// Throws UrlError with a message fit for the user (it quotes the offending part). Decoded
+// Throws UrlError with a message fit for the user (it quotes the offending part, never the
+// password: a URL is quoted through mask_password, a bad password is only named). Decoded
 // parts never contain control characters: a "%0D%0A" in a path would otherwise smuggle a
 // second command onto the control connection.
 FtpUrl parse_url(std::string_view text);
 
 // "%41" -> "A". Throws UrlError on a truncated or non-hex escape.
 std::string percent_decode(std::string_view text);
+
+// A URL as a message may quote it: the password in "scheme://user:password@host..." is
+// shown as "****" (the last '@' before the first '/' ends it, as parse_url reads it). Any
+// other text comes back unchanged. Every message that quotes a URL goes through this.
+std::string mask_password(std::string_view url_text);
 
 }  // namespace ferry::client

@@ -534,6 +534,30 @@ class FerryMirrorEndlessTreeTest(ClientTestMixin, unittest.TestCase):
         self.assertTrue(os.path.isdir(os.path.join(dst, *["d"] * 63)))
 
 
+class FerryPasswordInMessagesTest(ClientTestMixin, unittest.TestCase):
+    """A password written into a URL never appears in ferry's messages (refused before connecting)."""
+
+    def test_a_bad_port_message_masks_the_password(self):
+        run = run_ferry(["get", "ftp://bob:S3cretPW@127.0.0.1:99999/f"], self.make_tmp())
+        self.assertExit(run, 2)
+        self.assertOneLineError(run)
+        self.assertNotIn("S3cretPW", run.stderr)
+        self.assertIn("bad port '99999' in ftp://bob:****@127.0.0.1:99999/f", run.stderr)
+
+    def test_a_bad_escape_in_the_password_is_not_quoted(self):
+        run = run_ferry(["ls", "ftp://bob:S3cret%zzPW@127.0.0.1:2121/"], self.make_tmp())
+        self.assertExit(run, 2)
+        self.assertNotIn("S3cret", run.stderr)
+        self.assertIn("bad percent escape in the password", run.stderr)
+
+    def test_mv_between_servers_masks_the_other_urls_password(self):
+        run = run_ferry(["mv", "ftp://bob@127.0.0.1:2121/a", "ftp://bob:S3cretPW@127.0.0.2:2121/b"], self.make_tmp())
+        self.assertExit(run, 2)
+        self.assertOneLineError(run)
+        self.assertNotIn("S3cretPW", run.stderr)
+        self.assertIn("mv cannot move between servers: ftp://bob:****@127.0.0.2:2121/b", run.stderr)
+
+
 class FerryTerminalEscapeTest(ClientTestMixin, unittest.TestCase):
     """A hostile server's names and reply texts reach the terminal with control bytes escaped."""
 

@@ -3,6 +3,7 @@
 
 #include <catch2/catch.hpp>
 
+using ferry::client::mask_password;
 using ferry::client::parse_url;
 using ferry::client::percent_decode;
 using ferry::client::UrlError;
@@ -101,4 +102,50 @@ TEST_CASE("ftps:// is implicit FTPS on port 990 unless the URL says otherwise", 
   CHECK(parse_url("FTPS://host:2990/").port == 2990);
   CHECK_FALSE(parse_url("ftp://host/").implicit_tls);
   CHECK(parse_url("ftp://host/").port == 21);
+}
+
+// What parse_url's message says about `text`, which it must refuse.
+static std::string refusal_of(const std::string& text) {
+  try {
+    (void)parse_url(text);
+  } catch (const UrlError& error) {
+    return error.what();
+  }
+  FAIL("parse_url accepted " << text);
+  return {};
+}
+
+TEST_CASE("a URL quoted in a refusal shows its password as ****", "[client][url]") {
+  CHECK(refusal_of("ftp://bob:S3cretPW@127.0.0.1:99999/f") == "bad port '99999' in ftp://bob:****@127.0.0.1:99999/f");
+  CHECK(refusal_of("ftp://bob:S3cretPW@[::1/f") == "unterminated '[' in the host of ftp://bob:****@[::1/f");
+  CHECK(refusal_of("ftp://bob:S3cretPW@[::1]x/f") == "unexpected text after ']' in ftp://bob:****@[::1]x/f");
+  CHECK(refusal_of("ftp://bob:S3cretPW@::1/f") ==
+        "an IPv6 address in a URL needs brackets, e.g. ftp://[::1]/ (in ftp://bob:****@::1/f)");
+  CHECK(refusal_of("ftp://bob:S3cretPW@/f") == "no host in ftp://bob:****@/f");
+  CHECK(refusal_of("ftp://bob:S3cretPW@a b/f") == "bad host 'a b' in ftp://bob:****@a b/f");
+  CHECK(refusal_of("http://bob:S3cretPW@host/f") == "not an ftp:// or ftps:// URL: http://bob:****@host/f");
+  CHECK(refusal_of("ftp://bob:S3c@re:t@host:0/f") == "bad port '0' in ftp://bob:****@host:0/f");
+}
+
+TEST_CASE("a bad percent escape in the password is reported without quoting it", "[client][url]") {
+  CHECK(refusal_of("ftp://bob:S3cret%zzPW@host/f") == "bad percent escape in the password");
+  CHECK(refusal_of("ftp://bob:S3cretPW%4@host/f") == "bad percent escape in the password");
+  // The user name and the path are no secret: quoting them shows where the mistake is.
+  CHECK(refusal_of("ftp://b%zzob:pw@host/f") == "bad percent escape in 'b%zzob'");
+  CHECK(refusal_of("ftp://bob:pw@host/a%zz") == "bad percent escape in '/a%zz'");
+}
+
+TEST_CASE("mask_password hides the password of a URL and nothing else", "[client][url]") {
+  CHECK(mask_password("ftp://bob:S3cretPW@127.0.0.1:2121/f") == "ftp://bob:****@127.0.0.1:2121/f");
+  CHECK(mask_password("ftps://bob:pw@[::1]:990/") == "ftps://bob:****@[::1]:990/");
+  CHECK(mask_password("ftp://bob:@host") == "ftp://bob:****@host");
+  CHECK(mask_password("ftp://jane@example.org:p@ss@host/") == "ftp://jane@example.org:****@host/");
+  CHECK(mask_password("ftp://bob:a%40b@host/") == "ftp://bob:****@host/");
+  CHECK(mask_password("http://bob:pw@host/x") == "http://bob:****@host/x");
+  // Nothing to hide: no password, an '@' in the path, no URL at all.
+  CHECK(mask_password("ftp://bob@host:21/f") == "ftp://bob@host:21/f");
+  CHECK(mask_password("ftp://host:2121/mail/a:b@c") == "ftp://host:2121/mail/a:b@c");
+  CHECK(mask_password("ftp://host:2121") == "ftp://host:2121");
+  CHECK(mask_password("bob:pw@host") == "bob:pw@host");
+  CHECK(mask_password("") == "");
 }
