@@ -143,13 +143,18 @@ class ActiveModeAndAbortTest(ServerTestCase):
         self.assertTrue(ftp.voidresp().startswith("226"))
         self.assertEqual(ftp.getresp(), "200 NOOP ok.")
 
-    def test_abor_queued_behind_another_command_still_stops_the_transfer(self):
+    def raw_session_with_data_connection(self):
+        """A logged-in RawControl in TYPE I, and a data connection to its EPSV port."""
         c = RawControl("127.0.0.1", self.server.port)
         self.addCleanup(c.close)
         self.assertTrue(c.login(self.server.user, self.server.password).startswith("230"))
         self.assertTrue(c.cmd("TYPE I").startswith("200"))
         data = socket.create_connection(("127.0.0.1", c.epsv_port()), timeout=NET_TIMEOUT)
         self.addCleanup(data.close)
+        return c, data
+
+    def test_abor_queued_behind_another_command_still_stops_the_transfer(self):
+        c, data = self.raw_session_with_data_connection()
         started = time.monotonic()
         c.send(b"RETR ferry.png\r\nNOOP\r\nABOR\r\n")  # and the data is never read
         replies = [c.reply()[:3] for _ in range(4)]
@@ -158,12 +163,7 @@ class ActiveModeAndAbortTest(ServerTestCase):
         self.assertTrue(c.cmd("NOOP").startswith("200"))
 
     def test_quit_sent_during_a_transfer_then_half_close_lets_it_finish(self):
-        c = RawControl("127.0.0.1", self.server.port)
-        self.addCleanup(c.close)
-        self.assertTrue(c.login(self.server.user, self.server.password).startswith("230"))
-        self.assertTrue(c.cmd("TYPE I").startswith("200"))
-        data = socket.create_connection(("127.0.0.1", c.epsv_port()), timeout=NET_TIMEOUT)
-        self.addCleanup(data.close)
+        c, data = self.raw_session_with_data_connection()
         self.assertTrue(c.cmd("RETR ferry.png").startswith("150"))
         c.send(b"QUIT\r\n")
         c.sock.shutdown(socket.SHUT_WR)  # nothing more to say; replies still welcome

@@ -93,6 +93,23 @@ TransferState state_of(MainWindow& window, int row) {
   return window.transferModel()->row(row).state;
 }
 
+// A server with a large ferry.png, and `window` connected to it and listing it. The server
+// is frozen as soon as a transfer's first bytes arrive, so that the transfer is surely under
+// way; `paused` turns true then.
+void connect_pausing_mid_transfer(FerrydProcess& server, QTemporaryDir& local, MainWindow& window, bool& paused) {
+  QVERIFY2(server.start(QString(), largePng(large_size)), qPrintable(server.error()));
+  window.setLocalDirectory(local.path());
+  window.start();
+  fill_and_connect(window, server.port(), server.user(), server.password());
+  QTRY_VERIFY_WITH_TIMEOUT(remote_index(window, QStringLiteral("ferry.png")).isValid(), wait_ms);
+  QObject::connect(window.session(), &Session::transferProgress, &window, [&](int, quint64 done, quint64 total, double) {
+    if (!paused && done > 0 && done < total) {
+      server.pause();
+      paused = true;
+    }
+  });
+}
+
 }  // namespace
 
 class GuiTest : public QObject {
@@ -246,22 +263,11 @@ class GuiTest : public QObject {
 
   void serverStoppedMidTransfer() {
     FerrydProcess server;
-    QVERIFY2(server.start(QString(), largePng(large_size)), qPrintable(server.error()));
     QTemporaryDir local;
     MainWindow window;
-    window.setLocalDirectory(local.path());
-    window.start();
-    fill_and_connect(window, server.port(), server.user(), server.password());
-    QTRY_VERIFY_WITH_TIMEOUT(remote_index(window, QStringLiteral("ferry.png")).isValid(), wait_ms);
-
-    // Freeze the server as soon as bytes flow, so that it is surely mid-transfer.
     bool paused = false;
-    QObject::connect(window.session(), &Session::transferProgress, &window, [&](int, quint64 done, quint64 total, double) {
-      if (!paused && done > 0 && done < total) {
-        server.pause();
-        paused = true;
-      }
-    });
+    connect_pausing_mid_transfer(server, local, window, paused);
+    if (QTest::currentTestFailed()) return;
     click_remote(window, QStringLiteral("ferry.png"), true);  // double-click downloads a file
     QTRY_VERIFY_WITH_TIMEOUT(paused, wait_ms);
     QVERIFY(server.stop());
@@ -275,20 +281,11 @@ class GuiTest : public QObject {
 
   void cancelTransfer() {
     FerrydProcess server;
-    QVERIFY2(server.start(QString(), largePng(large_size)), qPrintable(server.error()));
     QTemporaryDir local;
     MainWindow window;
-    window.setLocalDirectory(local.path());
-    window.start();
-    fill_and_connect(window, server.port(), server.user(), server.password());
-    QTRY_VERIFY_WITH_TIMEOUT(remote_index(window, QStringLiteral("ferry.png")).isValid(), wait_ms);
     bool paused = false;
-    QObject::connect(window.session(), &Session::transferProgress, &window, [&](int, quint64 done, quint64 total, double) {
-      if (!paused && done > 0 && done < total) {
-        server.pause();
-        paused = true;
-      }
-    });
+    connect_pausing_mid_transfer(server, local, window, paused);
+    if (QTest::currentTestFailed()) return;
     click_remote(window, QStringLiteral("ferry.png"));
     QTest::mouseClick(child<QPushButton>(&window, "download"), Qt::LeftButton);
     QTRY_VERIFY_WITH_TIMEOUT(paused, wait_ms);
@@ -309,20 +306,11 @@ class GuiTest : public QObject {
     // The second download to the same local name waits for the first: run together, the two
     // would write (and rename) one ferry.png.part.
     FerrydProcess server;
-    QVERIFY2(server.start(QString(), largePng(large_size)), qPrintable(server.error()));
     QTemporaryDir local;
     MainWindow window;
-    window.setLocalDirectory(local.path());
-    window.start();
-    fill_and_connect(window, server.port(), server.user(), server.password());
-    QTRY_VERIFY_WITH_TIMEOUT(remote_index(window, QStringLiteral("ferry.png")).isValid(), wait_ms);
     bool paused = false;
-    QObject::connect(window.session(), &Session::transferProgress, &window, [&](int, quint64 done, quint64 total, double) {
-      if (!paused && done > 0 && done < total) {
-        server.pause();
-        paused = true;
-      }
-    });
+    connect_pausing_mid_transfer(server, local, window, paused);
+    if (QTest::currentTestFailed()) return;
     QSignalSpy started(window.session(), &Session::transferStarted);
     click_remote(window, QStringLiteral("ferry.png"));
     auto* download = child<QPushButton>(&window, "download");
@@ -401,20 +389,11 @@ class GuiTest : public QObject {
 
   void closeDuringTransferAsksThenCancels() {
     FerrydProcess server;
-    QVERIFY2(server.start(QString(), largePng(large_size)), qPrintable(server.error()));
     QTemporaryDir local;
     MainWindow window;
-    window.setLocalDirectory(local.path());
-    window.start();
-    fill_and_connect(window, server.port(), server.user(), server.password());
-    QTRY_VERIFY_WITH_TIMEOUT(remote_index(window, QStringLiteral("ferry.png")).isValid(), wait_ms);
     bool paused = false;
-    QObject::connect(window.session(), &Session::transferProgress, &window, [&](int, quint64 done, quint64 total, double) {
-      if (!paused && done > 0 && done < total) {
-        server.pause();
-        paused = true;
-      }
-    });
+    connect_pausing_mid_transfer(server, local, window, paused);
+    if (QTest::currentTestFailed()) return;
     click_remote(window, QStringLiteral("ferry.png"), true);
     QTRY_VERIFY_WITH_TIMEOUT(paused, wait_ms);
 
