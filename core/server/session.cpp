@@ -261,7 +261,15 @@ asio::awaitable<void> Session::dispatch(std::string_view line) {
 }
 
 asio::awaitable<void> Session::reply(int code, std::string_view text) {
-  if (closing_) co_return;
+  // One writer at a time: the only other one is the watchdog, about to close the session,
+  // while a reply the client is not reading is still on its way. A second write would
+  // interleave with it and reuse its buffer, so it is dropped.
+  if (closing_ || replying_) co_return;
+  replying_ = true;
+  struct Done {
+    bool& flag;
+    ~Done() { flag = false; }
+  } done{replying_};
   output_.clear();
   ftp::append_reply(output_, code, text);
   if (log_enabled(LogLevel::debug)) log_debug("session ", id_, ": -> ", output_.substr(0, output_.size() - 2));

@@ -195,6 +195,7 @@ class Session {
   bool transferring_ = false;
   std::pair<std::size_t, std::size_t> abort_line_{};  // where watch_for_abort() found ABOR in input_
   bool rearm_watchdog_ = false;  // the watchdog's wait was cancelled to move its deadline
+  bool replying_ = false;        // reply() is writing output_
   std::shared_ptr<std::atomic<bool>> digest_stop_;  // set by close(): a running digest stops
   bool shutting_down_ = false;
   unsigned failed_logins_ = 0;

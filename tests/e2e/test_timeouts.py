@@ -3,6 +3,7 @@ Each hostile or slow case gets its answer in bounded time; other sessions carry 
 
 import ftplib
 import os
+import re
 import socket
 import time
 import unittest
@@ -96,6 +97,41 @@ class LimitsTest(unittest.TestCase):
             self.assertGreater(time.monotonic() - started, 1.5)
             self.assertGreater(received, 6000 * 200)
             self.assertTrue(c.reply().startswith("226"))
+
+    def test_idle_timeout_during_a_reply_the_client_does_not_read(self):
+        # STAT of a big directory to a client that stops reading: the idle timeout must
+        # close the session without writing its 421 into (and over) the reply under way.
+        with FerryServer(idle_timeout=1, mounts=fs_local_mounts()) as srv:
+            directory = os.path.join(srv.user_root(), "many")
+            os.makedirs(directory)
+            for i in range(30000):  # a reply of ~8 MB: more than the socket buffers take
+                os.close(os.open(os.path.join(directory, f"{i:06d}-" + "s" * 200), os.O_CREAT | os.O_WRONLY))
+            sock = socket.socket()
+            self.addCleanup(sock.close)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connecting: a small window
+            sock.settimeout(NET_TIMEOUT)
+            sock.connect((srv.host, srv.port))
+            replies = sock.makefile("rb")
+            self.assertTrue(replies.readline().startswith(b"220"))
+            sock.sendall(f"USER {srv.user}\r\n".encode())
+            self.assertTrue(replies.readline().startswith(b"331"))
+            sock.sendall(f"PASS {srv.password}\r\n".encode())
+            self.assertTrue(replies.readline().startswith(b"230"))
+            sock.sendall(b"STAT many\r\n")
+            time.sleep(2.5)  # not reading, past the idle timeout
+            received = replies.read()  # to the server's close
+            self.assertTrue(received.startswith(b"213-Status of /many:"), received[:80])
+            self.assertNotIn(b"213 End of status.", received[-100:], "the reply was not held up: no test")
+            lines = received.split(b"\r\n")[1:-1]  # the last one may be cut short
+            self.assertGreater(len(lines), 100)
+            for line in lines:  # listing lines, nothing else: no 421 written into the reply
+                if not re.fullmatch(rb" -rwx.* \d{6}-s{200}", line):
+                    self.fail(f"not a listing line: {line[:100]!r}")
+            self.assertIsNotNone(srv.wait_for_log(r"idle timeout"))
+            f = srv.ftp()  # the server carries on
+            self.addCleanup(close_quietly, f)
+            self.assertEqual(f.pwd(), "/")
+            self.assertNotRegex(srv.log_text(), r"\d\dZ error ")
 
     def test_passive_port_exhaustion_answers_425_at_once(self):
         with FerryServer(passive_ports=(34567, 34567)) as srv:
