@@ -64,6 +64,15 @@ asio::awaitable<void> Session::cmd_pass(std::string_view arg) {
     co_await reply(230, "Login successful.");
     co_return;
   }
+  if (result.error().status != Status::permission_denied) {
+    // The authenticator itself failed (its users file, a directory server...): not the
+    // client's fault, so no failed login and no ban; the client may try again later.
+    log_session(LogLevel::error, id_, "login_failed", {{"user", user}, {"peer", peer_text_}, {"reason", result.error().message}},
+                "login impossible: the authenticator failed: ", result.error().message);
+    co_await reply(421, "Login service unavailable, try again later.");
+    close();
+    co_return;
+  }
   ++failed_logins_;
   log_session(LogLevel::warning, id_, "login_refused",
               {{"user", user}, {"peer", peer_text_}, {"reason", result.error().message}},

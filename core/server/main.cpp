@@ -1,4 +1,6 @@
 // ferryd: the command line. Loads and validates the configuration and plugins, then serves.
+#include <fcntl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <asio/thread_pool.hpp>
@@ -20,6 +22,23 @@ namespace {
 
 constexpr int exit_failure = 1;
 constexpr int exit_usage = 2;
+
+// Every session needs a descriptor, a transfer up to three more (data socket, passive
+// listener, file): the usual soft limit of 1024 runs out before max_sessions = 1000. The
+// soft limit goes up to the hard one; if even that is short, the log says so at start.
+void raise_descriptor_limit(unsigned max_sessions) {
+  struct rlimit limit {};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  if (limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) (void)::getrlimit(RLIMIT_NOFILE, &limit);
+  }
+  const rlim_t wanted = static_cast<rlim_t>(max_sessions) * 4 + 64;
+  if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < wanted) {
+    ferry::log_warning("the descriptor limit is ", limit.rlim_cur, ": server.max_sessions = ", max_sessions,
+                       " may need up to ", wanted, " (raise it with ulimit -n or LimitNOFILE=)");
+  }
+}
 
 int serve(int argc, char** argv) {
   cxxopts::Options options("ferryd", "ferry FTP server");
@@ -85,6 +104,7 @@ int serve(int argc, char** argv) {
     std::cerr << "ferryd: " << error << "\n";
     return exit_usage;
   }
+  raise_descriptor_limit(config.max_sessions);
   unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   asio::thread_pool blocking(std::max(2u, cores));
   asio::thread_pool digests(std::max(1u, cores / 2));
@@ -140,10 +160,28 @@ void ignore_error_signals() {
   std::signal(SIGXFSZ, SIG_IGN);
 }
 
+// A SIGHUP (reload) that comes while ferryd is still starting must not end it: ignored until
+// the server's own handler takes over.
+void ignore_early_reload() { std::signal(SIGHUP, SIG_IGN); }
+
+// Descriptors 0-2 must be open, on /dev/null if the parent closed them: else the first files
+// and sockets ferryd opens would take those numbers, and the log (stderr) would be written
+// into the transfer log, or after a reload into a client's control connection.
+void open_standard_descriptors() {
+  for (int fd = 0; fd <= 2; ++fd) {
+    if (::fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
+    const int opened = ::open("/dev/null", O_RDWR);  // the lowest free number: fd itself
+    if (opened < 0) std::_Exit(exit_failure);
+    if (opened != fd) ::close(opened);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  open_standard_descriptors();
   ignore_error_signals();
+  ignore_early_reload();
   try {
     if (argc >= 2 && std::string_view(argv[1]) == "passwd") {
       return ferry::run_passwd_command(std::vector<std::string>(argv + 2, argv + argc));

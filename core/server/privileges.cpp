@@ -61,8 +61,9 @@ std::string plan_privileges(const Config& config, RunAs& plan) {
 std::string drop_privileges(const RunAs& plan) {
   if (!plan.change) return {};
   // Supplementary groups first (they need root), then the group, then the user. glibc
-  // applies each to every thread of the process.
-  if (::initgroups(plan.user.c_str(), plan.gid) != 0) return errno_text("initgroups");
+  // applies each to every thread of the process. Only the one group: the user's other
+  // groups in /etc/group (ssl-cert, say) are not the server's business.
+  if (::setgroups(1, &plan.gid) != 0) return errno_text("setgroups");
   if (::setgid(plan.gid) != 0) return errno_text("setgid");
   if (::setuid(plan.uid) != 0) return errno_text("setuid");
   if (plan.uid != 0 && (::setuid(0) == 0 || ::seteuid(0) == 0)) return "root could be regained after setuid";

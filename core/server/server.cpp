@@ -155,16 +155,31 @@ struct Server::Impl {
   }
 
   asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, bool implicit_tls) {
+    // Out of descriptors and the like: log, pause briefly, keep serving. The log says it once
+    // a minute while it lasts, and when accepting works again.
+    constexpr auto report_every = std::chrono::seconds(60);
+    std::uint64_t failures = 0;
+    std::chrono::steady_clock::time_point reported{};
     while (acceptor.is_open()) {
       auto [ec, socket] = co_await acceptor.async_accept(next_context(), asio::experimental::as_tuple(asio::use_awaitable));
       if (ec) {
         if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
-        // Out of descriptors and the like: log, pause briefly, keep serving.
-        log_error("accept failed: ", ec.message());
+        const auto now = std::chrono::steady_clock::now();
+        if (++failures == 1 || now - reported >= report_every) {
+          log_error("accept failed: ", ec.message(), failures == 1 ? "" : " (still; " + std::to_string(failures) + " failed attempts)");
+          reported = now;
+        }
         asio::steady_timer pause(io, std::chrono::milliseconds(100));
         co_await pause.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
         continue;
       }
+      if (failures > 0) {
+        log_info("accepting connections again after ", failures, " failed attempts");
+        failures = 0;
+      }
+      std::error_code peer_ec;
+      socket.remote_endpoint(peer_ec);
+      if (peer_ec) continue;  // reset before it could be served: nobody to answer, nothing to count
       auto executor = socket.get_executor();
       asio::co_spawn(executor, run_session(current(), std::move(socket), implicit_tls), [](std::exception_ptr e) {
         if (!e) return;

@@ -239,10 +239,12 @@ asio::awaitable<void> Session::dispatch(std::string_view line) {
     co_return;
   }
   const ftp::Command& command = parsed.command;
-  if (log_enabled(LogLevel::debug)) {
-    log_debug("session ", id_, ": <- ", command.verb, command.verb == "PASS" ? " ****" : " " + command.argument);
-  }
   const CommandSpec* spec = find_command(command.verb);
+  if (log_enabled(LogLevel::debug)) {
+    // PASS's argument is a secret; so may be an unknown command's (ACCT, a client's own).
+    const bool masked = (spec == nullptr || command.verb == "PASS") && !command.argument.empty();
+    log_debug("session ", id_, ": <- ", command.verb, masked ? " ****" : " " + command.argument);
+  }
   if (!spec) {
     co_await reply(502, "Command not implemented.");
     co_return;

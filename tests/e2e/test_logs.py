@@ -6,9 +6,13 @@ import io
 import json
 import os
 import re
+import signal
+import socket
+import subprocess
+import time
 import unittest
 
-from ferryd_harness import FerryServer, close_quietly, fs_local_mounts
+from ferryd_harness import FERRYD, NET_TIMEOUT, FerryServer, close_quietly, fs_local_mounts
 
 # wu-ftpd's xferlog(5): current-time transfer-time remote-host file-size filename
 # transfer-type special-action direction access-mode username service auth-method auth-user status
@@ -37,6 +41,11 @@ class LogTest(unittest.TestCase):
 
     def test_json_lines_carry_the_events_fields_and_no_password(self):
         srv = self.start(log_level="debug", config_extra='[log]\nformat = "json"\n')
+        f = srv.ftp()
+        for secret in ("ACCT account-secret", "XSECRET other-secret"):  # unknown: arguments unseen
+            with self.assertRaises(ftplib.error_perm):
+                f.sendcmd(secret)
+        f.quit()
         self.exercise(srv)
         self.assertIsNotNone(srv.wait_for_log(r'"event":"disconnect"'))
         srv.stop()
@@ -65,6 +74,9 @@ class LogTest(unittest.TestCase):
         text = srv.log_text()
         self.assertNotIn(srv.password, text)
         self.assertIn("PASS ****", text)  # the debug log shows the command, not its argument
+        self.assertNotIn("account-secret", text)
+        self.assertNotIn("other-secret", text)
+        self.assertIn("ACCT ****", text)
 
     def test_xferlog_has_one_line_per_transfer_in_the_classic_format(self):
         srv = self.start(config_extra='[log]\nxferlog = "xfer.log"\n')
@@ -101,6 +113,56 @@ class LogTest(unittest.TestCase):
         self.assertEqual((aborted[5], aborted[7], aborted[9]), ("/big.bin", "o", "i"))
         self.assertLess(int(aborted[4]), 64 * 1024 * 1024)
         self.assertNotIn(srv.password, "\n".join(lines))
+
+    def test_started_with_stderr_closed_the_log_goes_nowhere_else(self):
+        # With descriptor 2 closed by the parent, the xferlog (or after a reload a client's
+        # socket) would become "stderr" and receive every log line.
+        srv = FerryServer(mounts=fs_local_mounts(), config_extra='[log]\nxferlog = "xfer.log"\n')
+        srv.write_files()
+        self.addCleanup(srv.cleanup)
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        proc = subprocess.Popen([FERRYD, "--config", srv.config_path, "--listen", f"127.0.0.1:{port}",
+                                 "--log-level", "debug"], cwd=srv.dir, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, preexec_fn=lambda: os.close(2))
+        self.addCleanup(lambda: proc.poll() is None and (proc.kill(), proc.wait(timeout=10)))
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                f = ftplib.FTP()
+                f.connect("127.0.0.1", port, timeout=NET_TIMEOUT)
+                break
+            except OSError:
+                self.assertLess(time.monotonic(), deadline, "ferryd did not come up")
+                time.sleep(0.05)
+        self.addCleanup(close_quietly, f)
+        f.login(srv.user, srv.password)
+        f.retrbinary("RETR /welcome/ferry.png", lambda b: None)
+        os.kill(proc.pid, signal.SIGHUP)  # reopens the xferlog: descriptor 2 would be free again
+        time.sleep(0.5)
+        spy = socket.create_connection(("127.0.0.1", port), timeout=NET_TIMEOUT)
+        self.addCleanup(spy.close)
+        g = ftplib.FTP()
+        g.connect("127.0.0.1", port, timeout=NET_TIMEOUT)  # log lines for the spy to catch
+        self.addCleanup(close_quietly, g)
+        g.login(srv.user, srv.password)
+        g.retrbinary("RETR /welcome/ferry.png", lambda b: None)
+        spy.settimeout(1)
+        heard = b""
+        try:
+            while chunk := spy.recv(4096):
+                heard += chunk
+        except socket.timeout:
+            pass
+        self.assertTrue(heard.startswith(b"220 "), heard[:200])
+        self.assertEqual(heard.count(b"\r\n"), 1, heard[:200])  # its banner, nothing else
+        os.kill(proc.pid, signal.SIGTERM)
+        self.assertEqual(proc.wait(timeout=10), 0)
+        with open(os.path.join(srv.dir, "xfer.log")) as log:
+            lines = log.read().splitlines()
+        self.assertEqual(len(lines), 2, lines[:5])
+        self.assertTrue(all(XFERLOG_RE.match(line) for line in lines), lines[:5])
 
     def test_a_transfer_log_that_cannot_be_opened_stops_start_up(self):
         srv = FerryServer(config_extra='[log]\nxferlog = "no/such/dir/xfer.log"\n')

@@ -4,11 +4,14 @@ Each hostile or slow case gets its answer in bounded time; other sessions carry 
 import ftplib
 import os
 import re
+import resource
+import signal
 import socket
+import subprocess
 import time
 import unittest
 
-from ferryd_harness import NET_TIMEOUT, FerryServer, RawControl, close_quietly, fs_local_mounts
+from ferryd_harness import FERRYD, NET_TIMEOUT, FerryServer, RawControl, close_quietly, fs_local_mounts
 
 
 
@@ -132,6 +135,47 @@ class LimitsTest(unittest.TestCase):
             self.addCleanup(close_quietly, f)
             self.assertEqual(f.pwd(), "/")
             self.assertNotRegex(srv.log_text(), r"\d\dZ error ")
+
+    def test_out_of_descriptors_is_logged_once_and_passes(self):
+        # A hard descriptor limit of 48: ferryd says at start that it is short, accept fails
+        # while connections hold the rest, and the log says so once, not every 100 ms.
+        srv = FerryServer(server_extra="max_sessions_per_ip = 1000")
+        srv.write_files()
+        self.addCleanup(srv.cleanup)
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        limit = lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (48, 48))
+        proc = subprocess.Popen([FERRYD, "--config", srv.config_path, "--listen", f"127.0.0.1:{port}"],
+                                cwd=srv.dir, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, text=True, preexec_fn=limit)
+        self.addCleanup(lambda: proc.poll() is None and (proc.kill(), proc.wait(timeout=10)))
+        held = []
+        self.addCleanup(lambda: [c.close() for c in held])
+        deadline = time.monotonic() + 10
+        while len(held) < 80:
+            try:
+                c = socket.create_connection(("127.0.0.1", port), timeout=NET_TIMEOUT)
+            except ConnectionRefusedError:
+                self.assertLess(time.monotonic(), deadline, "ferryd did not come up")
+                time.sleep(0.05)
+                continue
+            held.append(c)
+        time.sleep(1.5)  # fifteen rounds of the accept loop's pause
+        for c in held:
+            c.close()
+        held.clear()
+        time.sleep(0.5)
+        f = ftplib.FTP()
+        f.connect("127.0.0.1", port, timeout=NET_TIMEOUT)  # accepting again
+        f.login(srv.user, srv.password)
+        f.quit()
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=10)
+        self.assertEqual(proc.returncode, 0, err)
+        self.assertIn("the descriptor limit is 48", err)
+        self.assertEqual(err.count("accept failed: Too many open files"), 1, err)
+        self.assertIn("accepting connections again after", err)
 
     def test_passive_port_exhaustion_answers_425_at_once(self):
         with FerryServer(passive_ports=(34567, 34567)) as srv:
