@@ -2,6 +2,8 @@
 // blocking-work pool and resumes the calling coroutine on its own executor.
 #pragma once
 
+#include <asio/bind_cancellation_slot.hpp>
+#include <asio/cancellation_signal.hpp>
 #include <asio/co_spawn.hpp>
 #include <asio/thread_pool.hpp>
 #include <asio/use_awaitable.hpp>
@@ -24,7 +26,12 @@ asio::awaitable<std::optional<std::invoke_result_t<F>>> invoke_on_pool(std::uniq
 template <class F>
 asio::awaitable<std::invoke_result_t<F>> await_on_pool(asio::thread_pool& pool, std::unique_ptr<F> fn) {
   // co_spawn needs a default-constructible result: it travels in an optional.
-  auto result = co_await asio::co_spawn(pool, invoke_on_pool(std::move(fn)), asio::use_awaitable);
+  // No cancellation slot: a cancellation emitted on the caller's I/O thread (its session
+  // closing) would reach the job's coroutine on the pool thread unsynchronised (a data race
+  // ThreadSanitizer reports), and could skip the job. The job runs to its end; a long one
+  // (a digest) has its own stop flag.
+  auto result = co_await asio::co_spawn(pool, invoke_on_pool(std::move(fn)),
+                                        asio::bind_cancellation_slot(asio::cancellation_slot(), asio::use_awaitable));
   co_return std::move(*result);
 }
 
