@@ -184,14 +184,15 @@ UsersFileResult load_users_file(const std::string& path) {
   return parse_users(text, path);
 }
 
-std::string set_user(const std::string& path, std::string_view user, std::string_view hash) {
-  if (!valid_user_name(user)) return "invalid user name '" + std::string(user) + "'";
-  if (classify_hash(hash) == HashScheme::unknown) return "not a supported crypt(3) hash";
+SetUserResult set_user(const std::string& path, std::string_view user, std::string_view hash) {
+  auto failure = [](std::string error) { return SetUserResult{std::move(error), {}}; };
+  if (!valid_user_name(user)) return failure("invalid user name '" + std::string(user) + "'");
+  if (classify_hash(hash) == HashScheme::unknown) return failure("not a supported crypt(3) hash");
 
   std::string old_text;
   std::string error;
   int error_number = 0;
-  if (!read_file(path, old_text, error, &error_number) && error_number != ENOENT) return error;
+  if (!read_file(path, old_text, error, &error_number) && error_number != ENOENT) return failure(error);
 
   // Copy every line as it is, replacing the user's line (the first one; later duplicates,
   // which would make the file invalid, are dropped) or appending it at the end.
@@ -214,12 +215,12 @@ std::string set_user(const std::string& path, std::string_view user, std::string
 
   std::string temp = path + ".tmp.XXXXXX";
   const int fd = ::mkstemp(temp.data());
-  if (fd < 0) return temp + ": " + errno_text(errno);
+  if (fd < 0) return failure(temp + ": " + errno_text(errno));
   auto abandon = [&](const std::string& what) {
     const std::string message = what + ": " + errno_text(errno);
     ::close(fd);
     ::unlink(temp.c_str());
-    return message;
+    return failure(message);
   };
   if (::fchmod(fd, 0600) != 0) return abandon(temp);
   if (!write_all(fd, new_text)) return abandon(temp);
@@ -227,12 +228,12 @@ std::string set_user(const std::string& path, std::string_view user, std::string
   if (::close(fd) != 0) {
     const std::string message = temp + ": " + errno_text(errno);
     ::unlink(temp.c_str());
-    return message;
+    return failure(message);
   }
   if (::rename(temp.c_str(), path.c_str()) != 0) {
     const std::string message = path + ": " + errno_text(errno);
     ::unlink(temp.c_str());
-    return message;
+    return failure(message);
   }
   // Make the rename itself durable. A failure here does not undo the update: ignore it.
   const int dir_fd = ::open(directory_of(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -240,7 +241,7 @@ std::string set_user(const std::string& path, std::string_view user, std::string
     ::fsync(dir_fd);
     ::close(dir_fd);
   }
-  return {};
+  return SetUserResult{};
 }
 
 }  // namespace ferry::passwd

@@ -33,9 +33,16 @@ UsersFileResult load_users_file(const std::string& path);
 // True for a name that may appear in a users file.
 bool valid_user_name(std::string_view name);
 
+// What set_user did.
+struct SetUserResult {
+  std::string error;               // "" on success, else what went wrong (nothing was changed)
+  std::vector<std::string> notes;  // worth telling the user, but not errors
+  bool ok() const { return error.empty(); }
+};
+
 // Adds or replaces `user` with `hash` in the file at `path` (created when missing),
 // keeping other lines and comments. Atomic: writes PATH.tmp.XXXXXX with mode 0600 and
-// renames it over PATH. Returns "" on success, else an error message.
-std::string set_user(const std::string& path, std::string_view user, std::string_view hash);
+// renames it over PATH.
+SetUserResult set_user(const std::string& path, std::string_view user, std::string_view hash);
 
 }  // namespace ferry::passwd

@@ -207,10 +207,12 @@ int run_passwd_command(const std::vector<std::string>& args) {
   }
   const auto existing = passwd::load_users_file(path);
   const bool replacing = existing.file && existing.file->find(user) != nullptr;
-  if (const std::string error = passwd::set_user(path, user, *hash); !error.empty()) {
-    std::cerr << "ferryd passwd: " << error << "\n";
+  const auto result = passwd::set_user(path, user, *hash);
+  if (!result.ok()) {
+    std::cerr << "ferryd passwd: " << result.error << "\n";
     return 1;
   }
+  for (const std::string& note : result.notes) std::cerr << "ferryd passwd: note: " << note << "\n";
   std::cerr << "ferryd passwd: " << (replacing ? "updated" : "added") << " user '" << user << "' in " << path
             << "\n";
   // Other lines are kept as they were: say so if one of them still keeps ferryd from starting.

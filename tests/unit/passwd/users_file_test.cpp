@@ -174,7 +174,7 @@ TEST_CASE("users file: load reports errors with the file's path", "[passwd]") {
 TEST_CASE("set_user creates a missing file with mode 0600", "[passwd]") {
   TempDir dir;
   const fs::path path = dir.path() / "users.passwd";
-  REQUIRE(set_user(path.string(), "demo", yescrypt_hash).empty());
+  REQUIRE(set_user(path.string(), "demo", yescrypt_hash).ok());
   CHECK(read_text(path) == std::string("demo:") + yescrypt_hash + "\n");
 
   struct stat st {};
@@ -192,7 +192,7 @@ TEST_CASE("set_user appends a new user and keeps every other line", "[passwd]") 
   write_text(path, before);
   ::chmod(path.c_str(), 0644);
 
-  REQUIRE(set_user(path.string(), "carol", sha512_hash).empty());
+  REQUIRE(set_user(path.string(), "carol", sha512_hash).ok());
   CHECK(read_text(path) == before + "\ncarol:" + sha512_hash + "\n");
 
   struct stat st {};
@@ -211,11 +211,11 @@ TEST_CASE("set_user replaces an existing user's line in place", "[passwd]") {
   write_text(path, std::string("# head\n") + "demo:" + yescrypt_hash + "\n" + "# middle\n" + "alice:" + bcrypt_hash +
                        "\n" + "# tail\n");
 
-  REQUIRE(set_user(path.string(), "demo", sha512_hash).empty());
+  REQUIRE(set_user(path.string(), "demo", sha512_hash).ok());
   CHECK(read_text(path) == std::string("# head\n") + "demo:" + sha512_hash + "\n" + "# middle\n" + "alice:" +
                                bcrypt_hash + "\n" + "# tail\n");
 
-  REQUIRE(set_user(path.string(), "alice", yescrypt_hash).empty());
+  REQUIRE(set_user(path.string(), "alice", yescrypt_hash).ok());
   const auto loaded = load_users_file(path.string());
   REQUIRE(loaded.file.has_value());
   REQUIRE(loaded.file->users.size() == 2);
@@ -230,7 +230,7 @@ TEST_CASE("set_user with a real hash: the new password verifies", "[passwd]") {
   const fs::path path = dir.path() / "users.passwd";
   const auto hash = ferry::passwd::hash_password("ferry");
   REQUIRE(hash.has_value());
-  REQUIRE(set_user(path.string(), "demo", *hash).empty());
+  REQUIRE(set_user(path.string(), "demo", *hash).ok());
   const auto loaded = load_users_file(path.string());
   REQUIRE(loaded.file.has_value());
   REQUIRE(loaded.file->find("demo") != nullptr);
@@ -243,9 +243,9 @@ TEST_CASE("set_user refuses bad names and non-hashes and leaves the file alone",
   const std::string before = std::string("demo:") + yescrypt_hash + "\n";
   write_text(path, before);
 
-  CHECK_FALSE(set_user(path.string(), "bad name", yescrypt_hash).empty());
-  CHECK_FALSE(set_user(path.string(), "demo", "hunter2").empty());
-  CHECK_FALSE(set_user(path.string(), "demo", std::string(yescrypt_hash) + "\nroot:x").empty());
+  CHECK_FALSE(set_user(path.string(), "bad name", yescrypt_hash).ok());
+  CHECK_FALSE(set_user(path.string(), "demo", "hunter2").ok());
+  CHECK_FALSE(set_user(path.string(), "demo", std::string(yescrypt_hash) + "\nroot:x").ok());
   CHECK(read_text(path) == before);
   CHECK(names_in(dir.path()) == std::vector<std::string>{"users.passwd"});
 }
@@ -253,6 +253,6 @@ TEST_CASE("set_user refuses bad names and non-hashes and leaves the file alone",
 TEST_CASE("set_user fails cleanly when the directory is missing", "[passwd]") {
   TempDir dir;
   const fs::path path = dir.path() / "no-such-dir" / "users.passwd";
-  CHECK_FALSE(set_user(path.string(), "demo", yescrypt_hash).empty());
+  CHECK_FALSE(set_user(path.string(), "demo", yescrypt_hash).ok());
   CHECK(names_in(dir.path()).empty());
 }
