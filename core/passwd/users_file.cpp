@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <string>
 
@@ -48,7 +49,9 @@ bool is_ignored_line(std::string_view line) {
 std::string errno_text(int error) { return std::strerror(error); }
 
 // Reads a whole file; on failure returns false and sets `error` to "PATH: reason".
-bool read_file(const std::string& path, std::string& out, std::string& error, int* error_number = nullptr) {
+// `st_out`, when given, receives the file's status.
+bool read_file(const std::string& path, std::string& out, std::string& error, int* error_number = nullptr,
+               struct stat* st_out = nullptr) {
   // O_NONBLOCK: opening a FIFO by mistake must not hang (no effect on regular files).
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
@@ -68,6 +71,7 @@ bool read_file(const std::string& path, std::string& out, std::string& error, in
     error = path + ": not a regular file";
     return false;
   }
+  if (st_out) *st_out = st;
   out.clear();
   char buffer[8192];
   for (;;) {
@@ -101,6 +105,12 @@ bool write_all(int fd, std::string_view data) {
     data.remove_prefix(static_cast<std::size_t>(n));
   }
   return true;
+}
+
+std::string octal_mode(unsigned mode) {
+  char text[8];
+  std::snprintf(text, sizeof text, "%04o", mode & 07777u);
+  return text;
 }
 
 std::string directory_of(const std::string& path) {
@@ -192,7 +202,9 @@ SetUserResult set_user(const std::string& path, std::string_view user, std::stri
   std::string old_text;
   std::string error;
   int error_number = 0;
-  if (!read_file(path, old_text, error, &error_number) && error_number != ENOENT) return failure(error);
+  struct stat old_st {};
+  const bool existed = read_file(path, old_text, error, &error_number, &old_st);
+  if (!existed && error_number != ENOENT) return failure(error);
 
   // Copy every line as it is, replacing the user's line (the first one; later duplicates,
   // which would make the file invalid, are dropped) or appending it at the end.
@@ -213,6 +225,20 @@ SetUserResult set_user(const std::string& path, std::string_view user, std::stri
   });
   if (!replaced) new_text += new_line + "\n";
 
+  SetUserResult result;
+  // The replacement must stay readable by whoever read the old file (e.g. ferryd after
+  // dropping to server.user, on SIGHUP): same owner and group, same mode — except that a
+  // users file is never wider than 0640. A new file is the caller's, 0600.
+  mode_t mode = 0600;
+  if (existed) {
+    const unsigned old_mode = old_st.st_mode & 07777u;
+    mode = static_cast<mode_t>(users_file_mode(old_mode));
+    if (mode != old_mode) {
+      result.notes.push_back(path + ": mode " + octal_mode(old_mode) + " narrowed to " + octal_mode(mode) +
+                             " (a users file is never writable by its group, nor open to others)");
+    }
+  }
+
   std::string temp = path + ".tmp.XXXXXX";
   const int fd = ::mkstemp(temp.data());
   if (fd < 0) return failure(temp + ": " + errno_text(errno));
@@ -222,7 +248,25 @@ SetUserResult set_user(const std::string& path, std::string_view user, std::stri
     ::unlink(temp.c_str());
     return failure(message);
   };
-  if (::fchmod(fd, 0600) != 0) return abandon(temp);
+  if (existed) {
+    if (::geteuid() == 0) {
+      if (::fchown(fd, old_st.st_uid, old_st.st_gid) != 0) return abandon(temp);
+    } else {
+      // Not root: the file becomes the caller's; its group can stay if the caller is in it.
+      if (old_st.st_gid != ::getegid()) {
+        [[maybe_unused]] const int ignored = ::fchown(fd, static_cast<uid_t>(-1), old_st.st_gid);
+      }
+      struct stat new_st {};
+      if (::fstat(fd, &new_st) != 0) return abandon(temp);
+      if (new_st.st_uid != old_st.st_uid || new_st.st_gid != old_st.st_gid) {
+        result.notes.push_back(path + ": now owned by " + std::to_string(new_st.st_uid) + ":" +
+                               std::to_string(new_st.st_gid) + " (was " + std::to_string(old_st.st_uid) + ":" +
+                               std::to_string(old_st.st_gid) + "; only root can keep the owner)");
+      }
+    }
+  }
+  // After fchown, which may clear bits; fchmod is not narrowed by the umask.
+  if (::fchmod(fd, mode) != 0) return abandon(temp);
   if (!write_all(fd, new_text)) return abandon(temp);
   if (::fsync(fd) != 0) return abandon(temp);
   if (::close(fd) != 0) {
@@ -241,7 +285,7 @@ SetUserResult set_user(const std::string& path, std::string_view user, std::stri
     ::fsync(dir_fd);
     ::close(dir_fd);
   }
-  return SetUserResult{};
+  return result;
 }
 
 }  // namespace ferry::passwd

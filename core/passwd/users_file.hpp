@@ -36,13 +36,19 @@ bool valid_user_name(std::string_view name);
 // What set_user did.
 struct SetUserResult {
   std::string error;               // "" on success, else what went wrong (nothing was changed)
-  std::vector<std::string> notes;  // worth telling the user, but not errors
+  std::vector<std::string> notes;  // worth telling the user, e.g. that the file's mode was narrowed
   bool ok() const { return error.empty(); }
 };
 
+// The mode a rewritten users file gets when the old one had `old_mode`: its permission
+// bits, but never wider than 0640 (no group write, nothing for others, no exec/suid bits).
+constexpr unsigned users_file_mode(unsigned old_mode) { return old_mode & 0640u; }
+
 // Adds or replaces `user` with `hash` in the file at `path` (created when missing),
-// keeping other lines and comments. Atomic: writes PATH.tmp.XXXXXX with mode 0600 and
-// renames it over PATH.
+// keeping other lines and comments. Atomic: writes PATH.tmp.XXXXXX and renames it over
+// PATH. A new file gets mode 0600; an existing one keeps its mode (narrowed by
+// users_file_mode, with a note) and, when running as root, its owner and group, so a
+// server that reads it as another user still can.
 SetUserResult set_user(const std::string& path, std::string_view user, std::string_view hash);
 
 }  // namespace ferry::passwd

@@ -197,7 +197,7 @@ TEST_CASE("set_user appends a new user and keeps every other line", "[passwd]") 
 
   struct stat st {};
   REQUIRE(::stat(path.c_str(), &st) == 0);
-  CHECK((st.st_mode & 07777) == 0600);
+  CHECK((st.st_mode & 07777) == 0640);  // the old mode, without the world-readable bit
   CHECK(names_in(dir.path()) == std::vector<std::string>{"users.passwd"});  // no temp file left
 
   const auto loaded = load_users_file(path.string());
@@ -255,4 +255,83 @@ TEST_CASE("set_user fails cleanly when the directory is missing", "[passwd]") {
   const fs::path path = dir.path() / "no-such-dir" / "users.passwd";
   CHECK_FALSE(set_user(path.string(), "demo", yescrypt_hash).ok());
   CHECK(names_in(dir.path()).empty());
+}
+
+TEST_CASE("users_file_mode keeps the owner's and the group's read bits, never more than 0640", "[passwd]") {
+  using ferry::passwd::users_file_mode;
+  CHECK(users_file_mode(0600) == 0600);
+  CHECK(users_file_mode(0640) == 0640);
+  CHECK(users_file_mode(0400) == 0400);
+  CHECK(users_file_mode(0440) == 0440);
+  CHECK(users_file_mode(0644) == 0640);
+  CHECK(users_file_mode(0666) == 0640);
+  CHECK(users_file_mode(0604) == 0600);
+  CHECK(users_file_mode(0660) == 0640);
+  CHECK(users_file_mode(0777) == 0640);
+  CHECK(users_file_mode(04750) == 0640);
+}
+
+TEST_CASE("set_user keeps an existing file's mode, owner and group", "[passwd]") {
+  // The audit's case: root:nogroup 0640, so that ferryd running as nobody:nogroup can
+  // re-read it on SIGHUP. A uid other than 0 shows the owner is kept, not just root's.
+  TempDir dir;
+  const fs::path path = dir.path() / "users.passwd";
+  write_text(path, std::string("demo:") + yescrypt_hash + "\n");
+  REQUIRE(::chmod(path.c_str(), 0640) == 0);
+  const bool root = ::geteuid() == 0;
+  constexpr uid_t owner = 4242;
+  constexpr gid_t group = 65534;
+  if (root) REQUIRE(::chown(path.c_str(), owner, group) == 0);
+
+  const auto result = set_user(path.string(), "bob", sha512_hash);
+  REQUIRE(result.ok());
+  CHECK(result.notes.empty());
+  struct stat st {};
+  REQUIRE(::stat(path.c_str(), &st) == 0);
+  CHECK((st.st_mode & 07777) == 0640);
+  if (root) {
+    CHECK(st.st_uid == owner);
+    CHECK(st.st_gid == group);
+  }
+  const auto loaded = load_users_file(path.string());
+  REQUIRE(loaded.file.has_value());
+  CHECK(loaded.file->users.size() == 2);
+  CHECK(names_in(dir.path()) == std::vector<std::string>{"users.passwd"});
+
+  SECTION("a read-only file stays read-only") {
+    REQUIRE(::chmod(path.c_str(), 0400) == 0);
+    REQUIRE(set_user(path.string(), "carol", bcrypt_hash).ok());
+    REQUIRE(::stat(path.c_str(), &st) == 0);
+    CHECK((st.st_mode & 07777) == 0400);
+  }
+}
+
+TEST_CASE("set_user drops the world bits of an existing file's mode and says so", "[passwd]") {
+  TempDir dir;
+  const fs::path path = dir.path() / "users.passwd";
+  write_text(path, std::string("demo:") + yescrypt_hash + "\n");
+  REQUIRE(::chmod(path.c_str(), 0664) == 0);
+
+  const auto result = set_user(path.string(), "demo", sha512_hash);
+  REQUIRE(result.ok());
+  struct stat st {};
+  REQUIRE(::stat(path.c_str(), &st) == 0);
+  CHECK((st.st_mode & 07777) == 0640);
+  REQUIRE(result.notes.size() == 1);
+  CHECK_THAT(result.notes[0], Catch::StartsWith(path.string() + ": ") && Catch::Contains("0664") &&
+                                  Catch::Contains("0640"));
+}
+
+TEST_CASE("set_user gives a new file mode 0600 whatever the umask", "[passwd]") {
+  TempDir dir;
+  const fs::path path = dir.path() / "users.passwd";
+  const mode_t old_umask = ::umask(0);
+  const auto result = set_user(path.string(), "demo", yescrypt_hash);
+  ::umask(old_umask);
+  REQUIRE(result.ok());
+  CHECK(result.notes.empty());
+  struct stat st {};
+  REQUIRE(::stat(path.c_str(), &st) == 0);
+  CHECK((st.st_mode & 07777) == 0600);
+  CHECK(st.st_uid == ::geteuid());
 }

@@ -1,0 +1,66 @@
+"""`ferryd passwd` rewriting a users file that is in use: the running server can still read
+it on SIGHUP (owner, group and mode kept)."""
+
+import grp
+import os
+import signal
+import stat
+import subprocess
+import tempfile
+import shutil
+import unittest
+
+from ferryd_harness import FERRYD, FerryServer, close_quietly, make_users_file
+
+IS_ROOT = os.geteuid() == 0
+
+
+def passwd(path, user, password, timeout=30):
+    """`ferryd passwd PATH USER` with the password on stdin; returns the CompletedProcess."""
+    return subprocess.run([FERRYD, "passwd", path, user], input=(password + "\n").encode(),
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
+
+
+class PasswdFileTest(unittest.TestCase):
+    def tempdir(self):
+        d = tempfile.mkdtemp(prefix="ferry-passwd-")
+        self.addCleanup(shutil.rmtree, d, True)
+        return d
+
+    @unittest.skipUnless(IS_ROOT, "needs root: the server drops to nobody, the file is root's")
+    def test_server_running_as_nobody_still_reloads_the_file_after_passwd(self):
+        nogroup = grp.getgrnam("nogroup").gr_gid
+        srv = FerryServer(allow_root=False, server_extra='user = "nobody"\ngroup = "nogroup"')
+        srv.write_files()
+        self.addCleanup(srv.cleanup)
+        os.chmod(srv.dir, 0o755)
+        os.chown(srv.users_path, 0, nogroup)
+        os.chmod(srv.users_path, 0o640)
+        srv.start()
+
+        bob_pw = "bob-" + os.urandom(6).hex()
+        p = passwd(srv.users_path, "bob", bob_pw)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        mark = srv.log_mark()
+        srv.proc.send_signal(signal.SIGHUP)
+        line = srv.wait_for_log(r"reloaded |reload failed", timeout=10, start=mark)
+        self.assertIsNotNone(line, srv.log_text())
+        self.assertNotIn("reload failed", line)
+        f = srv.ftp(login=False)
+        self.addCleanup(close_quietly, f)
+        self.assertTrue(f.login("bob", bob_pw).startswith("230"))
+        st = os.stat(srv.users_path)
+        self.assertEqual((st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)), (0, nogroup, 0o640))
+
+    def test_world_readable_file_is_narrowed_to_0640_with_a_note(self):
+        path = os.path.join(self.tempdir(), "users.passwd")
+        make_users_file(path, "alice", "alice-pw")
+        os.chmod(path, 0o644)
+        p = passwd(path, "bob", "bob-pw")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), 0o640)
+        self.assertRegex(p.stderr.decode(), r"note: .*0644.*0640")
+
+
+if __name__ == "__main__":
+    unittest.main()
