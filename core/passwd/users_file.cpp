@@ -3,13 +3,16 @@
 #include "passwd/users_file.hpp"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <thread>
 
 #include "passwd/password_hash.hpp"
 
@@ -18,6 +21,9 @@ namespace {
 
 // A users file is a few lines per user; anything this large is a mistake, not a users file.
 constexpr std::size_t max_file_size = 16 * 1024 * 1024;
+
+// How long set_user waits for another writer (another `ferryd passwd`) to finish.
+constexpr std::chrono::seconds lock_wait{30};
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v'; }
 
@@ -120,6 +126,53 @@ std::string directory_of(const std::string& path) {
   return path.substr(0, slash);
 }
 
+// An exclusive flock on PATH.lock, held for the whole read-modify-rename of PATH, so that
+// concurrent writers take turns and each reads what the previous one wrote. A file of its
+// own (kept, never renamed) because the rename swaps PATH's inode, and a lock on the old
+// inode would not stop the next writer.
+class WriterLock {
+ public:
+  // Waits at most lock_wait; on failure ok() is false and error() says why.
+  explicit WriterLock(const std::string& lock_path) {
+    // Read-only is enough for flock; O_NOFOLLOW: a planted symlink must not make us create
+    // a file elsewhere.
+    fd_ = ::open(lock_path.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd_ < 0) {
+      error_ = lock_path + ": " + errno_text(errno);
+      return;
+    }
+    const auto deadline = std::chrono::steady_clock::now() + lock_wait;
+    for (;;) {
+      if (::flock(fd_, LOCK_EX | LOCK_NB) == 0) return;
+      const int e = errno;
+      if (e == EINTR) continue;
+      if (e != EWOULDBLOCK) {
+        error_ = lock_path + ": " + errno_text(e);
+        break;
+      }
+      if (std::chrono::steady_clock::now() >= deadline) {
+        error_ = lock_path + ": still locked by another writer after " + std::to_string(lock_wait.count()) + " s";
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    ::close(fd_);
+    fd_ = -1;
+  }
+  ~WriterLock() {
+    if (fd_ >= 0) ::close(fd_);  // releases the lock
+  }
+  WriterLock(const WriterLock&) = delete;
+  WriterLock& operator=(const WriterLock&) = delete;
+
+  bool ok() const { return fd_ >= 0; }
+  const std::string& error() const { return error_; }
+
+ private:
+  int fd_ = -1;
+  std::string error_;
+};
+
 }  // namespace
 
 const UserEntry* UsersFile::find(std::string_view name) const {
@@ -199,6 +252,10 @@ SetUserResult set_user(const std::string& path, std::string_view user, std::stri
   if (!valid_user_name(user)) return failure("invalid user name '" + std::string(user) + "'");
   if (classify_hash(hash) == HashScheme::unknown) return failure("not a supported crypt(3) hash");
 
+  const WriterLock lock(path + ".lock");
+  if (!lock.ok()) return failure(lock.error());
+
+  // Read under the lock: what another writer renamed into place before we got it counts.
   std::string old_text;
   std::string error;
   int error_number = 0;
@@ -226,6 +283,7 @@ SetUserResult set_user(const std::string& path, std::string_view user, std::stri
   if (!replaced) new_text += new_line + "\n";
 
   SetUserResult result;
+  result.replaced = replaced;
   // The replacement must stay readable by whoever read the old file (e.g. ferryd after
   // dropping to server.user, on SIGHUP): same owner and group, same mode — except that a
   // users file is never wider than 0640. A new file is the caller's, 0600.

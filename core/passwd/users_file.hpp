@@ -37,6 +37,7 @@ bool valid_user_name(std::string_view name);
 struct SetUserResult {
   std::string error;               // "" on success, else what went wrong (nothing was changed)
   std::vector<std::string> notes;  // worth telling the user, e.g. that the file's mode was narrowed
+  bool replaced = false;           // the user had a line already (else it was added)
   bool ok() const { return error.empty(); }
 };
 
@@ -48,7 +49,9 @@ constexpr unsigned users_file_mode(unsigned old_mode) { return old_mode & 0640u;
 // keeping other lines and comments. Atomic: writes PATH.tmp.XXXXXX and renames it over
 // PATH. A new file gets mode 0600; an existing one keeps its mode (narrowed by
 // users_file_mode, with a note) and, when running as root, its owner and group, so a
-// server that reads it as another user still can.
+// server that reads it as another user still can. Concurrent writers take turns: an
+// exclusive flock on PATH.lock (created 0600, kept) is held from the read to the rename,
+// waiting at most 30 s for another writer. Blocks; safe to call from several processes.
 SetUserResult set_user(const std::string& path, std::string_view user, std::string_view hash);
 
 }  // namespace ferry::passwd

@@ -205,15 +205,13 @@ int run_passwd_command(const std::vector<std::string>& args) {
     std::cerr << "ferryd passwd: could not hash the password (libcrypt failed)\n";
     return 1;
   }
-  const auto existing = passwd::load_users_file(path);
-  const bool replacing = existing.file && existing.file->find(user) != nullptr;
   const auto result = passwd::set_user(path, user, *hash);
   if (!result.ok()) {
     std::cerr << "ferryd passwd: " << result.error << "\n";
     return 1;
   }
   for (const std::string& note : result.notes) std::cerr << "ferryd passwd: note: " << note << "\n";
-  std::cerr << "ferryd passwd: " << (replacing ? "updated" : "added") << " user '" << user << "' in " << path
+  std::cerr << "ferryd passwd: " << (result.replaced ? "updated" : "added") << " user '" << user << "' in " << path
             << "\n";
   // Other lines are kept as they were: say so if one of them still keeps ferryd from starting.
   if (const auto after = passwd::load_users_file(path); !after.file) {

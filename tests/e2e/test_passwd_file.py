@@ -1,5 +1,5 @@
 """`ferryd passwd` rewriting a users file that is in use: the running server can still read
-it on SIGHUP (owner, group and mode kept)."""
+it on SIGHUP (owner, group and mode kept); several at once lose no user."""
 
 import grp
 import os
@@ -60,6 +60,28 @@ class PasswdFileTest(unittest.TestCase):
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), 0o640)
         self.assertRegex(p.stderr.decode(), r"note: .*0644.*0640")
+
+    def test_parallel_runs_lose_no_user(self):
+        path = os.path.join(self.tempdir(), "conc.passwd")
+        make_users_file(path, "alice", "alice-pw")
+        procs = [subprocess.Popen([FERRYD, "passwd", path, f"user{n}"], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE) for n in range(8)]
+        for n, p in enumerate(procs):
+            p.stdin.write(f"pw{n}\n".encode())
+            p.stdin.close()  # all eight hash, then write, at about the same time
+        for p in procs:
+            try:
+                p.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                for q in procs:
+                    q.kill()
+                raise
+            self.assertEqual(p.returncode, 0, p.stderr.read())
+            p.stdout.close()
+            p.stderr.close()
+        with open(path) as f:
+            names = sorted(line.split(":", 1)[0] for line in f if ":" in line)
+        self.assertEqual(names, sorted(["alice"] + [f"user{n}" for n in range(8)]))
 
 
 if __name__ == "__main__":

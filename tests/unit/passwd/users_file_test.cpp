@@ -2,16 +2,22 @@
 // atomic update that keeps every other line.
 #include "passwd/users_file.hpp"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "passwd/password_hash.hpp"
@@ -62,6 +68,7 @@ void write_text(const fs::path& path, const std::string& text) {
 std::vector<std::string> names_in(const fs::path& dir) {
   std::vector<std::string> names;
   for (const auto& entry : fs::directory_iterator(dir)) names.push_back(entry.path().filename().string());
+  std::sort(names.begin(), names.end());
   return names;
 }
 
@@ -180,7 +187,7 @@ TEST_CASE("set_user creates a missing file with mode 0600", "[passwd]") {
   struct stat st {};
   REQUIRE(::stat(path.c_str(), &st) == 0);
   CHECK((st.st_mode & 07777) == 0600);
-  CHECK(names_in(dir.path()) == std::vector<std::string>{"users.passwd"});
+  CHECK(names_in(dir.path()) == std::vector<std::string>{"users.passwd", "users.passwd.lock"});
 }
 
 TEST_CASE("set_user appends a new user and keeps every other line", "[passwd]") {
@@ -198,7 +205,8 @@ TEST_CASE("set_user appends a new user and keeps every other line", "[passwd]") 
   struct stat st {};
   REQUIRE(::stat(path.c_str(), &st) == 0);
   CHECK((st.st_mode & 07777) == 0640);  // the old mode, without the world-readable bit
-  CHECK(names_in(dir.path()) == std::vector<std::string>{"users.passwd"});  // no temp file left
+  // No temp file left; the lock file stays.
+  CHECK(names_in(dir.path()) == std::vector<std::string>{"users.passwd", "users.passwd.lock"});
 
   const auto loaded = load_users_file(path.string());
   REQUIRE(loaded.file.has_value());
@@ -222,7 +230,7 @@ TEST_CASE("set_user replaces an existing user's line in place", "[passwd]") {
   CHECK(loaded.file->find("demo")->hash == sha512_hash);
   CHECK(loaded.file->find("alice")->hash == yescrypt_hash);
   CHECK(loaded.file->find("alice")->line == 4);
-  CHECK(names_in(dir.path()) == std::vector<std::string>{"users.passwd"});
+  CHECK(names_in(dir.path()) == std::vector<std::string>{"users.passwd", "users.passwd.lock"});
 }
 
 TEST_CASE("set_user with a real hash: the new password verifies", "[passwd]") {
@@ -296,7 +304,7 @@ TEST_CASE("set_user keeps an existing file's mode, owner and group", "[passwd]")
   const auto loaded = load_users_file(path.string());
   REQUIRE(loaded.file.has_value());
   CHECK(loaded.file->users.size() == 2);
-  CHECK(names_in(dir.path()) == std::vector<std::string>{"users.passwd"});
+  CHECK(names_in(dir.path()) == std::vector<std::string>{"users.passwd", "users.passwd.lock"});
 
   SECTION("a read-only file stays read-only") {
     REQUIRE(::chmod(path.c_str(), 0400) == 0);
@@ -334,4 +342,96 @@ TEST_CASE("set_user gives a new file mode 0600 whatever the umask", "[passwd]") 
   REQUIRE(::stat(path.c_str(), &st) == 0);
   CHECK((st.st_mode & 07777) == 0600);
   CHECK(st.st_uid == ::geteuid());
+}
+
+TEST_CASE("set_user from several processes at once loses no user", "[passwd]") {
+  // Each process adds its own users; without a lock, two read the same old file and the
+  // second rename drops the first one's user.
+  TempDir dir;
+  const fs::path path = dir.path() / "users.passwd";
+  write_text(path, std::string("demo:") + yescrypt_hash + "\n");
+  constexpr int processes = 8;
+  constexpr int users_each = 8;
+  auto name_of = [](int p, int i) { return "u" + std::to_string(p) + "_" + std::to_string(i); };
+
+  int go[2];
+  REQUIRE(::pipe(go) == 0);
+  std::vector<pid_t> children;
+  for (int p = 0; p < processes; ++p) {
+    const pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      ::alarm(60);  // bounded: a child stuck on the lock dies
+      ::close(go[1]);
+      char c;
+      while (::read(go[0], &c, 1) < 0) {
+      }  // EOF: everyone starts at once
+      for (int i = 0; i < users_each; ++i) {
+        if (!set_user(path.string(), name_of(p, i), yescrypt_hash).ok()) ::_exit(1);
+      }
+      ::_exit(0);
+    }
+    children.push_back(pid);
+  }
+  ::close(go[0]);
+  ::close(go[1]);
+  for (const pid_t pid : children) {
+    int status = 0;
+    REQUIRE(::waitpid(pid, &status, 0) == pid);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+  }
+
+  const auto loaded = load_users_file(path.string());
+  REQUIRE(loaded.file.has_value());
+  CHECK(loaded.file->users.size() == 1 + processes * users_each);
+  CHECK(loaded.file->find("demo") != nullptr);
+  for (int p = 0; p < processes; ++p) {
+    for (int i = 0; i < users_each; ++i) CHECK(loaded.file->find(name_of(p, i)) != nullptr);
+  }
+  CHECK(names_in(dir.path()) == std::vector<std::string>{"users.passwd", "users.passwd.lock"});
+}
+
+TEST_CASE("set_user waits for whoever holds PATH.lock, then reads the file afresh", "[passwd]") {
+  TempDir dir;
+  const fs::path path = dir.path() / "users.passwd";
+  const fs::path lock = dir.path() / "users.passwd.lock";
+  write_text(path, std::string("demo:") + yescrypt_hash + "\n");
+  const int lock_fd = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  REQUIRE(lock_fd >= 0);
+  REQUIRE(::flock(lock_fd, LOCK_EX) == 0);
+
+  ferry::passwd::SetUserResult result;
+  std::thread writer([&] { result = set_user(path.string(), "bob", bcrypt_hash); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // set_user is still waiting: what the holder writes meanwhile must survive.
+  const std::string held = read_text(path);
+  write_text(path, held + "alice:" + sha512_hash + "\n");
+  ::flock(lock_fd, LOCK_UN);
+  ::close(lock_fd);
+  writer.join();
+
+  REQUIRE(result.ok());
+  CHECK_FALSE(result.replaced);
+  CHECK(held == std::string("demo:") + yescrypt_hash + "\n");
+  const auto loaded = load_users_file(path.string());
+  REQUIRE(loaded.file.has_value());
+  CHECK(loaded.file->users.size() == 3);
+  CHECK(loaded.file->find("alice") != nullptr);
+  CHECK(loaded.file->find("bob") != nullptr);
+
+  struct stat st {};
+  REQUIRE(::stat(lock.c_str(), &st) == 0);  // kept, so that every writer locks the same file
+  CHECK((st.st_mode & 07777) == 0600);
+}
+
+TEST_CASE("set_user says whether it replaced the user or added it", "[passwd]") {
+  TempDir dir;
+  const fs::path path = dir.path() / "users.passwd";
+  const auto added = set_user(path.string(), "demo", yescrypt_hash);
+  REQUIRE(added.ok());
+  CHECK_FALSE(added.replaced);
+  const auto replaced = set_user(path.string(), "demo", bcrypt_hash);
+  REQUIRE(replaced.ok());
+  CHECK(replaced.replaced);
 }
