@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <thread>
@@ -124,6 +125,26 @@ std::string directory_of(const std::string& path) {
   if (slash == std::string::npos) return ".";
   if (slash == 0) return "/";
   return path.substr(0, slash);
+}
+
+// The file set_user rewrites: `path` itself, or, when it is a symbolic link, the file the
+// link ends at — renaming over the link would replace it with a regular file and leave
+// the real file without the change. Only the last component matters: a rename through a
+// linked directory lands in the real one. False, with `error` set, for a dangling link.
+bool resolve_target(const std::string& path, std::string& target, std::string& error) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0 || !S_ISLNK(st.st_mode)) {
+    target = path;  // a missing file is created; other errors show when it is read
+    return true;
+  }
+  char* const real = ::realpath(path.c_str(), nullptr);
+  if (!real) {
+    error = path + ": " + (errno == ENOENT ? std::string("a symbolic link to a missing file") : errno_text(errno));
+    return false;
+  }
+  target = real;
+  std::free(real);
+  return true;
 }
 
 // An exclusive flock on PATH.lock, held for the whole read-modify-rename of PATH, so that
@@ -247,11 +268,13 @@ UsersFileResult load_users_file(const std::string& path) {
   return parse_users(text, path);
 }
 
-SetUserResult set_user(const std::string& path, std::string_view user, std::string_view hash) {
+SetUserResult set_user(const std::string& given_path, std::string_view user, std::string_view hash) {
   auto failure = [](std::string error) { return SetUserResult{std::move(error), {}}; };
   if (!valid_user_name(user)) return failure("invalid user name '" + std::string(user) + "'");
   if (classify_hash(hash) == HashScheme::unknown) return failure("not a supported crypt(3) hash");
 
+  std::string path;  // the file itself, not a link to it
+  if (std::string error; !resolve_target(given_path, path, error)) return failure(error);
   const WriterLock lock(path + ".lock");
   if (!lock.ok()) return failure(lock.error());
 

@@ -47,7 +47,8 @@ constexpr unsigned users_file_mode(unsigned old_mode) { return old_mode & 0640u;
 
 // Adds or replaces `user` with `hash` in the file at `path` (created when missing),
 // keeping other lines and comments. Atomic: writes PATH.tmp.XXXXXX and renames it over
-// PATH. A new file gets mode 0600; an existing one keeps its mode (narrowed by
+// PATH. When PATH is a symbolic link, PATH here is the file it points to (the link stays;
+// a link to a missing file is refused). A new file gets mode 0600; an existing one keeps its mode (narrowed by
 // users_file_mode, with a note) and, when running as root, its owner and group, so a
 // server that reads it as another user still can. Concurrent writers take turns: an
 // exclusive flock on PATH.lock (created 0600, kept) is held from the read to the rename,

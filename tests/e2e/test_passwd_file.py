@@ -1,13 +1,14 @@
 """`ferryd passwd` rewriting a users file that is in use: the running server can still read
-it on SIGHUP (owner, group and mode kept); several at once lose no user."""
+it on SIGHUP (owner, group and mode kept); several runs at once lose no user; a symlinked
+file is updated where the link points, and the link stays."""
 
 import grp
 import os
+import shutil
 import signal
 import stat
 import subprocess
 import tempfile
-import shutil
 import unittest
 
 from ferryd_harness import FERRYD, FerryServer, close_quietly, make_users_file
@@ -82,6 +83,22 @@ class PasswdFileTest(unittest.TestCase):
         with open(path) as f:
             names = sorted(line.split(":", 1)[0] for line in f if ":" in line)
         self.assertEqual(names, sorted(["alice"] + [f"user{n}" for n in range(8)]))
+
+    def test_symlinked_file_is_updated_and_the_link_kept(self):
+        d = self.tempdir()
+        os.mkdir(os.path.join(d, "real"))
+        target = os.path.join(d, "real", "users")
+        link = os.path.join(d, "link.passwd")
+        make_users_file(target, "alice", "alice-pw")
+        os.symlink("real/users", link)
+        p = passwd(link, "bob", "bob-pw")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertTrue(os.path.islink(link))
+        self.assertEqual(os.readlink(link), "real/users")
+        with open(target) as f:
+            names = sorted(line.split(":", 1)[0] for line in f if ":" in line)
+        self.assertEqual(names, ["alice", "bob"])
+        self.assertEqual(sorted(os.listdir(d)), ["link.passwd", "real"])
 
 
 if __name__ == "__main__":

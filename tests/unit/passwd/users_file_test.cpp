@@ -435,3 +435,49 @@ TEST_CASE("set_user says whether it replaced the user or added it", "[passwd]") 
   REQUIRE(replaced.ok());
   CHECK(replaced.replaced);
 }
+
+TEST_CASE("set_user through a symbolic link rewrites the file it points to and keeps the link", "[passwd]") {
+  TempDir dir;
+  fs::create_directory(dir.path() / "real");
+  const fs::path target = dir.path() / "real" / "users";
+  const fs::path link = dir.path() / "link.passwd";
+  write_text(target, std::string("demo:") + yescrypt_hash + "\n");
+  REQUIRE(::chmod(target.c_str(), 0640) == 0);
+  fs::create_symlink("real/users", link);
+
+  const auto result = set_user(link.string(), "bob", bcrypt_hash);
+  REQUIRE(result.ok());
+  CHECK(result.notes.empty());
+  REQUIRE(fs::is_symlink(link));
+  CHECK(fs::read_symlink(link) == "real/users");
+  CHECK(read_text(target) == std::string("demo:") + yescrypt_hash + "\nbob:" + bcrypt_hash + "\n");
+  struct stat st {};
+  REQUIRE(::stat(target.c_str(), &st) == 0);
+  CHECK((st.st_mode & 07777) == 0640);
+  // The temporary file went next to the target, and so did the lock: every path to the
+  // file takes the same lock.
+  CHECK(names_in(dir.path()) == std::vector<std::string>{"link.passwd", "real"});
+  CHECK(names_in(dir.path() / "real") == std::vector<std::string>{"users", "users.lock"});
+
+  SECTION("a link to a link is followed to the end") {
+    const fs::path link2 = dir.path() / "link2.passwd";
+    fs::create_symlink("link.passwd", link2);
+    REQUIRE(set_user(link2.string(), "carol", sha512_hash).ok());
+    CHECK(fs::is_symlink(link2));
+    CHECK(fs::is_symlink(link));
+    const auto loaded = load_users_file(target.string());
+    REQUIRE(loaded.file.has_value());
+    CHECK(loaded.file->users.size() == 3);
+  }
+}
+
+TEST_CASE("set_user refuses a symbolic link to a missing file and leaves it alone", "[passwd]") {
+  TempDir dir;
+  const fs::path link = dir.path() / "link.passwd";
+  fs::create_symlink("missing/users", link);
+  const auto result = set_user(link.string(), "demo", yescrypt_hash);
+  CHECK_FALSE(result.ok());
+  CHECK_THAT(result.error, Catch::StartsWith(link.string() + ": ") && Catch::Contains("missing"));
+  CHECK(fs::is_symlink(link));
+  CHECK(names_in(dir.path()) == std::vector<std::string>{"link.passwd"});
+}
