@@ -239,7 +239,19 @@ struct Server::Impl {
     log_info("received SIGHUP: reloading ", running->config.file);
     asio::post(runtime->blocking, [this, running] {
       std::string error;
-      std::shared_ptr<ServerState> next = reloader(*running, error);
+      std::shared_ptr<ServerState> next;
+      // Nothing a reload throws may escape onto the pool (std::terminate): it is refused
+      // like any broken configuration. The plugin host catches plugins' own exceptions
+      // while their library is loaded; what arrives here is the core's.
+      try {
+        next = reloader(*running, error);
+      } catch (const std::exception& e) {
+        next = nullptr;
+        error = std::string("unexpected error: ") + e.what();
+      } catch (...) {
+        next = nullptr;
+        error = "unexpected error (not a std::exception)";
+      }
       // Reopened even when the new configuration is refused, so that log rotation works.
       const Config& in_force = next ? next->config : running->config;
       std::string log_error_text = runtime->transfer_log.open(in_force.log.xferlog);

@@ -9,7 +9,8 @@ import signal
 import socket
 import unittest
 
-from ferryd_harness import FerryServer, close_quietly, fs_local_mounts, make_users_file
+from ferryd_harness import (FIXTURE_DIR, PLUGIN_DIR, FerryServer, close_quietly, fs_local_mounts, make_users_file,
+                            toml_str)
 
 
 class ReloadTest(unittest.TestCase):
@@ -101,6 +102,45 @@ class ReloadTest(unittest.TestCase):
         # Fixed on disk, the next SIGHUP takes it.
         self.rewrite_config(srv, 'image = "missing.png"', 'image = "ferry.png"')
         self.hangup(srv, r"reloaded ")
+
+    def start_with_fixture_plugins(self):
+        """A server whose plugin_dir also holds the broken fixture plugins."""
+        srv = FerryServer(mounts=fs_local_mounts())
+        self.addCleanup(srv.cleanup)
+        srv.write_files()
+        plugin_dir = os.path.join(srv.dir, "plugins")
+        os.makedirs(plugin_dir)
+        for d in (PLUGIN_DIR, FIXTURE_DIR):
+            for name in os.listdir(d):
+                if name.endswith(".so"):
+                    os.symlink(os.path.join(d, name), os.path.join(plugin_dir, name))
+        self.rewrite_config(srv, f"plugin_dir = {toml_str(PLUGIN_DIR)}", f"plugin_dir = {toml_str(plugin_dir)}")
+        srv.start()
+        return srv
+
+    def assert_reload_with_broken_plugin_is_refused(self, plugin, reason):
+        """Adds a mount of the broken `plugin` and reloads: the reload is refused with
+        `reason`, an open session keeps working, and ferryd still stops cleanly."""
+        srv = self.start_with_fixture_plugins()
+        old = srv.ftp()
+        self.addCleanup(close_quietly, old)
+        with open(srv.config_path, "a") as f:
+            f.write(f'\n[[mount]]\npath = "/broken"\nplugin = "{plugin}"\n')
+        line = self.hangup(srv, r"reload failed")
+        self.assertIn(reason, line)
+        self.assertIsNone(srv.proc.poll(), f"ferryd died on the reload; log:\n{srv.log_text()}")
+        self.assertIn("ferry.png", old.nlst("/welcome"))
+        new = srv.ftp()
+        self.addCleanup(close_quietly, new)
+        with self.assertRaises(ftplib.error_perm):  # the running configuration has no /broken
+            new.cwd("/broken")
+        close_quietly(old)
+        close_quietly(new)
+        self.assertEqual(srv.stop(), 0, srv.log_text())
+        return line
+
+    def test_a_plugin_whose_entry_point_throws_is_refused_and_the_server_keeps_running(self):
+        self.assert_reload_with_broken_plugin_is_refused("throwing_entry", "entry blew up")
 
     def test_what_needs_a_restart_is_named_and_the_rest_applies(self):
         srv = self.start()
