@@ -3,6 +3,7 @@
 
 #include <boost/dll/import.hpp>
 #include <boost/dll/shared_library.hpp>
+#include <exception>
 #include <filesystem>
 
 namespace ferry {
@@ -60,7 +61,16 @@ Result<std::shared_ptr<PluginHost::Library>> PluginHost::load(const PluginConfig
   }
   // The alias is a pointer to the entry function.
   auto entry = lib->library.get_alias<PluginEntry>(plugin_entry_alias);
-  const PluginDescriptor* descriptor = entry();
+  // The entry function is not noexcept. What it throws is turned into a message here,
+  // while the library is still loaded: the exception's what() and type live in it.
+  const PluginDescriptor* descriptor = nullptr;
+  try {
+    descriptor = entry();
+  } catch (const std::exception& e) {
+    return Error{Status::io_error, prefix + "its entry point threw: " + e.what()};
+  } catch (...) {
+    return Error{Status::io_error, prefix + "its entry point threw something that is not a std::exception"};
+  }
   if (!descriptor) return Error{Status::not_supported, prefix + "its entry point returned no descriptor"};
   if (descriptor->api_version != plugin_api_version) {
     return Error{Status::not_supported, prefix + "built for plugin API version " +
@@ -87,6 +97,8 @@ Result<std::shared_ptr<PluginObject>> PluginHost::create(const PluginConfig& con
                                             std::string(kind_name(kind)) + " is needed here"};
   }
   std::string error;
+  // No try here: create is noexcept by the ABI, so an exception in it calls std::terminate
+  // inside the plugin before any handler of ours could see it (the plugin must catch).
   PluginObject* raw = d.create(config.options, &error);
   if (!raw) return Error{Status::io_error, prefix + (error.empty() ? "could not be created" : error)};
   // The deleter holds the library: it is unloaded only after the object is gone.

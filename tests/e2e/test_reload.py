@@ -128,6 +128,9 @@ class ReloadTest(unittest.TestCase):
             f.write(f'\n[[mount]]\npath = "/broken"\nplugin = "{plugin}"\n')
         line = self.hangup(srv, r"reload failed")
         self.assertIn(reason, line)
+        with open(srv.config_path) as f:
+            plugin_line = f.read().splitlines().index(f'plugin = "{plugin}"') + 1
+        self.assertRegex(line, rf"config\.toml:{plugin_line}: \[\[mount\]\] path = \"/broken\" plugin '{plugin}': ")
         self.assertIsNone(srv.proc.poll(), f"ferryd died on the reload; log:\n{srv.log_text()}")
         self.assertIn("ferry.png", old.nlst("/welcome"))
         new = srv.ftp()
@@ -140,7 +143,7 @@ class ReloadTest(unittest.TestCase):
         return line
 
     def test_a_plugin_whose_entry_point_throws_is_refused_and_the_server_keeps_running(self):
-        self.assert_reload_with_broken_plugin_is_refused("throwing_entry", "entry blew up")
+        self.assert_reload_with_broken_plugin_is_refused("throwing_entry", "its entry point threw: entry blew up")
 
     def test_what_needs_a_restart_is_named_and_the_rest_applies(self):
         srv = self.start()

@@ -140,6 +140,19 @@ class CheckTest(unittest.TestCase):
         out = self.assertConfigError(text, 'plugin = "no_entry"', also=["no_entry"])
         self.assertIn("not a ferry plugin", out)
 
+    def test_plugin_whose_entry_point_throws(self):
+        pd = self.mixed_plugin_dir()
+        text = (self.srv.config_text()
+                .replace(f"plugin_dir = {toml_str(PLUGIN_DIR)}", f"plugin_dir = {toml_str(pd)}")
+                .replace('plugin = "send_png"', 'plugin = "throwing_entry"'))
+        out = self.assertConfigError(text, 'plugin = "throwing_entry"',
+                                     also=["plugin 'throwing_entry'", "its entry point threw: entry blew up"])
+        # The same refusal stops a real start, with exit 2 rather than a crash or exit 1.
+        p = run_ferryd(["--config", os.path.join(self.dir, "config.toml")], timeout=20)
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn("entry blew up", p.stderr)
+        self.assertNotIn("listening on", p.stderr)
+
     def test_fixture_dir_as_plugin_dir(self):
         # plugin_dir = the fixture dir: auth_file is not there, wrong_api is refused
         text = (self.srv.config_text()

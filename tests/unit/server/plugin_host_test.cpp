@@ -103,6 +103,20 @@ TEST_CASE("a shared library without the ferry_plugin symbol is refused", "[plugi
   CHECK(r.error().message.find("is not a ferry plugin") != std::string::npos);
 }
 
+TEST_CASE("a plugin whose entry point throws is refused with the config line and its name", "[plugin]") {
+  ferry::PluginHost host(FERRY_TEST_FIXTURE_DIR);
+  auto r = host.create_file_provider(plugin_config("throwing_entry"));
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().message ==
+        "test.toml:7: [[mount]] path = \"/\" plugin 'throwing_entry': its entry point threw: entry blew up");
+  CHECK(host.loaded().empty());
+
+  auto other = host.create_file_provider(plugin_config("throwing_entry_other"));
+  REQUIRE_FALSE(other.ok());
+  CHECK(other.error().message.find("test.toml:7: [[mount]] path = \"/\" plugin 'throwing_entry_other': its entry "
+                                   "point threw something that is not a std::exception") == 0);
+}
+
 TEST_CASE("a file that is not a shared library is refused", "[plugin]") {
   auto dir = std::filesystem::temp_directory_path() / "ferry_plugin_test";
   std::filesystem::create_directories(dir);
