@@ -1,7 +1,9 @@
 // The plugin host (see plugin_host.hpp).
 #include "server/plugin_host.hpp"
 
+#include <algorithm>
 #include <boost/dll/import.hpp>
+#include <boost/dll/library_info.hpp>
 #include <boost/dll/shared_library.hpp>
 #include <exception>
 #include <filesystem>
@@ -59,7 +61,18 @@ Result<std::shared_ptr<PluginHost::Library>> PluginHost::load(const PluginConfig
     return Error{Status::not_supported,
                  prefix + path.string() + " is not a ferry plugin (it exports no '" + plugin_entry_alias + "')"};
   }
-  // The alias is a pointer to the entry function.
+  // The alias is a pointer to the entry function, in Boost.DLL's section "boostdll".
+  // A plain exported function of that name would have its code read as that pointer.
+  try {
+    boost::dll::library_info info(path);
+    std::vector<std::string> aliases = info.symbols("boostdll");
+    if (std::find(aliases.begin(), aliases.end(), plugin_entry_alias) == aliases.end()) {
+      return Error{Status::not_supported, prefix + path.string() + ": " + plugin_entry_alias +
+                                              " is not exported with FERRY_PLUGIN(...) from ferry/export.hpp"};
+    }
+  } catch (const std::exception& e) {
+    return Error{Status::io_error, prefix + "cannot read the symbols of " + path.string() + ": " + e.what()};
+  }
   auto entry = lib->library.get_alias<PluginEntry>(plugin_entry_alias);
   // The entry function is not noexcept. What it throws is turned into a message here,
   // while the library is still loaded: the exception's what() and type live in it.

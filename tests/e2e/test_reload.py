@@ -145,6 +145,10 @@ class ReloadTest(unittest.TestCase):
     def test_a_plugin_whose_entry_point_throws_is_refused_and_the_server_keeps_running(self):
         self.assert_reload_with_broken_plugin_is_refused("throwing_entry", "its entry point threw: entry blew up")
 
+    def test_a_plugin_exporting_a_plain_function_is_refused_and_the_server_keeps_running(self):
+        self.assert_reload_with_broken_plugin_is_refused("plain_export",
+                                                         "ferry_plugin is not exported with FERRY_PLUGIN(...)")
+
     def test_what_needs_a_restart_is_named_and_the_rest_applies(self):
         srv = self.start()
         self.rewrite_config(srv, 'listen = ["127.0.0.1:0"]', 'listen = ["127.0.0.1:1"]')

@@ -140,6 +140,15 @@ class CheckTest(unittest.TestCase):
         out = self.assertConfigError(text, 'plugin = "no_entry"', also=["no_entry"])
         self.assertIn("not a ferry plugin", out)
 
+    def test_plugin_exporting_a_plain_function_instead_of_the_alias(self):
+        # It used to be called through its own code read as a pointer: SIGSEGV (exit -11).
+        pd = self.mixed_plugin_dir()
+        text = (self.srv.config_text()
+                .replace(f"plugin_dir = {toml_str(PLUGIN_DIR)}", f"plugin_dir = {toml_str(pd)}")
+                .replace('plugin = "send_png"', 'plugin = "plain_export"'))
+        self.assertConfigError(text, 'plugin = "plain_export"',
+                               also=["plugin 'plain_export'", "ferry_plugin is not exported with FERRY_PLUGIN(...)"])
+
     def test_plugin_whose_entry_point_throws(self):
         pd = self.mixed_plugin_dir()
         text = (self.srv.config_text()

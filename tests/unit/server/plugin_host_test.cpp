@@ -103,6 +103,15 @@ TEST_CASE("a shared library without the ferry_plugin symbol is refused", "[plugi
   CHECK(r.error().message.find("is not a ferry plugin") != std::string::npos);
 }
 
+TEST_CASE("a plain function exported as ferry_plugin (not through FERRY_PLUGIN) is refused", "[plugin]") {
+  ferry::PluginHost host(FERRY_TEST_FIXTURE_DIR);
+  auto r = host.create_file_provider(plugin_config("plain_export"));
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().message.find("test.toml:7: [[mount]] path = \"/\" plugin 'plain_export': ") == 0);
+  CHECK(r.error().message.find("ferry_plugin is not exported with FERRY_PLUGIN(...)") != std::string::npos);
+  CHECK(host.loaded().empty());
+}
+
 TEST_CASE("a plugin whose entry point throws is refused with the config line and its name", "[plugin]") {
   ferry::PluginHost host(FERRY_TEST_FIXTURE_DIR);
   auto r = host.create_file_provider(plugin_config("throwing_entry"));
