@@ -129,8 +129,13 @@ class FerryServer:
     def __init__(self, listen=("127.0.0.1:0",), server_extra="", config_extra="",
                  password=None, passive_ports=None, log_level="info", mounts=None,
                  auth_extra="", image_source=IMAGE_SOURCE, image_mtime=IMAGE_MTIME,
-                 data_timeout=20, keep_dir=False, login_timeout=30, idle_timeout=60, allow_root=True):
+                 data_timeout=20, keep_dir=False, login_timeout=30, idle_timeout=60, allow_root=True,
+                 auth_plugin="auth_file", fixture_plugins=False):
         self.listen = list(listen)
+        self.auth_plugin = auth_plugin
+        # With the test fixtures (tests/fixtures) beside the real plugins in plugin_dir.
+        self.fixture_plugins = fixture_plugins
+        self.plugin_dir = PLUGIN_DIR
         self.server_extra = server_extra
         self.config_extra = config_extra
         self.auth_extra = auth_extra
@@ -167,6 +172,13 @@ class FerryServer:
             self.image_bytes = f.read()
         self.users_path = os.path.join(self.dir, "users.passwd")
         make_users_file(self.users_path, self.user, self.password)
+        if self.fixture_plugins:
+            self.plugin_dir = os.path.join(self.dir, "plugins")
+            os.makedirs(self.plugin_dir)
+            for d in (PLUGIN_DIR, FIXTURE_DIR):
+                for name in os.listdir(d):
+                    if name.endswith(".so"):
+                        os.symlink(os.path.join(d, name), os.path.join(self.plugin_dir, name))
         self.config_path = os.path.join(self.dir, "config.toml")
         with open(self.config_path, "w") as f:
             f.write(self.config_text())
@@ -186,11 +198,11 @@ class FerryServer:
             f"idle_timeout = {self.idle_timeout}\n"
             f"data_timeout = {self.data_timeout}\n"
             f"passive_ports = [{lo}, {hi}]\n"
-            f"plugin_dir = {toml_str(PLUGIN_DIR)}\n"
+            f"plugin_dir = {toml_str(self.plugin_dir)}\n"
             + ("allow_root = true\n" if self.allow_root else "") +
             f"{self.server_extra}\n"
             "[auth]\n"
-            'plugin = "auth_file"\n'
+            f"plugin = {toml_str(self.auth_plugin)}\n"
             'users = "users.passwd"\n'
             f"{self.auth_extra}\n"
             f"{mounts}\n"

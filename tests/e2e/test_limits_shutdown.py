@@ -53,6 +53,23 @@ class AddressBanTest(unittest.TestCase):
             self.assertEqual(log.count("login refused"), 3, log)  # no fourth guess was judged
             self.assertNotIn("login ok", log)
 
+    def test_a_failing_authenticator_is_not_a_wrong_password(self):
+        # Its backend down (io_error, not permission_denied): 421, try later; no failed
+        # login is counted and nobody is banned for it.
+        with FerryServer(auth_plugin="unavailable_auth", fixture_plugins=True,
+                         server_extra="ban_failures = 1\nban_window = 60\nban_duration = 60") as srv:
+            for _ in range(3):
+                f = srv.ftp(login=False)  # a ban would refuse this connection with 421 at once
+                self.addCleanup(close_quietly, f)
+                with self.assertRaises(ftplib.error_temp) as cm:
+                    f.login(srv.user, srv.password)
+                self.assertEqual(str(cm.exception), "421 Login service unavailable, try again later.")
+            self.assertIsNotNone(srv.wait_for_log(r"error session \d+: login impossible: the authenticator failed: "
+                                                  r"backend unreachable"))
+            log = srv.log_text()
+            self.assertNotIn("banned", log)
+            self.assertNotIn("login refused", log)
+
     def test_ban_duration_zero_never_bans(self):
         with FerryServer(server_extra="ban_failures = 1\nban_duration = 0") as srv:
             f = srv.ftp(login=False)

@@ -9,8 +9,7 @@ import signal
 import socket
 import unittest
 
-from ferryd_harness import (FIXTURE_DIR, PLUGIN_DIR, FerryServer, close_quietly, fs_local_mounts, make_users_file,
-                            toml_str)
+from ferryd_harness import FerryServer, close_quietly, fs_local_mounts, make_users_file
 
 
 class ReloadTest(unittest.TestCase):
@@ -105,16 +104,8 @@ class ReloadTest(unittest.TestCase):
 
     def start_with_fixture_plugins(self):
         """A server whose plugin_dir also holds the broken fixture plugins."""
-        srv = FerryServer(mounts=fs_local_mounts())
+        srv = FerryServer(mounts=fs_local_mounts(), fixture_plugins=True)
         self.addCleanup(srv.cleanup)
-        srv.write_files()
-        plugin_dir = os.path.join(srv.dir, "plugins")
-        os.makedirs(plugin_dir)
-        for d in (PLUGIN_DIR, FIXTURE_DIR):
-            for name in os.listdir(d):
-                if name.endswith(".so"):
-                    os.symlink(os.path.join(d, name), os.path.join(plugin_dir, name))
-        self.rewrite_config(srv, f"plugin_dir = {toml_str(PLUGIN_DIR)}", f"plugin_dir = {toml_str(plugin_dir)}")
         srv.start()
         return srv
 
