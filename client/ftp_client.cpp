@@ -145,6 +145,10 @@ void FtpClient::disarm() {
 void FtpClient::close_sockets() {
   std::error_code ignored;
   resolver_.cancel();
+  // A reset, not a FIN: a transfer cut by cancel() or the watchdog did not end normally,
+  // and an end-of-file would tell the server that an upload is complete (it would replace
+  // the old remote file with the part sent so far).
+  if (data_.is_open()) data_.set_option(asio::socket_base::linger(true, 0), ignored);
   data_.close(ignored);
   control_.close(ignored);
 }
@@ -659,6 +663,10 @@ asio::awaitable<std::uint64_t> FtpClient::store(std::string path, DataSource sou
     }
     throw refusal("upload", path, opening);
   }
+  // Until the last byte is sent, closing the data connection (cancel(), the watchdog, the
+  // process killed by a signal) resets it: the server discards the upload and keeps the
+  // old file. Only the normal end below clears this and closes with a FIN.
+  data_.set_option(asio::socket_base::linger(true, 0), ignored);
   if (protected_data_) co_await start_data_tls(path);
 
   std::uint64_t sent = 0;
@@ -682,10 +690,10 @@ asio::awaitable<std::uint64_t> FtpClient::store(std::string path, DataSource sou
     sent += written;
     if (progress) progress(offset + sent, total);
   }
-  if (source_failure || data_ec) {
-    // A reset, not a FIN: end-of-file would tell the server the upload is complete.
-    data_.set_option(asio::socket_base::linger(true, 0), ignored);
-  } else {
+  // On a failure the linger(0) set above stays: a reset, not a FIN, because end-of-file
+  // would tell the server the upload is complete.
+  if (!source_failure && !data_ec) {
+    data_.set_option(asio::socket_base::linger(false, 0), ignored);
     co_await shutdown_data_tls();  // close_notify: the upload ended here, not truncated
   }
   data_.close(ignored);

@@ -113,9 +113,10 @@ class FtpClient {
   // sends REST first, so the server keeps the first `offset` bytes of the existing file and
   // writes from there (resume); `source` must then start at that offset. Progress counts
   // offset + bytes sent against `total` (0: unknown). Returns the bytes sent. Complete only
-  // when the server confirmed with 226/250. On a local failure or cancel() the data
-  // connection is reset (not closed cleanly), so the server does not take a truncated file
-  // for a complete one.
+  // when the server confirmed with 226/250. Until the source is exhausted the data
+  // connection is set to be reset when closed (SO_LINGER 0): on a local failure, cancel(),
+  // a timeout, or the process killed by a signal the server sees a reset, not an
+  // end-of-file, so it does not take a truncated file for a complete one.
   asio::awaitable<std::uint64_t> store(std::string path, DataSource source, std::uint64_t offset, std::uint64_t total,
                                        ProgressSink progress);
 

@@ -3,10 +3,13 @@
 import hashlib
 import os
 import shutil
+import signal
+import subprocess
 import tempfile
+import time
 import unittest
 
-from ferryd_harness import PLUGIN_DIR, USER, ServerTestCase, toml_str
+from ferryd_harness import FERRY, PLUGIN_DIR, USER, ServerTestCase, subprocess_env, toml_str
 from test_ferry_client import ClientTestMixin, FakeFtpServer, run_ferry
 
 HAVE_FS_LOCAL = os.path.exists(os.path.join(PLUGIN_DIR, "libfs_local.so"))
@@ -112,6 +115,63 @@ class FerryPutMirrorTest(ClientTestMixin, ServerTestCase):
         run = self.ferry("put", os.path.join(self.home, "nope"), self.server.url("/"))
         self.assertExit(run, 1)
         self.assertOneLineError(run)
+
+    def cut_upload_over_existing_file(self, name, cut, extra_args=()):
+        """Uploads a big file over a small remote one and cuts it mid-way: the server is
+        stopped (SIGSTOP, by PID) once the data flows, so the client's buffers fill, then
+        `cut(proc)` ends the client. Returns the client's exit status after the server ran
+        on; the caller checks the remote file."""
+        old = b"old contents\n"
+        with open(self.remote(name), "wb") as f:
+            f.write(old)
+        src = os.path.join(self.home, name)
+        with open(src, "wb") as f:
+            f.truncate(1 << 30)  # sparse: reading it costs nothing
+        env = subprocess_env(self.home)
+        env["FERRY_PASSWORD"] = self.server.password
+        mark = self.server.log_mark()
+        proc = subprocess.Popen([FERRY, "-v", *extra_args, "put", src, self.server.url("/" + name)],
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                env=env)
+        server_pid = self.server.proc.pid
+        stopped = False
+        try:
+            for raw in proc.stderr:
+                if raw.startswith(b"< 150"):
+                    os.kill(server_pid, signal.SIGSTOP)
+                    stopped = True
+                    break
+            self.assertTrue(stopped, "the upload never started")
+            cut(proc)
+            proc.stderr.read()
+            returncode = proc.wait(timeout=MIRROR_TIMEOUT)
+        finally:
+            if stopped:
+                os.kill(server_pid, signal.SIGCONT)
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(timeout=5)
+            proc.stderr.close()
+        logged = self.server.wait_for_log(r"transfer (ok|failed): STOR /" + name, timeout=10, start=mark)
+        self.assertIsNotNone(logged, self.server.log_text())
+        self.assertIn("transfer failed", logged)
+        self.assertEqual(read(self.remote(name)), old, "a cut upload replaced the remote file")
+        return returncode
+
+    def test_put_cut_by_timeout_keeps_old_remote_file(self):
+        # The client gives up after 1 s of silence: its data connection is reset, not closed
+        # with an end-of-file that the server would take for a complete upload.
+        returncode = self.cut_upload_over_existing_file("timeout.bin", lambda proc: None, ("--timeout", "1"))
+        self.assertEqual(returncode, 1)
+
+    def test_put_interrupted_by_signal_keeps_old_remote_file(self):
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with self.subTest(signal=sig):
+                def interrupt(proc, sig=sig):
+                    time.sleep(0.3)
+                    proc.send_signal(sig)
+                returncode = self.cut_upload_over_existing_file(f"signal{int(sig)}.bin", interrupt)
+                self.assertNotEqual(returncode, 0)
 
     # ----- rm / mkdir / rmdir / mv ---------------------------------------------------
     def test_tree_changes(self):

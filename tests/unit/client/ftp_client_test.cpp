@@ -17,6 +17,8 @@
 #include <future>
 #include <optional>
 #include <thread>
+#include <utility>
+#include <vector>
 
 using namespace ferry::client;
 using asio::ip::tcp;
@@ -70,6 +72,17 @@ class ScriptedServer {
     std::error_code ec;
     asio::read(data, asio::dynamic_buffer(bytes), ec);
     return bytes;
+  }
+  // Accepts the data connection, reads nothing for `pause` (the client's buffers fill up),
+  // then reads to the end and returns how it ended: eof for a complete upload, a reset for
+  // one the client abandoned.
+  std::error_code receive_data_after(std::chrono::milliseconds pause) {
+    tcp::socket data = passive_->accept();
+    std::this_thread::sleep_for(pause);
+    std::error_code ec;
+    std::vector<char> buffer(1 << 16);
+    while (!ec) data.read_some(asio::buffer(buffer), ec);
+    return ec;
   }
 
  private:
@@ -382,6 +395,69 @@ TEST_CASE("FtpClient: store sends REST and STOR and the bytes from the source", 
   REQUIRE(refused);
   CHECK(refused->kind() == ErrorKind::refused);
   CHECK(std::string(refused->what()).find("Permission denied") != std::string::npos);
+}
+
+// An endless upload source: the transfer only ends when the client gives up.
+DataSource endless_source() {
+  return [](std::span<std::byte> buffer) {
+    std::memset(buffer.data(), 'u', buffer.size());
+    return buffer.size();
+  };
+}
+
+TEST_CASE("FtpClient: an upload cut by the timeout resets the data connection", "[client][ftp_client]") {
+  // A FIN would tell the server that the upload is complete: it would replace the old file
+  // with the part it received.
+  std::promise<std::error_code> ended;
+  ScriptedServer server([&](const std::string& line, ScriptedServer& srv) {
+    if (line == "STOR /big") {
+      srv.reply("150 Ok to send data.");
+      return ended.set_value(srv.receive_data_after(std::chrono::milliseconds(1500)));
+    }
+    standard_script(line, srv);
+  });
+  const auto failure = run_client([&](FtpClient& client) -> asio::awaitable<void> {
+    client.set_timeout(std::chrono::milliseconds(300));
+    co_await client.connect("127.0.0.1", server.port());
+    co_await client.login("demo", "right");
+    co_await client.store("/big", endless_source(), 0, 0, {});
+  });
+  REQUIRE(failure);
+  CHECK(failure->kind() == ErrorKind::timeout);
+  auto result = ended.get_future();
+  REQUIRE(result.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+  CHECK(result.get() == asio::error::connection_reset);
+}
+
+TEST_CASE("FtpClient: an upload cut by cancel() resets the data connection", "[client][ftp_client]") {
+  std::promise<std::error_code> ended;
+  std::promise<void> sending;
+  ScriptedServer server([&](const std::string& line, ScriptedServer& srv) {
+    if (line == "STOR /big") {
+      srv.reply("150 Ok to send data.");
+      return ended.set_value(srv.receive_data_after(std::chrono::milliseconds(1500)));
+    }
+    standard_script(line, srv);
+  });
+  bool told = false;
+  const auto failure = run_client(
+      [&](FtpClient& client) -> asio::awaitable<void> {
+        co_await client.connect("127.0.0.1", server.port());
+        co_await client.login("demo", "right");
+        ProgressSink progress = [&](std::uint64_t, std::uint64_t) {
+          if (!std::exchange(told, true)) sending.set_value();
+        };
+        co_await client.store("/big", endless_source(), 0, 0, progress);
+      },
+      [&](FtpClient& client) {
+        REQUIRE(sending.get_future().wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+        client.cancel();
+      });
+  REQUIRE(failure);
+  CHECK(failure->kind() == ErrorKind::cancelled);
+  auto result = ended.get_future();
+  REQUIRE(result.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+  CHECK(result.get() == asio::error::connection_reset);
 }
 
 TEST_CASE("FtpClient: rename, remove and directories map replies to error kinds", "[client][ftp_client]") {
