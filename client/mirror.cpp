@@ -147,9 +147,14 @@ constexpr std::size_t max_remote_depth = 64;
 
 // The remote tree below `root`, directory by directory (MLSD, or LIST when FEAT has no MLST).
 // A directory whose MLSD unique fact was seen before (a cycle through a link) is skipped
-// with a note; one deeper than max_remote_depth too, and it counts in `cut`.
+// with a note; one deeper than max_remote_depth too, and it counts in `cut`. A directory
+// below the root that cannot be listed (550 permission denied, a failed data connection)
+// gets a note and its relative path goes into `unlisted`: what is in it is unknown, so the
+// caller must neither take it for empty nor the whole tree for missing. Only the root's own
+// listing, and a lost connection, throw.
 asio::awaitable<std::vector<TreeEntry>> list_remote_tree(FtpClient& client, std::string root,
-                                                         std::vector<std::string>& notes, std::uint64_t& cut) {
+                                                         std::vector<std::string>& notes, std::uint64_t& cut,
+                                                         std::vector<std::string>& unlisted) {
   std::vector<TreeEntry> entries;
   std::deque<std::pair<std::string, std::size_t>> pending{{std::string(), 0}};
   std::set<std::uint64_t> seen;
@@ -158,7 +163,21 @@ asio::awaitable<std::vector<TreeEntry>> list_remote_tree(FtpClient& client, std:
     const std::size_t depth = pending.front().second;
     pending.pop_front();
     std::string directory = join_remote(root, relative);
-    const std::vector<FileInfo> listing = co_await client.list(std::move(directory));
+    std::vector<FileInfo> listing;
+    std::optional<std::string> failure;
+    try {
+      listing = co_await client.list(std::move(directory));
+    } catch (const ClientError& error) {
+      const bool connection_gone = !client.is_connected() || error.kind() == ErrorKind::timeout ||
+                                   error.kind() == ErrorKind::cancelled || error.kind() == ErrorKind::connect;
+      if (relative.empty() || connection_gone) throw;
+      failure = error.what();
+    }
+    if (failure) {
+      notes.push_back("cannot list " + relative + "/ (" + *failure + "): left out");
+      unlisted.push_back(relative);
+      continue;
+    }
     for (const FileInfo& info : listing) {
       std::string path = relative.empty() ? info.name : relative + "/" + info.name;
       if (unsafe_name(info.name)) {
@@ -322,13 +341,14 @@ asio::awaitable<MirrorSummary> run_mirror(FtpClient& first, MirrorRequest reques
   const bool download = request.direction == MirrorDirection::download;
   std::vector<std::string> notes;
   std::uint64_t cut = 0;  // remote directories left out for their depth
+  std::vector<std::string> unlisted;  // remote directories that could not be listed
 
   std::vector<TreeEntry> remote;
   std::vector<TreeEntry> local;
   bool compare_mtime = true;
   std::string remote_root = request.remote_root;
   if (download) {
-    remote = co_await list_remote_tree(first, remote_root, notes, cut);
+    remote = co_await list_remote_tree(first, remote_root, notes, cut, unlisted);
     std::error_code ec;
     fs::create_directories(request.local_root, ec);
     if (ec) throw ClientError(ErrorKind::local, "cannot create " + request.local_root.string() + ": " + ec.message());
@@ -340,14 +360,22 @@ asio::awaitable<MirrorSummary> run_mirror(FtpClient& first, MirrorRequest reques
       throw ClientError(ErrorKind::local, request.local_root.string() + " is not a directory");
     }
     local = list_local_tree(request.local_root);
+    // Only a not-found on the root's own listing means "there is no remote tree yet";
+    // list_remote_tree reports a subdirectory it cannot list in `unlisted` instead.
     bool missing = false;
     try {
-      remote = co_await list_remote_tree(first, remote_root, notes, cut);
+      remote = co_await list_remote_tree(first, remote_root, notes, cut, unlisted);
     } catch (const ClientError& error) {
       if (error.kind() != ErrorKind::not_found) throw;
       missing = true;
     }
     if (missing && remote_root != "/") co_await first.make_directory(remote_root);
+    // What is in a remote directory that could not be listed is unknown: nothing is
+    // uploaded into it, so no newer remote file there is overwritten.
+    std::erase_if(local, [&unlisted](const TreeEntry& entry) {
+      return std::any_of(unlisted.begin(), unlisted.end(),
+                         [&entry](const std::string& dir) { return under(entry.path, dir); });
+    });
     // Without MFMT a remote file's time is when it was uploaded: only sizes compare.
     compare_mtime = features.has("MFMT");
     state.set_remote_time = compare_mtime;
@@ -356,8 +384,9 @@ asio::awaitable<MirrorSummary> run_mirror(FtpClient& first, MirrorRequest reques
   MirrorPlan plan = download ? plan_mirror(remote, local, compare_mtime) : plan_mirror(local, remote, compare_mtime);
   for (auto& line : plan.notes) notes.push_back(std::move(line));
   for (const auto& line : notes) state.note(line);
-  state.summary.skipped = notes.size() - cut;
-  state.summary.failed = cut;
+  // A directory cut for its depth or that could not be listed is a failure, not a skip.
+  state.summary.skipped = notes.size() - cut - unlisted.size();
+  state.summary.failed = cut + unlisted.size();
   state.summary.unchanged = plan.unchanged;
 
   for (const std::string& directory : plan.directories) {

@@ -73,7 +73,7 @@ struct MirrorSummary {
   std::uint64_t transferred = 0;  // files
   std::uint64_t bytes = 0;        // bytes of the transferred files
   std::uint64_t unchanged = 0;
-  std::uint64_t failed = 0;  // files, and directories that could not be created
+  std::uint64_t failed = 0;  // files, and directories that could not be created or listed
   std::uint64_t directories_created = 0;
   std::uint64_t verified = 0;  // transferred files checked against the server's SHA-256
   std::uint64_t skipped = 0;   // notes in the plan (symlinks, type clashes)
@@ -84,8 +84,10 @@ std::string describe(const MirrorSummary& summary);
 
 // Runs the job with `first` (logged in) plus jobs-1 more connections opened through
 // request.open_connection. Failures of single files (and directories) are counted and
-// reported through request.note; a failure to list the trees is thrown as ClientError. The
-// extra connections are closed (QUIT) before it returns; `first` stays open.
+// reported through request.note, and so is a remote subdirectory that cannot be listed (its
+// subtree is left out: nothing is uploaded into it); a failure to list the local tree or the
+// remote root is thrown as ClientError. The extra connections are closed (QUIT) before it
+// returns; `first` stays open.
 asio::awaitable<MirrorSummary> run_mirror(FtpClient& first, MirrorRequest request);
 
 }  // namespace ferry::client

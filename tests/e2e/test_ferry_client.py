@@ -209,7 +209,7 @@ class FakeFtpServer:
     """Minimal, bounded FTP server on 127.0.0.1:0 (threads; sockets time out after 10 s)."""
 
     def __init__(self, payload, lie=True, refuse_retr=False, files=None, retr_delay=None, listing=None,
-                 size=None, replies=None):
+                 size=None, replies=None, features=""):
         self.payload = payload
         self.lie = lie
         self.refuse_retr = refuse_retr  # RETR answers 451 (a transfer that fails)
@@ -219,9 +219,11 @@ class FakeFtpServer:
         self.listing = listing  # directory -> MLSD bytes, instead of listing `files`
         self.size = size  # what SIZE answers, when not the true size
         self.replies = replies or {}  # {verb: reply line}: answered instead of the usual reply
+        self.features = features  # more FEAT lines, e.g. " MFMT\r\n"
         self.true_digest = hashlib.sha256(payload).hexdigest()
         self.digest = hashlib.sha256(b"not the payload").hexdigest() if lie else self.true_digest
         self.commands = []
+        self.lines = []  # the command lines as received
         self.stop_event = threading.Event()
         self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -252,6 +254,7 @@ class FakeFtpServer:
         return self.payload if self.files is None else self.files.get(path, b"")
 
     def mlsd(self, directory):
+        """The MLSD bytes of `directory`; None answers 550."""
         directory = directory.rstrip("/") or "/"
         if self.listing:
             return self.listing(directory)
@@ -291,6 +294,7 @@ class FakeFtpServer:
                 verb, _, arg = line.partition(" ")
                 verb = verb.upper()
                 self.commands.append(verb)
+                self.lines.append(line)
                 if verb in self.replies:
                     say(self.replies[verb])
                 elif verb == "USER":
@@ -304,7 +308,7 @@ class FakeFtpServer:
                 elif verb == "FEAT":
                     mlst = " MLST type*;size*;modify*;\r\n" if self.files is not None else ""
                     say("211-Features:\r\n EPSV\r\n PASV\r\n HASH SHA-256*\r\n SIZE\r\n"
-                        f" MDTM\r\n REST STREAM\r\n UTF8\r\n{mlst}211 End")
+                        f" MDTM\r\n REST STREAM\r\n UTF8\r\n{mlst}{self.features}211 End")
                 elif verb == "PWD":
                     say('257 "/"')
                 elif verb == "SIZE":
@@ -358,15 +362,21 @@ class FakeFtpServer:
                     data_listener.close()
                     data_listener = None
                     self.payload = (self.payload[:rest] if rest else b"") + b"".join(chunks)
+                    if self.files is not None:
+                        self.files[arg] = self.payload
                     rest = 0
                     say("226 stored")
                 elif verb == "MLSD" and self.files is not None:
                     if data_listener is None:
                         say("425 use PASV first")
                         continue
+                    listing = self.mlsd(arg or "/")
+                    if listing is None:  # a directory the user may not list
+                        say("550 Permission denied")
+                        continue
                     say("150 listing")
                     d, _ = data_listener.accept()
-                    d.sendall(self.mlsd(arg or "/"))
+                    d.sendall(listing)
                     d.close()
                     data_listener.close()
                     data_listener = None
@@ -532,6 +542,44 @@ class FerryMirrorEndlessTreeTest(ClientTestMixin, unittest.TestCase):
         self.assertIn("deeper than 64 levels", run.stderr)
         self.assertIn(" 1 failed", run.stdout)
         self.assertTrue(os.path.isdir(os.path.join(dst, *["d"] * 63)))
+
+
+class FerryMirrorUploadTest(ClientTestMixin, unittest.TestCase):
+    """mirror -R against a scripted server: what it does when the remote side misbehaves."""
+
+    def mirror_up(self, server, src, *extra):
+        return run_ferry(["mirror", "-R", *extra, src, f"ftp://alice@127.0.0.1:{server.port}/r"],
+                         os.path.dirname(src), password="pw", timeout=20)
+
+    def local_tree(self, files):
+        src = os.path.join(self.make_tmp(), "src")
+        for rel, data in files.items():
+            path = os.path.join(src, rel)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "wb") as f:
+                f.write(data)
+        return src
+
+    def test_an_unlistable_remote_subdirectory_is_left_out_not_overwritten(self):
+        # A 550 on one subdirectory's MLSD once made the whole remote tree "missing": every
+        # local file was uploaded, over the remote ones too.
+        src = self.local_tree({"a": b"aaaa", "locked/b": b"local b", "open/c": b"local c"})
+        listings = {
+            "/r": b"type=file;size=4;modify=20300101000000; a\r\n"
+                  b"type=dir;modify=20200101000000; locked\r\n"
+                  b"type=dir;modify=20200101000000; open\r\n",
+            "/r/locked": None,
+            "/r/open": b"",
+        }
+        with FakeFtpServer(b"", lie=False, files={}, listing=listings.get) as srv:
+            run = self.mirror_up(srv, src)
+        self.assertExit(run, 1)
+        self.assertIn("cannot list locked/", run.stderr)
+        self.assertIn("550 Permission denied", run.stderr)
+        self.assertIn("mirror: 1 file (7 B) transferred, 1 unchanged, 1 failed", run.stdout)
+        stored = [line for line in srv.lines if line.startswith("STOR")]
+        self.assertEqual(stored, ["STOR /r/open/c"])
+        self.assertNotIn("MKD /r", srv.lines)
 
 
 class FerryPasswordInMessagesTest(ClientTestMixin, unittest.TestCase):
