@@ -12,6 +12,7 @@
 #include <QSettings>
 #include <QSpinBox>
 #include <QUrl>
+#include <QVariantMap>
 #include <QVBoxLayout>
 
 #include "session.hpp"
@@ -23,11 +24,18 @@ namespace {
 
 constexpr int max_recent_sites = 10;
 const char* const recent_key = "recentSites";
+// {site URL: {"tls": "explicit", "caFile": PEM}}: what the URL cannot say. An implicit FTPS
+// site is an ftps:// URL; a site without an entry was plain FTP.
+const char* const recent_options_key = "recentSiteOptions";
+const char* const tls_option = "tls";
+const char* const ca_file_option = "caFile";
 
-QString site_url(const QString& user, const QString& host, int port) {
+QString site_url(const QString& user, const QString& host, int port, bool implicit_tls) {
   const QString shown_host = host.contains(QLatin1Char(':')) ? QLatin1Char('[') + host + QLatin1Char(']') : host;
   const QString who = user.isEmpty() ? QString() : QString::fromUtf8(QUrl::toPercentEncoding(user)) + QLatin1Char('@');
-  return QStringLiteral("ftp://%1%2:%3/").arg(who, shown_host).arg(port);
+  return QStringLiteral("%1://%2%3:%4/")
+      .arg(implicit_tls ? QStringLiteral("ftps") : QStringLiteral("ftp"), who, shown_host)
+      .arg(port);
 }
 
 }  // namespace
@@ -122,7 +130,16 @@ QStringList ConnectDialog::recentSites() {
 void ConnectDialog::recentChosen(int index) {
   if (index <= 0) return;
   const QString path = initialPath_;
-  if (fillFromUrl(recent_->itemText(index))) password_->clear();
+  const QString site = recent_->itemText(index);
+  if (fillFromUrl(site)) {
+    password_->clear();
+    // The site's security as it was used: a site used with TLS never falls back to plain
+    // FTP (and a password in clear) because it was picked from the list.
+    const QVariantMap options = QSettings().value(QLatin1String(recent_options_key)).toMap().value(site).toMap();
+    const bool explicit_tls = options.value(QLatin1String(tls_option)).toString() == QLatin1String("explicit");
+    tls_->setChecked(implicitTls_ || explicit_tls);
+    caFile_->setText(options.value(QLatin1String(ca_file_option)).toString());
+  }
   initialPath_ = path;
   password_->setFocus();
 }
@@ -188,12 +205,25 @@ void ConnectDialog::setBusy(bool busy) {
 void ConnectDialog::updateConnectEnabled() { connect_->setEnabled(!busy_ && !host_->text().trimmed().isEmpty()); }
 
 void ConnectDialog::rememberSite() {
-  const QString site = site_url(user_->text(), host_->text().trimmed(), port_->value());
+  const bool tls = tls_->isChecked();
+  const bool implicit_tls = tls && implicitTls_;
+  const QString site = site_url(user_->text(), host_->text().trimmed(), port_->value(), implicit_tls);
   QStringList sites = recentSites();
   sites.removeAll(site);
   sites.prepend(site);
   while (sites.size() > max_recent_sites) sites.removeLast();
-  QSettings().setValue(QLatin1String(recent_key), sites);
+  QSettings settings;
+  settings.setValue(QLatin1String(recent_key), sites);
+  const QVariantMap old_options = settings.value(QLatin1String(recent_options_key)).toMap();
+  QVariantMap options;
+  for (const QString& other : sites) {
+    if (other != site && old_options.contains(other)) options.insert(other, old_options.value(other));
+  }
+  QVariantMap own;
+  if (tls && !implicit_tls) own.insert(QLatin1String(tls_option), QStringLiteral("explicit"));
+  if (tls && !caFile_->text().trimmed().isEmpty()) own.insert(QLatin1String(ca_file_option), caFile_->text().trimmed());
+  if (!own.isEmpty()) options.insert(site, own);
+  settings.setValue(QLatin1String(recent_options_key), options);
   recent_->clear();
   recent_->addItem(tr("(new site)"));
   recent_->addItems(sites);

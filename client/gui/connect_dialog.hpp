@@ -29,7 +29,8 @@ class ConnectDialog : public QDialog {
   // The remote directory to show first: the URL's path, else "/".
   const QString& initialPath() const { return initialPath_; }
 
-  // Recent sites, newest first, as "ftp://user@host:port/" (never a password).
+  // Recent sites, newest first, as "ftp://user@host:port/" ("ftps://" for implicit FTPS;
+  // never a password). Choosing one restores "Use TLS" and the CA file it was used with.
   static QStringList recentSites();
 
  protected:

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <QCheckBox>
+#include <QComboBox>
 #include <QDir>
 #include <QDragEnterEvent>
 #include <QDropEvent>
@@ -217,6 +218,25 @@ class GuiTest : public QObject {
     const QString log = child<QPlainTextEdit>(&window, "log")->toPlainText();
     QVERIFY2(log.contains(QStringLiteral("Command: AUTH TLS")), qPrintable(log));
     QVERIFY2(log.contains(QStringLiteral("PROT P")), qPrintable(log));
+
+    // The site is remembered with its TLS and CA file: picked from the recent sites, it
+    // connects with FTPS again, not in plain FTP with the password in clear.
+    MainWindow again;
+    again.start();
+    ConnectDialog* second = again.connectDialog();
+    QTRY_VERIFY(second->isVisible());
+    auto* recent = child<QComboBox>(second, "recent");
+    const int site = recent->findText(QStringLiteral("ftp://alice@127.0.0.1:%1/").arg(server.port()));
+    QVERIFY(site > 0);
+    recent->setCurrentIndex(site);
+    Q_EMIT recent->activated(site);
+    QVERIFY(child<QCheckBox>(second, "useTls")->isChecked());
+    QCOMPARE(child<QLineEdit>(second, "caFile")->text(), certs.filePath(QStringLiteral("cert.pem")));
+    QTest::keyClicks(child<QLineEdit>(second, "password"), server.password());
+    QTest::mouseClick(child<QPushButton>(second, "connect"), Qt::LeftButton);
+    QTRY_VERIFY_WITH_TIMEOUT(remote_index(again, QStringLiteral("ferry.png")).isValid(), wait_ms);
+    const QString second_log = child<QPlainTextEdit>(&again, "log")->toPlainText();
+    QVERIFY2(second_log.contains(QStringLiteral("Command: AUTH TLS")), qPrintable(second_log));
   }
 
   void wrongPasswordKeepsFormUsable() {
