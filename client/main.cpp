@@ -435,7 +435,9 @@ int main(int argc, char** argv) {
     if (job.command == "put") {
       std::error_code ec;
       if (!std::filesystem::is_regular_file(job.local, ec)) {
-        print_error(job.local.string() + ": no such file (put sends one regular file; mirror -R sends a tree)");
+        const bool exists = std::filesystem::symlink_status(job.local, ec).type() != std::filesystem::file_type::not_found;
+        print_error(job.local.string() + (exists ? ": not a regular file" : ": no such file") +
+                    " (put sends one regular file; mirror -R sends a tree)");
         return exit_failure;
       }
       job.url.path = choose_remote_target(job.url.path, job.local);

@@ -5,9 +5,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <optional>
+#include <vector>
 
 #include "digest/digest.hpp"
 
@@ -21,15 +23,19 @@ namespace {
 class SourceFile {
  public:
   explicit SourceFile(const fs::path& path) : path_(path) {
-    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    // O_NONBLOCK: opening a FIFO (or a device) for reading would otherwise wait for a
+    // writer forever; it is refused below, before anything is read.
+    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd_ < 0) fail("cannot open");
     struct stat st {};
     if (::fstat(fd_, &st) != 0) fail("cannot read");
     if (!S_ISREG(st.st_mode)) {
       ::close(fd_);
       fd_ = -1;
-      throw ClientError(ErrorKind::local, path_.string() + " is not a regular file");
+      throw ClientError(ErrorKind::local, path_.string() + ": not a regular file");
     }
+    const int flags = ::fcntl(fd_, F_GETFL);
+    if (flags < 0 || ::fcntl(fd_, F_SETFL, flags & ~O_NONBLOCK) != 0) fail("cannot read");
     size_ = static_cast<std::uint64_t>(st.st_size);
   }
   ~SourceFile() {
@@ -39,6 +45,22 @@ class SourceFile {
   SourceFile& operator=(const SourceFile&) = delete;
 
   std::uint64_t size() const { return size_; }
+
+  // The SHA-256 of the file's first size() bytes, read through the descriptor opened above:
+  // by name it could be another file by now (renamed over, or a FIFO that never ends).
+  std::string sha256() {
+    digest::Hasher hasher(digest::Algorithm::sha256);
+    std::vector<std::byte> buffer(256 * 1024);
+    std::uint64_t offset = 0;
+    while (offset < size_) {
+      const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), size_ - offset));
+      const std::size_t n = read_at(offset, std::span<std::byte>(buffer.data(), want));
+      if (n == 0) break;  // shrunk meanwhile: the digest will not match, and says so
+      hasher.update(std::span<const std::byte>(buffer.data(), n));
+      offset += n;
+    }
+    return hasher.hex();
+  }
 
   std::size_t read_at(std::uint64_t offset, std::span<std::byte> buffer) {
     for (;;) {
@@ -131,9 +153,7 @@ asio::awaitable<UploadReceipt> upload_file(FtpClient& client, UploadRequest requ
 
   const std::optional<std::string> remote_digest = co_await client.hash(request.remote_path, "SHA-256");
   if (remote_digest) {
-    const std::optional<std::string> local_digest =
-        digest::hash_file(digest::Algorithm::sha256, request.source.string());
-    if (!local_digest) throw ClientError(ErrorKind::local, "cannot read " + request.source.string() + " to check it");
+    const std::optional<std::string> local_digest = file.sha256();
     if (*local_digest != *remote_digest) {
       throw ClientError(ErrorKind::verify, "SHA-256 mismatch after uploading " + request.source.string() +
                                                ": the server has " + *remote_digest + ", the local file " +

@@ -111,6 +111,16 @@ class FerryPutMirrorTest(ClientTestMixin, ServerTestCase):
         # The server logs the bytes it received: only the rest was sent.
         self.assertTrue(self.server.wait_for_log(r"STOR /resume\.bin .* 900000 bytes"), self.server.log_text())
 
+    def test_put_fifo_is_refused_not_waited_on(self):
+        # Opening a FIFO for reading waits for a writer: put hung there for ever.
+        fifo = os.path.join(self.home, "pipe")
+        os.mkfifo(fifo)
+        run = self.ferry("put", fifo, self.server.url("/pipe"), timeout=10)
+        self.assertExit(run, 1)
+        self.assertIn("pipe: not a regular file", run.stderr)
+        self.assertOneLineError(run)
+        self.assertFalse(os.path.exists(self.remote("pipe")))
+
     def test_put_missing_local_file(self):
         run = self.ferry("put", os.path.join(self.home, "nope"), self.server.url("/"))
         self.assertExit(run, 1)

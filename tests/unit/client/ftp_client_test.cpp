@@ -3,6 +3,10 @@
 // end a stalled transfer with the right error kind.
 #include "ftp_client.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <asio/co_spawn.hpp>
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
@@ -10,6 +14,8 @@
 #include <asio/read_until.hpp>
 #include <asio/write.hpp>
 #include <catch2/catch.hpp>
+#include <atomic>
+#include <filesystem>
 #include <algorithm>
 #include <chrono>
 #include <cstring>
@@ -19,6 +25,8 @@
 #include <thread>
 #include <utility>
 #include <vector>
+
+#include "upload.hpp"
 
 using namespace ferry::client;
 using asio::ip::tcp;
@@ -458,6 +466,41 @@ TEST_CASE("FtpClient: an upload cut by cancel() resets the data connection", "[c
   auto result = ended.get_future();
   REQUIRE(result.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
   CHECK(result.get() == asio::error::connection_reset);
+}
+
+TEST_CASE("upload_file refuses a FIFO at once instead of waiting for a writer", "[client][upload]") {
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / ("ferry-fifo-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::filesystem::path fifo = dir / "pipe";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  ScriptedServer server(standard_script);
+  std::promise<void> done;
+  bool had_to_unblock = false;
+  const auto failure = run_client(
+      [&](FtpClient& client) -> asio::awaitable<void> {
+        struct Signal {
+          std::promise<void>& done;
+          ~Signal() { done.set_value(); }
+        } signal{done};
+        co_await client.connect("127.0.0.1", server.port());
+        co_await client.login("demo", "right");
+        UploadRequest request;
+        request.source = fifo;
+        request.remote_path = "/pipe";
+        co_await upload_file(client, std::move(request));
+      },
+      [&](FtpClient&) {
+        if (done.get_future().wait_for(std::chrono::seconds(3)) == std::future_status::ready) return;
+        // Stuck in open(): a writer lets it go on, so that the test ends either way.
+        had_to_unblock = true;
+        const int writer = ::open(fifo.c_str(), O_WRONLY | O_CLOEXEC);
+        if (writer >= 0) ::close(writer);
+      });
+  std::filesystem::remove_all(dir);
+  CHECK_FALSE(had_to_unblock);
+  REQUIRE(failure);
+  CHECK(failure->kind() == ErrorKind::local);
+  CHECK_THAT(failure->what(), Catch::Matchers::Contains("pipe: not a regular file"));
 }
 
 TEST_CASE("FtpClient: rename, remove and directories map replies to error kinds", "[client][ftp_client]") {
