@@ -99,35 +99,58 @@ MirrorPlan plan_mirror(const std::vector<TreeEntry>& source, const std::vector<T
 // ---------------------------------------------------------------------------------------
 // Listings.
 
-std::vector<TreeEntry> list_local_tree(const fs::path& root) {
+namespace {
+
+TreeEntry local_entry(const fs::path& path, const fs::path& root) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) {
+    throw ClientError(ErrorKind::local, "cannot read " + path.string() + ": " + std::strerror(errno));
+  }
+  TreeEntry entry;
+  entry.path = path.lexically_relative(root).generic_string();
+  entry.mtime = static_cast<std::int64_t>(st.st_mtim.tv_sec);
+  if (S_ISREG(st.st_mode)) {
+    entry.type = FileType::file;
+    entry.size = static_cast<std::uint64_t>(st.st_size);
+  } else if (S_ISDIR(st.st_mode)) {
+    entry.type = FileType::directory;
+  } else if (S_ISLNK(st.st_mode)) {
+    entry.type = FileType::symlink;
+  } else {
+    entry.type = FileType::other;
+  }
+  return entry;
+}
+
+}  // namespace
+
+std::vector<TreeEntry> list_local_tree(const fs::path& root, std::vector<UnreadableDirectory>* unreadable) {
   std::vector<TreeEntry> entries;
   std::error_code ec;
   if (!fs::exists(root, ec)) return entries;
-  fs::recursive_directory_iterator it(root, fs::directory_options::none, ec);
-  if (ec) throw ClientError(ErrorKind::local, "cannot read " + root.string() + ": " + ec.message());
-  for (; it != fs::recursive_directory_iterator(); it.increment(ec)) {
-    if (ec) break;
-    const fs::path& path = it->path();
-    struct stat st {};
-    if (::lstat(path.c_str(), &st) != 0) {
-      throw ClientError(ErrorKind::local, "cannot read " + path.string() + ": " + std::strerror(errno));
+  // Directory by directory (not recursive_directory_iterator, which stops at the first
+  // directory it cannot open), so that one unreadable subdirectory costs only its subtree.
+  std::deque<fs::path> pending{root};
+  while (!pending.empty()) {
+    const fs::path directory = std::move(pending.front());
+    pending.pop_front();
+    const bool is_root = directory == root;
+    fs::directory_iterator it(directory, ec);
+    for (; !ec && it != fs::directory_iterator(); it.increment(ec)) {
+      TreeEntry entry = local_entry(it->path(), root);
+      if (entry.type == FileType::directory) pending.push_back(it->path());
+      entries.push_back(std::move(entry));
     }
-    TreeEntry entry;
-    entry.path = path.lexically_relative(root).generic_string();
-    entry.mtime = static_cast<std::int64_t>(st.st_mtim.tv_sec);
-    if (S_ISREG(st.st_mode)) {
-      entry.type = FileType::file;
-      entry.size = static_cast<std::uint64_t>(st.st_size);
-    } else if (S_ISDIR(st.st_mode)) {
-      entry.type = FileType::directory;
-    } else if (S_ISLNK(st.st_mode)) {
-      entry.type = FileType::symlink;
-    } else {
-      entry.type = FileType::other;
+    if (!ec) continue;
+    if (is_root || unreadable == nullptr) {
+      throw ClientError(ErrorKind::local, "cannot read " + directory.string() + ": " + ec.message());
     }
-    entries.push_back(std::move(entry));
+    // Entries read before a failure part-way stay out too: the directory counts as unknown.
+    const std::string relative = directory.lexically_relative(root).generic_string();
+    std::erase_if(entries, [&relative](const TreeEntry& entry) { return under(entry.path, relative); });
+    unreadable->push_back({relative, ec.message()});
+    ec.clear();
   }
-  if (ec) throw ClientError(ErrorKind::local, "cannot read below " + root.string() + ": " + ec.message());
   return entries;
 }
 
@@ -342,6 +365,7 @@ asio::awaitable<MirrorSummary> run_mirror(FtpClient& first, MirrorRequest reques
   std::vector<std::string> notes;
   std::uint64_t cut = 0;  // remote directories left out for their depth
   std::vector<std::string> unlisted;  // remote directories that could not be listed
+  std::vector<UnreadableDirectory> unreadable;  // local ones
 
   std::vector<TreeEntry> remote;
   std::vector<TreeEntry> local;
@@ -352,14 +376,14 @@ asio::awaitable<MirrorSummary> run_mirror(FtpClient& first, MirrorRequest reques
     std::error_code ec;
     fs::create_directories(request.local_root, ec);
     if (ec) throw ClientError(ErrorKind::local, "cannot create " + request.local_root.string() + ": " + ec.message());
-    local = list_local_tree(request.local_root);
+    local = list_local_tree(request.local_root, &unreadable);
     state.use_mdtm = !features.has("MLST");
   } else {
     std::error_code ec;
     if (!fs::is_directory(request.local_root, ec)) {
       throw ClientError(ErrorKind::local, request.local_root.string() + " is not a directory");
     }
-    local = list_local_tree(request.local_root);
+    local = list_local_tree(request.local_root, &unreadable);
     // Only a not-found on the root's own listing means "there is no remote tree yet";
     // list_remote_tree reports a subdirectory it cannot list in `unlisted` instead.
     bool missing = false;
@@ -379,6 +403,20 @@ asio::awaitable<MirrorSummary> run_mirror(FtpClient& first, MirrorRequest reques
     // Without MFMT a remote file's time is when it was uploaded: only sizes compare.
     compare_mtime = features.has("MFMT");
     state.set_remote_time = compare_mtime;
+  }
+
+  // A local directory that cannot be read: what is in it is unknown on this side, so
+  // nothing is copied into it or from it; noted, and counted as failed.
+  for (const UnreadableDirectory& directory : unreadable) {
+    notes.push_back("cannot read " + (request.local_root / directory.path).string() + " (" + directory.reason +
+                    "): left out");
+    unlisted.push_back(directory.path);
+  }
+  if (download && !unreadable.empty()) {
+    std::erase_if(remote, [&unreadable](const TreeEntry& entry) {
+      return std::any_of(unreadable.begin(), unreadable.end(),
+                         [&entry](const UnreadableDirectory& dir) { return under(entry.path, dir.path); });
+    });
   }
 
   MirrorPlan plan = download ? plan_mirror(remote, local, compare_mtime) : plan_mirror(local, remote, compare_mtime);

@@ -43,9 +43,17 @@ struct MirrorPlan {
 MirrorPlan plan_mirror(const std::vector<TreeEntry>& source, const std::vector<TreeEntry>& target,
                        bool compare_mtime);
 
+struct UnreadableDirectory {
+  std::string path;    // relative to the tree's root
+  std::string reason;  // e.g. "Permission denied"
+};
+
 // A local tree, recursively, without following symlinks (they are listed as symlinks).
-// Empty when `root` does not exist. Throws ClientError(local) when it cannot be read.
-std::vector<TreeEntry> list_local_tree(const std::filesystem::path& root);
+// Empty when `root` does not exist. Throws ClientError(local) when the root cannot be read;
+// a subdirectory that cannot be read is left out (its entry stays, nothing below it) and
+// named in `unreadable`, or thrown as well when `unreadable` is null.
+std::vector<TreeEntry> list_local_tree(const std::filesystem::path& root,
+                                       std::vector<UnreadableDirectory>* unreadable = nullptr);
 
 // "/a/b" + "c/d" -> "/a/b/c/d"; "/" + "c" -> "/c".
 std::string join_remote(std::string_view root, std::string_view relative);

@@ -306,6 +306,36 @@ class FerryPutMirrorTest(ClientTestMixin, ServerTestCase):
         run = self.ferry("mirror", self.server.url("/welcome"), down, timeout=MIRROR_TIMEOUT)
         self.assertIn("mirror: 0 files transferred, 1 unchanged, 0 failed", run.stdout)
 
+    def test_mirror_up_leaves_out_an_unreadable_local_directory(self):
+        # One unreadable subdirectory ended the whole mirror before anything was sent.
+        tree = os.path.join(self.home, "partly")
+        for name in ("a.txt", "locked/b.txt", "ok/c.txt"):
+            os.makedirs(os.path.dirname(os.path.join(tree, name)), exist_ok=True)
+            with open(os.path.join(tree, name), "wb") as f:
+                f.write(name.encode())
+        locked = os.path.join(tree, "locked")
+        os.chmod(locked, 0)
+        self.addCleanup(os.chmod, locked, 0o700)
+        # root reads any directory: run ferry without the capabilities that allow it.
+        prefix = []
+        if os.geteuid() == 0:
+            if not shutil.which("setpriv"):
+                self.skipTest("running as root without setpriv")
+            prefix = ["setpriv", "--bounding-set=-dac_override,-dac_read_search",
+                      "--inh-caps=-dac_override,-dac_read_search"]
+        env = subprocess_env(self.home)
+        env["FERRY_PASSWORD"] = self.server.password
+        proc = subprocess.run(prefix + [FERRY, "mirror", "-R", tree, self.server.url("/partly")],
+                              stdin=subprocess.DEVNULL, capture_output=True, env=env, timeout=MIRROR_TIMEOUT)
+        out, err = proc.stdout.decode(), proc.stderr.decode()
+        self.assertEqual(proc.returncode, 1, out + err)
+        self.assertIn(f"cannot read {locked} (Permission denied): left out", err)
+        self.assertIn("mirror: 2 files (", out)
+        self.assertIn(" 1 failed", out)
+        self.assertEqual(read(self.remote("partly", "a.txt")), b"a.txt")
+        self.assertEqual(read(self.remote("partly", "ok", "c.txt")), b"ok/c.txt")
+        self.assertFalse(os.path.exists(self.remote("partly", "locked", "b.txt")))
+
     def test_mirror_missing_remote_directory_exit_5(self):
         run = self.ferry("mirror", self.server.url("/no-such-dir"), os.path.join(self.home, "x"))
         self.assertExit(run, 5)
