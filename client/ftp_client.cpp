@@ -375,6 +375,38 @@ asio::awaitable<void> FtpClient::start_data_tls(const std::string& what) {
   note(TranscriptKind::info, established);
 }
 
+asio::awaitable<void> FtpClient::start_data_tls_or_abandon(const std::string& what) {
+  std::optional<ClientError> failure;
+  try {
+    co_await start_data_tls(what);
+  } catch (const ClientError& error) {
+    failure = error;
+  }
+  if (!failure) co_return;
+  co_await abandon_transfer();
+  throw *failure;
+}
+
+asio::awaitable<void> FtpClient::abandon_transfer() {
+  std::error_code ignored;
+  data_.set_option(asio::socket_base::linger(true, 0), ignored);  // a reset: never a complete upload
+  data_.close(ignored);
+  data_tls_.reset();
+  if (!control_.is_open()) co_return;
+  // The server has answered 1xx and owes a final reply (426, 425...): read it, so that the
+  // next command's reply is not taken for this one's. A server that does not send it in
+  // time loses the control connection instead; the caller may connect again.
+  const auto timeout = std::exchange(timeout_, std::min<std::chrono::steady_clock::duration>(timeout_, quit_timeout));
+  bool in_step = false;
+  try {
+    co_await read_reply();
+    in_step = true;
+  } catch (const ClientError&) {
+  }
+  timeout_ = timeout;
+  if (!in_step) control_.close(ignored);
+}
+
 asio::awaitable<void> FtpClient::shutdown_data_tls() {
   if (!data_tls_) co_return;
   arm();
@@ -580,7 +612,7 @@ asio::awaitable<std::uint64_t> FtpClient::run_transfer(std::string command_line,
     if (opening.code == 550) throw not_found(path, opening);
     throw ClientError(ErrorKind::transfer, path + ": the server refused the transfer (" + reply_summary(opening) + ")");
   }
-  if (protected_data_ && opening.positive_preliminary()) co_await start_data_tls(path);
+  if (protected_data_ && opening.positive_preliminary()) co_await start_data_tls_or_abandon(path);
 
   std::uint64_t received = 0;
   std::vector<std::byte> buffer(transfer_chunk);
@@ -667,7 +699,7 @@ asio::awaitable<std::uint64_t> FtpClient::store(std::string path, DataSource sou
   // process killed by a signal) resets it: the server discards the upload and keeps the
   // old file. Only the normal end below clears this and closes with a FIN.
   data_.set_option(asio::socket_base::linger(true, 0), ignored);
-  if (protected_data_) co_await start_data_tls(path);
+  if (protected_data_) co_await start_data_tls_or_abandon(path);
 
   std::uint64_t sent = 0;
   std::vector<std::byte> buffer(transfer_chunk);

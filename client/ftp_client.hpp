@@ -164,6 +164,13 @@ class FtpClient {
   // connection's latest session: with TLS 1.3 its ticket arrives after the handshake.
   asio::awaitable<void> start_control_tls();
   asio::awaitable<void> start_data_tls(const std::string& what);
+  // start_data_tls for a transfer whose 1xx has arrived: on a failure it abandons the
+  // transfer before rethrowing, so that the control connection stays in step.
+  asio::awaitable<void> start_data_tls_or_abandon(const std::string& what);
+  // After a positive preliminary reply, when the transfer cannot go on: resets the data
+  // connection and reads the server's final reply (at most a few seconds), or closes the
+  // control connection when it does not come. Never throws.
+  asio::awaitable<void> abandon_transfer();
   // Sends close_notify on a TLS data connection (the end of an upload).
   asio::awaitable<void> shutdown_data_tls();
   asio::awaitable<std::pair<std::error_code, std::size_t>> data_read_some(std::span<std::byte> buffer);

@@ -8,7 +8,11 @@ session — so every transfer below also proves that ferry resumes it.
 import hashlib
 import os
 import shutil
+import socket
+import ssl
 import tempfile
+import threading
+import time
 import unittest
 
 from ferryd_harness import ServerTestCase, fs_local_mounts, make_test_certificate, toml_str
@@ -153,6 +157,139 @@ class FerryTlsTest(ClientTestMixin, ServerTestCase):
         self.assertExit(run, 0)
         for text in ("--tls", "--ca-file", "--insecure", "ftps://", "certificate that could not be verified"):
             self.assertIn(text, run.stdout)
+
+
+class FakeFtpsServer:
+    """A scripted explicit-FTPS server on 127.0.0.1:0 whose first STOR fails its data
+    connection's TLS handshake (closed at once, then 425). Bounded: 30 s, 10 s per socket."""
+
+    def __init__(self):
+        self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.ctx.load_cert_chain(cert(), os.path.join(CERT_DIR, "key.pem"))
+        self.files = {}
+        self.stors = 0
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(0.2)
+        self.port = self.listener.getsockname()[1]
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._accept_loop, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join(timeout=10)
+        self.listener.close()
+        return False
+
+    def _accept_loop(self):
+        deadline = time.monotonic() + 30
+        while not self.stop.is_set() and time.monotonic() < deadline:
+            try:
+                conn, _ = self.listener.accept()
+            except socket.timeout:
+                continue
+            threading.Thread(target=self._session, args=(conn,), daemon=True).start()
+
+    def _session(self, conn):
+        conn.settimeout(10)
+        f = conn.makefile("rb")
+        data_listener = None
+
+        def say(text):
+            conn.sendall(text.encode() + b"\r\n")
+
+        try:
+            say("220 fake ftps")
+            for _ in range(100):
+                line = f.readline(4096).decode(errors="replace").rstrip("\r\n")
+                if not line:
+                    break
+                verb, _, arg = line.partition(" ")
+                verb = verb.upper()
+                if verb == "AUTH":
+                    say("234 go")
+                    conn = self.ctx.wrap_socket(conn, server_side=True)
+                    f = conn.makefile("rb")
+                elif verb == "USER":
+                    say("331 password please")
+                elif verb == "PASS":
+                    say("230 ok")
+                elif verb in ("PBSZ", "PROT", "TYPE"):
+                    say("200 ok")
+                elif verb == "OPTS":
+                    say("200 SHA-256")
+                elif verb == "FEAT":
+                    say("211-Features:\r\n EPSV\r\n HASH SHA-256*\r\n SIZE\r\n MLST type*;size*;\r\n211 End")
+                elif verb == "SIZE":
+                    say(f"213 {len(self.files[arg])}" if arg in self.files else "550 No such file")
+                elif verb == "HASH":
+                    if arg in self.files:
+                        say(f"213 SHA-256 0-{len(self.files[arg])} {hashlib.sha256(self.files[arg]).hexdigest()} {arg}")
+                    else:
+                        say("550 No such file")
+                elif verb == "MKD":
+                    say(f'257 "{arg}" created')
+                elif verb == "MLSD":
+                    say("550 No such directory")
+                elif verb == "EPSV":
+                    data_listener = socket.create_server(("127.0.0.1", 0))
+                    data_listener.settimeout(10)
+                    say(f"229 Entering Extended Passive Mode (|||{data_listener.getsockname()[1]}|)")
+                elif verb == "STOR":
+                    self.stors += 1
+                    say("150 go")
+                    d, _ = data_listener.accept()
+                    data_listener.close()
+                    if self.stors == 1:
+                        d.close()
+                        say("425 TLS negotiation failed on the data connection")
+                        continue
+                    d = self.ctx.wrap_socket(d, server_side=True)
+                    chunks = []
+                    while True:
+                        try:
+                            chunk = d.recv(65536)
+                        except (OSError, ssl.SSLError):
+                            break
+                        if not chunk:
+                            break
+                        chunks.append(chunk)
+                    d.close()
+                    self.files[arg] = b"".join(chunks)
+                    say("226 stored")
+                elif verb == "QUIT":
+                    say("221 bye")
+                    break
+                else:
+                    say("502 not here")
+        except (OSError, ValueError, ssl.SSLError):
+            pass
+        finally:
+            conn.close()
+
+
+class FerryTlsDataFailureTest(ClientTestMixin, unittest.TestCase):
+    def test_a_failed_data_handshake_keeps_the_control_connection_in_step(self):
+        # The 425 that follows a failed data-connection handshake was left unread: every
+        # later command took the previous one's reply, and every later file failed.
+        home = self.make_tmp()
+        tree = os.path.join(home, "tree")
+        os.makedirs(tree)
+        for name in ("a", "b", "c"):
+            with open(os.path.join(tree, name), "wb") as f:
+                f.write(name.encode() * 1000)
+        with FakeFtpsServer() as srv:
+            run = run_ferry(["--tls", "--ca-file", cert(), "mirror", "-R", tree,
+                             f"ftp://alice@127.0.0.1:{srv.port}/r"], home, password="pw", timeout=30)
+            files = dict(srv.files)
+        self.assertExit(run, 1)
+        self.assertIn("TLS handshake on the data connection", run.stderr)
+        self.assertIn("mirror: 2 files (", run.stdout)
+        self.assertIn(" 1 failed", run.stdout)
+        self.assertEqual(files, {"/r/b": b"b" * 1000, "/r/c": b"c" * 1000})
 
 
 if __name__ == "__main__":
