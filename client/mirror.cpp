@@ -288,8 +288,19 @@ asio::awaitable<void> transfer_one(FtpClient& client, MirrorState& state, const 
     const UploadReceipt receipt = co_await upload_file(client, std::move(job));
     verified = receipt.verification == Verification::matched;
     if (state.set_remote_time && entry.mtime != 0) {
-      std::string path = remote;
-      co_await client.set_mtime(std::move(path), entry.mtime);
+      // The file is uploaded (and verified) by now: a server that will not set its time
+      // costs a note, not a failure. A lost connection still fails it.
+      std::optional<std::string> refused;
+      try {
+        std::string path = remote;
+        co_await client.set_mtime(std::move(path), entry.mtime);
+      } catch (const ClientError& error) {
+        if (!client.is_connected() || error.kind() == ErrorKind::timeout || error.kind() == ErrorKind::cancelled) {
+          throw;
+        }
+        refused = error.what();
+      }
+      if (refused) state.note(entry.path + ": uploaded, but its modification time was not set (" + *refused + ")");
     }
   }
   if (verified) ++state.summary.verified;

@@ -582,6 +582,17 @@ class FerryMirrorUploadTest(ClientTestMixin, unittest.TestCase):
         self.assertNotIn("MKD /r", srv.lines)
 
 
+    def test_a_refused_mfmt_is_a_note_and_the_file_counts_as_transferred(self):
+        src = self.local_tree({"a": b"aaaa"})
+        with FakeFtpServer(b"", lie=False, files={}, features=" MFMT\r\n",
+                           replies={"MFMT": "550 Permission denied"}) as srv:
+            run = self.mirror_up(srv, src)
+        self.assertExit(run, 0)
+        self.assertIn("a: uploaded, but its modification time was not set", run.stderr)
+        self.assertIn("mirror: 1 file (4 B) transferred, 0 unchanged, 0 failed", run.stdout)
+        self.assertIn("MFMT", srv.commands)
+
+
 class FerryPasswordInMessagesTest(ClientTestMixin, unittest.TestCase):
     """A password written into a URL never appears in ferry's messages (refused before connecting)."""
 
