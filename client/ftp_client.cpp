@@ -71,6 +71,12 @@ ClientError refusal(const std::string& what, const std::string& path, const ftp:
                                              text.find("NOT FOUND") != std::string::npos ||
                                              text.find("DOES NOT EXIST") != std::string::npos);
   if (missing) return ClientError(ErrorKind::not_found, path + ": no such file or directory (" + reply_summary(reply) + ")");
+  // 500 is "syntax error, command unrecognized": to a command the server knows, it is the
+  // name (a character, a length) it refuses, not the operation.
+  if (reply.code == 500) {
+    return ClientError(ErrorKind::refused, what + " " + path + ": the server refused the command or the name (" +
+                                               reply_summary(reply) + ")");
+  }
   if (not_implemented(reply)) {
     return ClientError(ErrorKind::protocol, "the server does not support " + what + " (" + reply_summary(reply) + ")");
   }

@@ -371,11 +371,13 @@ TEST_CASE("FtpClient: store sends REST and STOR and the bytes from the source", 
       return srv.reply("226 Transfer complete.");
     }
     if (line == "STOR /denied") return srv.reply("550 /denied: Permission denied.");
+    if (line == "STOR /bad\x7fname") return srv.reply("500 Syntax error in file name.");
     standard_script(line, srv);
   });
   std::uint64_t sent = 0;
   std::uint64_t last_done = 0;
   std::optional<ClientError> refused;
+  std::optional<ClientError> bad_name;
   const auto failure = run_client([&](FtpClient& client) -> asio::awaitable<void> {
     co_await client.connect("127.0.0.1", server.port());
     co_await client.login("demo", "right");
@@ -394,7 +396,18 @@ TEST_CASE("FtpClient: store sends REST and STOR and the bytes from the source", 
     } catch (const ClientError& error) {
       refused = error;
     }
+    DataSource nothing_either = [](std::span<std::byte>) { return std::size_t{0}; };
+    try {
+      co_await client.store("/bad\x7fname", std::move(nothing_either), 0, 0, {});
+    } catch (const ClientError& error) {
+      bad_name = error;
+    }
   });
+  // A 500 to STOR is about the name, not a server without uploads.
+  REQUIRE(bad_name);
+  CHECK(bad_name->kind() == ErrorKind::refused);
+  CHECK_THAT(bad_name->what(), Catch::Matchers::Contains("refused the command or the name (500 Syntax error"));
+  CHECK_THAT(bad_name->what(), !Catch::Matchers::Contains("does not support"));
   CHECK_FALSE(failure);
   CHECK(sent == payload.size());
   CHECK(last_done == 1000 + payload.size());
