@@ -63,7 +63,13 @@ class ConcurrencyTest(ServerTestCase):
             self.assertEqual(buf.getvalue(), self.server.image_bytes)
         finally:
             close_quietly(f)
-        logins = [ln for ln in self.server.log_lines[mark:] if "login ok" in ln]
+        # The log is read from ferryd's stderr by another thread: wait (bounded) for the last line.
+        deadline = time.monotonic() + 10
+        while True:
+            logins = [ln for ln in self.server.log_lines[mark:] if "login ok" in ln]
+            if len(logins) >= CLIENTS + 1 or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
         self.assertEqual(len(logins), CLIENTS + 1)
 
     def test_many_sessions_interleaved_commands(self):
