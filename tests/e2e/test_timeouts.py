@@ -181,8 +181,11 @@ class LimitsTest(unittest.TestCase):
         _, err = proc.communicate(timeout=10)
         self.assertEqual(proc.returncode, 0, err)
         self.assertIn("the descriptor limit is 48", err)
-        self.assertEqual(err.count("accept failed: Too many open files"), 1, err)
-        self.assertIn("accepting connections again after", err)
+        # Once per episode (a descriptor freed in between may end one), not every 100 ms.
+        failed, recovered = err.count("accept failed: Too many open files"), err.count("accepting connections again")
+        self.assertGreaterEqual(recovered, 1, err)
+        self.assertGreaterEqual(failed, 1, err)
+        self.assertLessEqual(failed, recovered, err)
 
     def test_passive_port_exhaustion_answers_425_at_once(self):
         with FerryServer(passive_ports=(34567, 34567)) as srv:
