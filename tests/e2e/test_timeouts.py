@@ -153,10 +153,11 @@ class LimitsTest(unittest.TestCase):
         time.sleep(0.3)
         with open(f"/proc/{proc.pid}/maps") as maps:
             if "libasan" in maps.read():
-                # Open: under ASan+UBSan the sessions accepted around the failed accepts end
-                # with a cancellation handler used after it was destroyed (asio::cancellation_slot::
-                # clear, invalid vptr), already at 8b0ff9c. Release builds pass; not yet understood.
-                self.skipTest("known open bug under ASan+UBSan: cancellation slot after EMFILE")
+                # UBSan's vptr check needs a free descriptor of its own (it tests that memory
+                # is readable through a pipe): with none left it reports every object it
+                # checks as "invalid vptr" ("memory cannot be printed"), a false positive; gdb
+                # shows the object's vtable intact. So this case runs in the release build only.
+                self.skipTest("UBSan's vptr check fails without free descriptors (false positive)")
         held = []
         self.addCleanup(lambda: [c.close() for c in held])
         deadline = time.monotonic() + 10
