@@ -402,15 +402,23 @@ asio::awaitable<void> FtpClient::abandon_transfer() {
   // The server has answered 1xx and owes a final reply (426, 425...): read it, so that the
   // next command's reply is not taken for this one's. A server that does not send it in
   // time loses the control connection instead; the caller may connect again.
+  if (!co_await brief_reply({})) control_.close(ignored);
+}
+
+asio::awaitable<bool> FtpClient::brief_reply(std::string line) {
   const auto timeout = std::exchange(timeout_, std::min<std::chrono::steady_clock::duration>(timeout_, quit_timeout));
-  bool in_step = false;
+  bool answered = false;
   try {
-    co_await read_reply();
-    in_step = true;
+    if (line.empty()) {
+      co_await read_reply();
+    } else {
+      co_await command(std::move(line));
+    }
+    answered = true;
   } catch (const ClientError&) {
   }
   timeout_ = timeout;
-  if (!in_step) control_.close(ignored);
+  co_return answered;
 }
 
 asio::awaitable<void> FtpClient::shutdown_data_tls() {
@@ -550,14 +558,8 @@ asio::awaitable<std::optional<std::string>> FtpClient::hash(std::string path, st
 asio::awaitable<void> FtpClient::quit() {
   if (!control_.is_open()) co_return;
   // The job is done: a server that does not answer QUIT gets a few seconds, not the whole
-  // timeout.
-  const auto timeout = std::exchange(timeout_, std::min<std::chrono::steady_clock::duration>(timeout_, quit_timeout));
-  try {
-    co_await command("QUIT");
-  } catch (const ClientError&) {
-    // The server may close first; either way the session is over.
-  }
-  timeout_ = timeout;
+  // timeout; it may also close first. Either way the session is over.
+  (void)co_await brief_reply("QUIT");
   std::error_code ignored;
   data_.close(ignored);
   control_.close(ignored);

@@ -171,6 +171,10 @@ class FtpClient {
   // connection and reads the server's final reply (at most a few seconds), or closes the
   // control connection when it does not come. Never throws.
   asio::awaitable<void> abandon_transfer();
+  // Sends `line` (or, when empty, only reads the reply owed) allowing at most a few seconds
+  // for the answer: for leaving, where a silent server must not cost the whole timeout.
+  // True when the reply came. Never throws.
+  asio::awaitable<bool> brief_reply(std::string line);
   // Sends close_notify on a TLS data connection (the end of an upload).
   asio::awaitable<void> shutdown_data_tls();
   asio::awaitable<std::pair<std::error_code, std::size_t>> data_read_some(std::span<std::byte> buffer);

@@ -168,6 +168,20 @@ namespace {
 // A remote tree deeper than this is cut there (a server may show an endless one).
 constexpr std::size_t max_remote_depth = 64;
 
+// A failure after which this connection cannot go on (as opposed to one refusal).
+bool connection_gone(const FtpClient& client, const ClientError& error) {
+  return !client.is_connected() || error.kind() == ErrorKind::timeout || error.kind() == ErrorKind::cancelled ||
+         error.kind() == ErrorKind::connect;
+}
+
+// Drops the entries at or below any of `directories`: what is in them is unknown.
+void leave_out(std::vector<TreeEntry>& entries, const std::vector<std::string>& directories) {
+  std::erase_if(entries, [&directories](const TreeEntry& entry) {
+    return std::any_of(directories.begin(), directories.end(),
+                       [&entry](const std::string& directory) { return under(entry.path, directory); });
+  });
+}
+
 // The remote tree below `root`, directory by directory (MLSD, or LIST when FEAT has no MLST).
 // A directory whose MLSD unique fact was seen before (a cycle through a link) is skipped
 // with a note; one deeper than max_remote_depth too, and it counts in `cut`. A directory
@@ -191,9 +205,7 @@ asio::awaitable<std::vector<TreeEntry>> list_remote_tree(FtpClient& client, std:
     try {
       listing = co_await client.list(std::move(directory));
     } catch (const ClientError& error) {
-      const bool connection_gone = !client.is_connected() || error.kind() == ErrorKind::timeout ||
-                                   error.kind() == ErrorKind::cancelled || error.kind() == ErrorKind::connect;
-      if (relative.empty() || connection_gone) throw;
+      if (relative.empty() || connection_gone(client, error)) throw;
       failure = error.what();
     }
     if (failure) {
@@ -295,9 +307,7 @@ asio::awaitable<void> transfer_one(FtpClient& client, MirrorState& state, const 
         std::string path = remote;
         co_await client.set_mtime(std::move(path), entry.mtime);
       } catch (const ClientError& error) {
-        if (!client.is_connected() || error.kind() == ErrorKind::timeout || error.kind() == ErrorKind::cancelled) {
-          throw;
-        }
+        if (connection_gone(client, error)) throw;
         refused = error.what();
       }
       if (refused) state.note(entry.path + ": uploaded, but its modification time was not set (" + *refused + ")");
@@ -407,10 +417,7 @@ asio::awaitable<MirrorSummary> run_mirror(FtpClient& first, MirrorRequest reques
     if (missing && remote_root != "/") co_await first.make_directory(remote_root);
     // What is in a remote directory that could not be listed is unknown: nothing is
     // uploaded into it, so no newer remote file there is overwritten.
-    std::erase_if(local, [&unlisted](const TreeEntry& entry) {
-      return std::any_of(unlisted.begin(), unlisted.end(),
-                         [&entry](const std::string& dir) { return under(entry.path, dir); });
-    });
+    leave_out(local, unlisted);
     // Without MFMT a remote file's time is when it was uploaded: only sizes compare.
     compare_mtime = features.has("MFMT");
     state.set_remote_time = compare_mtime;
@@ -418,17 +425,14 @@ asio::awaitable<MirrorSummary> run_mirror(FtpClient& first, MirrorRequest reques
 
   // A local directory that cannot be read: what is in it is unknown on this side, so
   // nothing is copied into it or from it; noted, and counted as failed.
+  std::vector<std::string> unreadable_paths;
   for (const UnreadableDirectory& directory : unreadable) {
     notes.push_back("cannot read " + (request.local_root / directory.path).string() + " (" + directory.reason +
                     "): left out");
-    unlisted.push_back(directory.path);
+    unreadable_paths.push_back(directory.path);
   }
-  if (download && !unreadable.empty()) {
-    std::erase_if(remote, [&unreadable](const TreeEntry& entry) {
-      return std::any_of(unreadable.begin(), unreadable.end(),
-                         [&entry](const UnreadableDirectory& dir) { return under(entry.path, dir.path); });
-    });
-  }
+  if (download) leave_out(remote, unreadable_paths);
+  unlisted.insert(unlisted.end(), unreadable_paths.begin(), unreadable_paths.end());
 
   MirrorPlan plan = download ? plan_mirror(remote, local, compare_mtime) : plan_mirror(local, remote, compare_mtime);
   for (auto& line : plan.notes) notes.push_back(std::move(line));

@@ -153,15 +153,15 @@ asio::awaitable<UploadReceipt> upload_file(FtpClient& client, UploadRequest requ
 
   const std::optional<std::string> remote_digest = co_await client.hash(request.remote_path, "SHA-256");
   if (remote_digest) {
-    const std::optional<std::string> local_digest = file.sha256();
-    if (*local_digest != *remote_digest) {
+    const std::string local_digest = file.sha256();
+    if (local_digest != *remote_digest) {
       throw ClientError(ErrorKind::verify, "SHA-256 mismatch after uploading " + request.source.string() +
                                                ": the server has " + *remote_digest + ", the local file " +
-                                               *local_digest + "; the remote file " + request.remote_path +
+                                               local_digest + "; the remote file " + request.remote_path +
                                                " was left in place");
     }
     receipt.verification = Verification::matched;
-    receipt.sha256 = *local_digest;
+    receipt.sha256 = local_digest;
   }
   co_return receipt;
 }
