@@ -40,10 +40,7 @@ asio::awaitable<void> Session::cmd_pass(std::string_view arg) {
   std::string user = std::exchange(pending_user_, {});
   // A ban counts for the connections opened before it too: no more guesses are judged.
   if (state_->bans.banned(peer_)) {
-    log_session(LogLevel::warning, id_, "refused", {{"peer", peer_text_}, {"reason", "banned"}}, "refused ", peer_text_,
-                ": banned after repeated failed logins");
-    co_await reply(421, "Too many failed logins from your address; try again later.");
-    close();
+    co_await refuse_banned();
     co_return;
   }
   const auto answer_refusal_at = std::chrono::steady_clock::now() + failed_login_delay;

@@ -177,9 +177,6 @@ struct Server::Impl {
         log_info("accepting connections again after ", failures, " failed attempts");
         failures = 0;
       }
-      std::error_code peer_ec;
-      socket.remote_endpoint(peer_ec);
-      if (peer_ec) continue;  // reset before it could be served: nobody to answer, nothing to count
       auto executor = socket.get_executor();
       asio::co_spawn(executor, run_session(current(), std::move(socket), implicit_tls), [](std::exception_ptr e) {
         if (!e) return;

@@ -53,6 +53,9 @@ Session::Session(std::shared_ptr<ServerState> state, asio::ip::tcp::socket socke
 Session::~Session() = default;
 
 asio::awaitable<void> Session::run() {
+  // The constructor found no peer: reset before it could be served. Nobody to answer,
+  // nothing to count (it would all land on 0.0.0.0).
+  if (peer_text_.empty()) co_return;
   auto admission = state_->limits.admit(peer_);
   if (admission != SessionLimits::Admission::admitted) {
     const char* reason = admission == SessionLimits::Admission::too_many_total ? "too many sessions"
@@ -68,11 +71,8 @@ asio::awaitable<void> Session::run() {
   }
   log_session(LogLevel::info, id_, "connect", {{"peer", peer_text_}}, "connected from ", peer_text_);
   if (state_->bans.banned(peer_)) {
-    log_session(LogLevel::warning, id_, "refused", {{"peer", peer_text_}, {"reason", "banned"}}, "refused ", peer_text_,
-                ": banned after repeated failed logins");
     control_.non_blocking(true);
-    co_await reply(421, "Too many failed logins from your address; try again later.");
-    close();
+    co_await refuse_banned();
     state_->limits.release(peer_);
     co_return;
   }
@@ -92,6 +92,13 @@ asio::awaitable<void> Session::run() {
   state_->sessions.remove(this);
   state_->limits.release(peer_);
   log_session(LogLevel::info, id_, "disconnect", {{"peer", peer_text_}}, "closed");
+}
+
+asio::awaitable<void> Session::refuse_banned() {
+  log_session(LogLevel::warning, id_, "refused", {{"peer", peer_text_}, {"reason", "banned"}}, "refused ", peer_text_,
+              ": banned after repeated failed logins");
+  co_await reply(421, "Too many failed logins from your address; try again later.");
+  close();
 }
 
 void Session::request_shutdown() {

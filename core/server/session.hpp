@@ -119,6 +119,9 @@ class Session {
   // Sends a reply. A failed write closes the session.
   asio::awaitable<void> reply(int code, std::string_view text);
   void close();
+  // A banned address, at connect or at PASS on a connection opened before the ban: logs,
+  // answers 421 and closes.
+  asio::awaitable<void> refuse_banned();
   void touch();  // pushes the idle deadline forward
   void set_deadline(std::chrono::steady_clock::time_point when);  // the watchdog's, earlier or later
   // While data flows or a digest is computed, the control connection is legitimately quiet.
