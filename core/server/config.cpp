@@ -44,16 +44,18 @@ class Parser {
     return v;
   }
 
-  void server(const toml::table& table, Config& config) const {
+  void server(const toml::table& table, Config& config) {
     for (auto&& [key, node] : table) {
       std::string_view k = key.str();
       if (k == "listen") {
         const toml::array* list = node.as_array();
         if (!list) fail(node.source(), "'listen' must be an array of \"host:port\" strings");
         config.listen.clear();
+        listen_given_ = true;
         for (const toml::node& item : *list) {
           auto address = parse_listen_address(string(item, "listen"));
           if (!address) fail(item.source(), "'listen' entries must look like \"127.0.0.1:2121\" or \"[::1]:2121\"");
+          claim(*address, item.source());
           config.listen.push_back(*address);
         }
         if (config.listen.empty()) fail(node.source(), "'listen' must name at least one address");
@@ -142,7 +144,7 @@ class Parser {
     return std::filesystem::path(p).is_absolute() ? p : config_dir_ + "/" + p;
   }
 
-  TlsConfig tls(const toml::table& table) const {
+  TlsConfig tls(const toml::table& table) {
     TlsConfig tls;
     bool have_certificate = false;
     bool have_key = false;
@@ -164,6 +166,7 @@ class Parser {
         for (const toml::node& item : *list) {
           auto address = parse_listen_address(string(item, "implicit_listen"));
           if (!address) fail(item.source(), "'implicit_listen' entries must look like \"127.0.0.1:990\"");
+          claim(*address, item.source());
           tls.implicit_listen.push_back(*address);
         }
       } else {
@@ -269,14 +272,35 @@ class Parser {
         fail(key.source(), "unknown key '" + std::string(k) + "'");
       }
     }
+    if (!listen_given_) {
+      for (const auto& [address, where] : claimed_) {  // implicit_listen against the default
+        if (listen_conflict(address, config.listen.front())) {
+          fail(where, to_string(address) + " overlaps the default listen address " + to_string(config.listen.front()) +
+                          ": only one of them can listen");
+        }
+      }
+    }
     if (!have_auth) throw ConfigError{file_ + ": missing [auth] table (which plugin checks passwords)"};
     if (config.mounts.empty()) throw ConfigError{file_ + ": no [[mount]]: a user would see no files"};
     return config;
   }
 
  private:
+  // listen and implicit_listen together: a clash would only show when binding.
+  void claim(const ListenAddress& address, const toml::source_region& where) {
+    for (const auto& [other, other_where] : claimed_) {
+      if (listen_conflict(address, other)) {
+        fail(where, to_string(address) + " overlaps " + to_string(other) + " (line " +
+                        std::to_string(other_where.begin.line) + "): only one of them can listen");
+      }
+    }
+    claimed_.emplace_back(address, where);
+  }
+
   std::string file_;
   std::string config_dir_;
+  std::vector<std::pair<ListenAddress, toml::source_region>> claimed_;
+  bool listen_given_ = false;
 };
 
 }  // namespace
@@ -313,6 +337,21 @@ std::optional<ListenAddress> parse_listen_address(std::string_view text) {
 std::string to_string(const ListenAddress& address) {
   bool v6 = address.host.find(':') != std::string::npos;
   return (v6 ? "[" + address.host + "]" : address.host) + ":" + std::to_string(address.port);
+}
+
+bool listen_conflict(const ListenAddress& a, const ListenAddress& b) {
+  if (a.port == 0 || a.port != b.port) return false;
+  auto binary = [](const std::string& host, bool& v6) {
+    unsigned char bytes[16] = {};
+    v6 = host.find(':') != std::string::npos;
+    ::inet_pton(v6 ? AF_INET6 : AF_INET, host.c_str(), bytes);
+    return std::string(reinterpret_cast<const char*>(bytes), v6 ? 16 : 4);
+  };
+  bool a6 = false, b6 = false;
+  std::string x = binary(a.host, a6), y = binary(b.host, b6);
+  if (a6 != b6) return false;
+  std::string any(x.size(), '\0');
+  return x == y || x == any || y == any;
 }
 
 ConfigResult parse_config(std::string_view text, const std::string& file) {

@@ -22,6 +22,9 @@ struct ListenAddress {
 // "127.0.0.1:2121", "[::1]:21", "[::]:0". nullopt when malformed.
 std::optional<ListenAddress> parse_listen_address(std::string_view text);
 std::string to_string(const ListenAddress& address);
+// Whether two listening sockets could not both be bound: the same port (0 picks a free
+// one) and family (IPv6 sockets are v6-only), and the same address or a wildcard.
+bool listen_conflict(const ListenAddress& a, const ListenAddress& b);
 
 // Which plugin, with its own keys, and where it was configured (for messages).
 struct PluginConfig {

@@ -93,6 +93,15 @@ int serve(int argc, char** argv) {
         std::cerr << "ferryd: --listen " << text << ": expected HOST:PORT, e.g. 127.0.0.1:2121 or [::1]:2121\n";
         return exit_usage;
       }
+      std::vector<ferry::ListenAddress> taken = config.listen;
+      if (config.tls) taken.insert(taken.end(), config.tls->implicit_listen.begin(), config.tls->implicit_listen.end());
+      for (const ferry::ListenAddress& other : taken) {
+        if (ferry::listen_conflict(*address, other)) {
+          std::cerr << "ferryd: --listen " << text << " overlaps " << ferry::to_string(other)
+                    << ": only one of them can listen\n";
+          return exit_usage;
+        }
+      }
       config.listen.push_back(*address);
     }
   }

@@ -202,6 +202,18 @@ class CheckTest(unittest.TestCase):
                         "--listen", "not-an-address"], timeout=20)
         self.assertEqual(p.returncode, 2, p.stderr)
 
+    def test_listen_addresses_that_overlap_exit_2_before_binding(self):
+        # --check judged them good; only binding found out.
+        config = self.write_config(self.srv.config_text().replace(
+            'listen = ["127.0.0.1:0"]', 'listen = ["127.0.0.1:2121", "0.0.0.0:2121"]'))
+        p = run_ferryd(["--config", config, "--check"], timeout=20)
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn("0.0.0.0:2121 overlaps 127.0.0.1:2121", p.stderr)
+        p = run_ferryd(["--config", self.write_config(self.srv.config_text()), "--check",
+                        "--listen", "[::1]:2121", "--listen", "[0:0::1]:2121"], timeout=20)
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn("--listen [0:0::1]:2121 overlaps [::1]:2121", p.stderr)
+
     def test_version(self):
         p = run_ferryd(["--version"], timeout=20)
         self.assertEqual(p.returncode, 0, p.stderr)

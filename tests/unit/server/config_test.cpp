@@ -85,6 +85,32 @@ TEST_CASE("bad values are refused", "[config]") {
   CHECK_FALSE(parse_config(with_server("banner = \"two\\nlines\""), "c").config);
 }
 
+TEST_CASE("listen addresses that could not all be bound are refused", "[config]") {
+  auto twice = parse_config(with_server(R"(listen = ["127.0.0.1:2121", "127.0.0.1:2121"])"), "c.toml");
+  CHECK(twice.error == "c.toml:2:29: 127.0.0.1:2121 overlaps 127.0.0.1:2121 (line 2): only one of them can listen");
+  // The wildcard takes every address of its family; ::1 spelt out is still ::1.
+  CHECK_FALSE(parse_config(with_server(R"(listen = ["0.0.0.0:21", "127.0.0.1:21"])"), "c").config);
+  CHECK_FALSE(parse_config(with_server(R"(listen = ["[::1]:21", "[0:0:0:0:0:0:0:1]:21"])"), "c").config);
+  CHECK_FALSE(parse_config(with_server(R"(listen = ["127.0.0.1:21", "[::]:21"]
+[tls]
+certificate = "c"
+private_key = "k"
+implicit_listen = ["[::1]:21"])"),
+                           "c")
+                  .config);
+  auto against_default =
+      parse_config(std::string(minimal) + R"([tls]
+certificate = "c"
+private_key = "k"
+implicit_listen = ["127.0.0.1:2121"]
+)",
+                   "c");
+  CHECK(against_default.error.find("overlaps the default listen address 127.0.0.1:2121") != std::string::npos);
+  // Different ports, families (IPv6 sockets are v6-only) or port 0 (a free one each) are fine.
+  CHECK(parse_config(with_server(R"(listen = ["127.0.0.1:21", "127.0.0.1:2121", "[::]:21", "0.0.0.0:0", "0.0.0.0:0"])"), "c")
+            .config);
+}
+
 TEST_CASE("auth and mounts are required and checked", "[config]") {
   CHECK(parse_config("[server]\n", "c").error.find("missing [auth]") != std::string::npos);
   CHECK(parse_config("[auth]\nplugin = \"auth_file\"\n", "c").error.find("no [[mount]]") != std::string::npos);
