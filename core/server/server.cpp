@@ -249,9 +249,17 @@ struct Server::Impl {
         next = nullptr;
         error = "unexpected error (not a std::exception)";
       }
-      // Reopened even when the new configuration is refused, so that log rotation works.
-      const Config& in_force = next ? next->config : running->config;
-      std::string log_error_text = runtime->transfer_log.open(in_force.log.xferlog);
+      // A transfer log the new configuration names but cannot open refuses it, as at
+      // start-up. Otherwise the running one is reopened all the same, so that log
+      // rotation works.
+      std::string log_error_text;
+      if (next) {
+        if (std::string why = runtime->transfer_log.open(next->config.log.xferlog); !why.empty()) {
+          next = nullptr;
+          error = "[log] xferlog: " + why;
+        }
+      }
+      if (!next) log_error_text = runtime->transfer_log.open(running->config.log.xferlog);
       asio::post(io, [this, next = std::move(next), error = std::move(error), log_error_text]() mutable {
         if (!log_error_text.empty()) log_error("transfer log: ", log_error_text);
         finish_reload(std::move(next), error);

@@ -170,6 +170,25 @@ class ReloadTest(unittest.TestCase):
             self.assertEqual(len(old.read().splitlines()), 1)
             self.assertEqual(len(new.read().splitlines()), 1)
 
+    def test_a_transfer_log_that_cannot_be_opened_refuses_the_reload(self):
+        # As at start-up: a reload must not quietly go on without the transfer log it names.
+        srv = FerryServer(mounts=fs_local_mounts(),
+                          config_extra='[log]\nxferlog = "xfer.log"\n')
+        srv.start()
+        self.addCleanup(srv.cleanup)
+        self.rewrite_config(srv, 'banner = "ferry ready"', 'banner = "ferry reloaded"')
+        self.rewrite_config(srv, 'xferlog = "xfer.log"', 'xferlog = "no/such/dir/xfer.log"')
+        line = self.hangup(srv, r"reload failed")
+        self.assertIn("xferlog", line)
+        self.assertIn("no/such/dir/xfer.log", line)
+        self.assertTrue(self.banner(srv).startswith("220 ferry ready"))  # the running config stays
+        f = srv.ftp()
+        self.addCleanup(close_quietly, f)
+        f.retrbinary("RETR /welcome/ferry.png", lambda b: None)
+        f.quit()
+        with open(os.path.join(srv.dir, "xfer.log")) as log:
+            self.assertEqual(len(log.read().splitlines()), 1)
+
 
 if __name__ == "__main__":
     unittest.main()
