@@ -28,6 +28,9 @@ class context;
 
 namespace ferry {
 
+// What limits and bans count by: an IPv4 address, or an IPv6 address's /64 ("2001:db8::/64").
+std::string client_key(const asio::ip::address& peer);
+
 // Counts control connections, globally and per client address. Touched only when a
 // session starts or ends, never per command.
 class SessionLimits {

@@ -1,0 +1,84 @@
+// Session limits and bans per client (see server_state.hpp).
+#include <algorithm>
+#include <asio/ip/address.hpp>
+
+#include "server/server_state.hpp"
+
+namespace ferry {
+
+std::string client_key(const asio::ip::address& peer) {
+  if (peer.is_v4()) return peer.to_string();
+  asio::ip::address_v6 v6 = peer.to_v6();
+  if (v6.is_v4_mapped()) return asio::ip::make_address_v4(asio::ip::v4_mapped, v6).to_string();
+  // One subscriber gets a whole /64 and picks addresses in it at will (RFC 4941): keyed
+  // on the full address, bans and per-address limits would not hold a client back.
+  asio::ip::address_v6::bytes_type bytes = v6.to_bytes();
+  std::fill(bytes.begin() + 8, bytes.end(), 0);
+  return asio::ip::address_v6(bytes).to_string() + "/64";
+}
+
+void AddressBans::configure(unsigned failures, std::chrono::seconds window, std::chrono::seconds duration) {
+  std::lock_guard lock(mutex_);
+  failures_ = failures;
+  window_ = window;
+  duration_ = duration;
+}
+
+bool AddressBans::banned(const asio::ip::address& peer) {
+  std::lock_guard lock(mutex_);
+  if (entries_.empty()) return false;
+  auto it = entries_.find(client_key(peer));
+  return it != entries_.end() && std::chrono::steady_clock::now() < it->second.banned_until;
+}
+
+bool AddressBans::record_failure(const asio::ip::address& peer) {
+  auto now = std::chrono::steady_clock::now();
+  std::lock_guard lock(mutex_);
+  if (duration_.count() == 0) return false;
+  if (entries_.size() > 100'000) prune(now);  // bounded, even under a spray of addresses
+  Entry& entry = entries_[client_key(peer)];
+  while (!entry.failures.empty() && entry.failures.front() < now - window_) entry.failures.pop_front();
+  entry.failures.push_back(now);
+  if (entry.failures.size() < failures_ || now < entry.banned_until) return false;
+  entry.banned_until = now + duration_;
+  entry.failures.clear();
+  return true;
+}
+
+void AddressBans::prune(std::chrono::steady_clock::time_point now) {
+  for (auto it = entries_.begin(); it != entries_.end();) {
+    bool stale = now >= it->second.banned_until &&
+                 (it->second.failures.empty() || it->second.failures.back() < now - window_);
+    it = stale ? entries_.erase(it) : std::next(it);
+  }
+}
+
+void SessionLimits::set_limits(unsigned max_total, unsigned max_per_ip) {
+  max_total_.store(max_total, std::memory_order_relaxed);
+  max_per_ip_.store(max_per_ip, std::memory_order_relaxed);
+}
+
+SessionLimits::Admission SessionLimits::admit(const asio::ip::address& peer) {
+  if (total_.fetch_add(1, std::memory_order_relaxed) >= max_total_.load(std::memory_order_relaxed)) {
+    total_.fetch_sub(1, std::memory_order_relaxed);
+    return Admission::too_many_total;
+  }
+  std::lock_guard lock(mutex_);
+  unsigned& count = per_ip_[client_key(peer)];
+  if (count >= max_per_ip_.load(std::memory_order_relaxed)) {
+    total_.fetch_sub(1, std::memory_order_relaxed);
+    if (count == 0) per_ip_.erase(client_key(peer));
+    return Admission::too_many_from_address;
+  }
+  ++count;
+  return Admission::admitted;
+}
+
+void SessionLimits::release(const asio::ip::address& peer) {
+  total_.fetch_sub(1, std::memory_order_relaxed);
+  std::lock_guard lock(mutex_);
+  auto it = per_ip_.find(client_key(peer));
+  if (it != per_ip_.end() && --it->second == 0) per_ip_.erase(it);
+}
+
+}  // namespace ferry
