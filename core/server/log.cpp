@@ -42,12 +42,15 @@ std::size_t utf8_sequence(std::string_view text, std::size_t i) {
   return n;
 }
 
-// Text lines: control characters (a CR or LF in a file name above all) as \xNN.
+// Text lines: control characters (a CR or LF in a file name above all) as \xNN, and a
+// backslash as \\, so that a name spelling "\x0a" cannot pass for an escaped LF.
 void append_text_escaped(std::string& out, std::string_view text) {
   static constexpr char hex[] = "0123456789abcdef";
   for (char ch : text) {
     auto c = static_cast<unsigned char>(ch);
-    if (c < 0x20 || c == 0x7f) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c < 0x20 || c == 0x7f) {
       out += "\\x";
       out += hex[c >> 4];
       out += hex[c & 0xf];

@@ -114,6 +114,18 @@ class LogTest(unittest.TestCase):
         self.assertLess(int(aborted[4]), 64 * 1024 * 1024)
         self.assertNotIn(srv.password, "\n".join(lines))
 
+    def test_text_lines_escape_backslashes_so_names_cannot_fake_an_escape(self):
+        # A name spelling "\x0a" must not read like the escape of a real LF.
+        srv = self.start()
+        f = srv.ftp()
+        self.addCleanup(close_quietly, f)
+        f.storbinary("STOR a\\x0ab", io.BytesIO(b"x"))
+        f.delete("a\\x0ab")
+        f.quit()
+        line = srv.wait_for_log(r"deleted ")
+        self.assertIsNotNone(line)
+        self.assertIn("deleted /a\\\\x0ab ", line)
+
     def test_started_with_stderr_closed_the_log_goes_nowhere_else(self):
         # With descriptor 2 closed by the parent, the xferlog (or after a reload a client's
         # socket) would become "stderr" and receive every log line.
