@@ -134,8 +134,13 @@ asio::awaitable<UploadReceipt> upload_file(FtpClient& client, UploadRequest requ
 
   // A resume of a complete file sends nothing: only the checks below.
   if (!request.resume || offset < file.size()) {
+    // Only the size seen at the start is sent (a log still being written would otherwise
+    // be read on and on); the SIZE and HASH checks below judge those bytes.
     std::uint64_t position = offset;
     DataSource source = [&file, &position](std::span<std::byte> buffer) {
+      const std::uint64_t left = file.size() - std::min(position, file.size());
+      if (left < buffer.size()) buffer = buffer.first(static_cast<std::size_t>(left));
+      if (buffer.empty()) return std::size_t{0};
       const std::size_t n = file.read_at(position, buffer);
       position += n;
       return n;

@@ -121,6 +121,41 @@ class FerryPutMirrorTest(ClientTestMixin, ServerTestCase):
         self.assertOneLineError(run)
         self.assertFalse(os.path.exists(self.remote("pipe")))
 
+    def test_put_sends_the_size_seen_at_the_start_of_a_growing_file(self):
+        # A log still being written: put read on to its new end, then called its own
+        # upload incomplete (SIZE) or reported a digest mismatch.
+        size = 64 << 20
+        src = os.path.join(self.home, "growing.log")
+        with open(src, "wb") as f:
+            f.truncate(size)
+        env = subprocess_env(self.home)
+        env["FERRY_PASSWORD"] = self.server.password
+        proc = subprocess.Popen([FERRY, "-v", "put", src, self.server.url("/growing.log")],
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        server_pid = self.server.proc.pid
+        stopped = False
+        try:
+            for raw in proc.stderr:
+                if raw.startswith(b"< 150"):
+                    os.kill(server_pid, signal.SIGSTOP)  # the client cannot get far meanwhile
+                    stopped = True
+                    break
+            self.assertTrue(stopped, "the upload never started")
+            with open(src, "ab") as f:
+                f.write(b"appended later\n" * 100_000)
+            os.kill(server_pid, signal.SIGCONT)
+            stopped = False
+            out, err = proc.communicate(timeout=MIRROR_TIMEOUT)
+        finally:
+            if stopped:
+                os.kill(server_pid, signal.SIGCONT)
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate(timeout=5)
+        self.assertEqual(proc.returncode, 0, err.decode(errors="replace"))
+        self.assertEqual(os.path.getsize(self.remote("growing.log")), size)
+        self.assertIn(f"sent {size} bytes, SHA-256 matches", out.decode())
+
     def test_put_missing_local_file(self):
         run = self.ferry("put", os.path.join(self.home, "nope"), self.server.url("/"))
         self.assertExit(run, 1)
