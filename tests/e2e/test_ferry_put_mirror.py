@@ -1,5 +1,6 @@
 """ferry put / rm / mkdir / rmdir / mv / mirror against ferryd with a writable fs_local mount."""
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -128,30 +129,11 @@ class FerryPutMirrorTest(ClientTestMixin, ServerTestCase):
         src = os.path.join(self.home, "growing.log")
         with open(src, "wb") as f:
             f.truncate(size)
-        env = subprocess_env(self.home)
-        env["FERRY_PASSWORD"] = self.server.password
-        proc = subprocess.Popen([FERRY, "-v", "put", src, self.server.url("/growing.log")],
-                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-        server_pid = self.server.proc.pid
-        stopped = False
-        try:
-            for raw in proc.stderr:
-                if raw.startswith(b"< 150"):
-                    os.kill(server_pid, signal.SIGSTOP)  # the client cannot get far meanwhile
-                    stopped = True
-                    break
-            self.assertTrue(stopped, "the upload never started")
+        with self.put_with_server_paused(src, "/growing.log") as (proc, resume):
             with open(src, "ab") as f:
                 f.write(b"appended later\n" * 100_000)
-            os.kill(server_pid, signal.SIGCONT)
-            stopped = False
+            resume()
             out, err = proc.communicate(timeout=MIRROR_TIMEOUT)
-        finally:
-            if stopped:
-                os.kill(server_pid, signal.SIGCONT)
-            if proc.poll() is None:
-                proc.kill()
-                proc.communicate(timeout=5)
         self.assertEqual(proc.returncode, 0, err.decode(errors="replace"))
         self.assertEqual(os.path.getsize(self.remote("growing.log")), size)
         self.assertIn(f"sent {size} bytes, SHA-256 matches", out.decode())
@@ -161,25 +143,23 @@ class FerryPutMirrorTest(ClientTestMixin, ServerTestCase):
         self.assertExit(run, 1)
         self.assertOneLineError(run)
 
-    def cut_upload_over_existing_file(self, name, cut, extra_args=()):
-        """Uploads a big file over a small remote one and cuts it mid-way: the server is
-        stopped (SIGSTOP, by PID) once the data flows, so the client's buffers fill, then
-        `cut(proc)` ends the client. Returns the client's exit status after the server ran
-        on; the caller checks the remote file."""
-        old = b"old contents\n"
-        with open(self.remote(name), "wb") as f:
-            f.write(old)
-        src = os.path.join(self.home, name)
-        with open(src, "wb") as f:
-            f.truncate(1 << 30)  # sparse: reading it costs nothing
+    @contextlib.contextmanager
+    def put_with_server_paused(self, src, remote_path, extra_args=()):
+        """Runs `ferry -v put` and stops the server (SIGSTOP, by PID) once the data flows,
+        so the client's buffers fill and it cannot get far. Yields (proc, resume); the
+        server runs on at resume() or at the end, and the client is killed if still alive."""
         env = subprocess_env(self.home)
         env["FERRY_PASSWORD"] = self.server.password
-        mark = self.server.log_mark()
-        proc = subprocess.Popen([FERRY, "-v", *extra_args, "put", src, self.server.url("/" + name)],
-                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                env=env)
+        proc = subprocess.Popen([FERRY, "-v", *extra_args, "put", src, self.server.url(remote_path)],
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
         server_pid = self.server.proc.pid
         stopped = False
+
+        def resume():
+            nonlocal stopped
+            if stopped:
+                os.kill(server_pid, signal.SIGCONT)
+                stopped = False
         try:
             for raw in proc.stderr:
                 if raw.startswith(b"< 150"):
@@ -187,21 +167,32 @@ class FerryPutMirrorTest(ClientTestMixin, ServerTestCase):
                     stopped = True
                     break
             self.assertTrue(stopped, "the upload never started")
-            cut(proc)
-            proc.stderr.read()
-            returncode = proc.wait(timeout=MIRROR_TIMEOUT)
+            yield proc, resume
         finally:
-            if stopped:
-                os.kill(server_pid, signal.SIGCONT)
+            resume()
             if proc.poll() is None:
                 proc.kill()
-                proc.wait(timeout=5)
-            proc.stderr.close()
+            proc.communicate(timeout=5)
+
+    def cut_upload_over_existing_file(self, name, cut, extra_args=()):
+        """Uploads a big file over a small remote one and cuts it mid-way, while the server
+        is stopped: `cut(proc)` ends the client. Returns the client's exit status after the
+        server ran on; the caller checks the remote file."""
+        old = b"old contents\n"
+        with open(self.remote(name), "wb") as f:
+            f.write(old)
+        src = os.path.join(self.home, name)
+        with open(src, "wb") as f:
+            f.truncate(1 << 30)  # sparse: reading it costs nothing
+        mark = self.server.log_mark()
+        with self.put_with_server_paused(src, "/" + name, extra_args) as (proc, _):
+            cut(proc)
+            proc.communicate(timeout=MIRROR_TIMEOUT)
         logged = self.server.wait_for_log(r"transfer (ok|failed): STOR /" + name, timeout=10, start=mark)
         self.assertIsNotNone(logged, self.server.log_text())
         self.assertIn("transfer failed", logged)
         self.assertEqual(read(self.remote(name)), old, "a cut upload replaced the remote file")
-        return returncode
+        return proc.returncode
 
     def test_put_cut_by_timeout_keeps_old_remote_file(self):
         # The client gives up after 1 s of silence: its data connection is reset, not closed
