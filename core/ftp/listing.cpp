@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cstdio>
 #include <cstring>
+#include <utility>
 #include <vector>
 
 namespace ferry::ftp {
@@ -90,25 +91,59 @@ void append_list_line(std::string& out, const FileInfo& info, std::time_t now) {
   out += "\r\n";
 }
 
-void append_mlsx_line(std::string& out, const FileInfo& info) {
-  out += info.type == FileType::directory ? "type=dir;" : "type=file;";
-  if (info.type != FileType::directory) {
+namespace {
+constexpr std::array<std::pair<MlstFact, std::string_view>, 5> mlst_fact_names = {{
+    {fact_type, "type"}, {fact_size, "size"}, {fact_modify, "modify"}, {fact_perm, "perm"}, {fact_unique, "unique"}}};
+}  // namespace
+
+unsigned parse_mlst_facts(std::string_view list) {
+  unsigned facts = 0;
+  while (!list.empty()) {
+    std::size_t semi = list.find(';');
+    std::string_view name = list.substr(0, semi);
+    list = semi == std::string_view::npos ? std::string_view() : list.substr(semi + 1);
+    for (const auto& [fact, fact_name] : mlst_fact_names) {
+      if (iequals(name, fact_name)) facts |= fact;
+    }
+  }
+  return facts;
+}
+
+std::string format_mlst_facts(unsigned selected, bool all) {
+  std::string out;
+  for (const auto& [fact, name] : mlst_fact_names) {
+    if (!all && !(selected & fact)) continue;
+    out += name;
+    if (all && (selected & fact)) out += '*';
+    out += ';';
+  }
+  return out;
+}
+
+void append_mlsx_line(std::string& out, const FileInfo& info, unsigned facts) {
+  if (facts & fact_type) out += info.type == FileType::directory ? "type=dir;" : "type=file;";
+  if ((facts & fact_size) && info.type != FileType::directory) {
     out += "size=";
     out += std::to_string(info.size);
     out += ';';
   }
-  out += "modify=";
-  out += format_timeval(info.mtime);
-  out += ";perm=";
-  if (info.type == FileType::directory) {
-    if (info.readable) out += "el";
-    if (info.writable) out += "cmpf";
-  } else {
-    if (info.readable) out += 'r';
-    if (info.writable) out += "awdf";
+  if (facts & fact_modify) {
+    out += "modify=";
+    out += format_timeval(info.mtime);
+    out += ';';
   }
-  out += ';';
-  if (info.unique_id != 0) {
+  if (facts & fact_perm) {
+    out += "perm=";
+    if (info.type == FileType::directory) {
+      if (info.readable) out += "el";
+      if (info.writable) out += "cmpf";
+    } else {
+      if (info.readable) out += 'r';
+      if (info.writable) out += "awdf";
+    }
+    out += ';';
+  }
+  if ((facts & fact_unique) && info.unique_id != 0) {
     char id[32];
     std::snprintf(id, sizeof id, "unique=%llx;", static_cast<unsigned long long>(info.unique_id));
     out += id;

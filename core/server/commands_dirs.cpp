@@ -52,7 +52,7 @@ asio::awaitable<void> Session::cmd_mlst(std::string_view arg) {
   FileInfo entry = info.value();
   entry.name = *path;
   std::string text = "Listing " + *path + "\n";
-  ftp::append_mlsx_line(text, entry);
+  ftp::append_mlsx_line(text, entry, mlst_facts_);
   text += "\nEnd.";
   co_await reply(250, text);
 }
@@ -107,7 +107,7 @@ asio::awaitable<void> Session::send_listing(std::string_view arg, ListingFormat 
       case ListingFormat::list: ftp::append_list_line(text, entry, now); break;
       case ListingFormat::nlst: text += entry.name + "\r\n"; break;
       case ListingFormat::mlsd:
-        ftp::append_mlsx_line(text, entry);
+        ftp::append_mlsx_line(text, entry, mlst_facts_);
         text += "\r\n";
         break;
     }

@@ -3,6 +3,7 @@
 
 #include "digest/digest.hpp"
 #include "ftp/command.hpp"
+#include "ftp/listing.hpp"
 #include "server/command_table.hpp"
 #include "server/session.hpp"
 
@@ -21,7 +22,7 @@ asio::awaitable<void> Session::cmd_feat(std::string_view) {
     text += digest::algorithm_name(a);
     if (a == hash_algorithm_) text += '*';
   }
-  text += "\nMDTM\nMFMT\nMLST type*;size*;modify*;perm*;unique*;\nPASV\nREST STREAM\nSIZE\nTVFS\nUTF8\nEnd";
+  text += "\nMDTM\nMFMT\nMLST " + ftp::format_mlst_facts(mlst_facts_, true) + "\nPASV\nREST STREAM\nSIZE\nTVFS\nUTF8\nEnd";
   co_await reply(211, text);
 }
 
@@ -46,7 +47,12 @@ asio::awaitable<void> Session::cmd_opts(std::string_view arg) {
       co_await reply(501, "Unknown algorithm; choose SHA-256, SHA-512, SHA-1 or MD5.");
     }
   } else if (name == "MLST") {
-    co_await reply(200, "MLST OPTS type;size;modify;perm;unique;");
+    // RFC 3659 7.9: the list replaces the selection (an empty one selects no facts), and
+    // the reply names the facts MLST and MLSD will show from now on.
+    mlst_facts_ = ftp::parse_mlst_facts(value);
+    std::string text = "MLST OPTS";
+    if (mlst_facts_ != 0) text += " " + ftp::format_mlst_facts(mlst_facts_, false);
+    co_await reply(200, text);
   } else {
     co_await reply(501, "Option not understood.");
   }

@@ -16,6 +16,7 @@
 #include <string_view>
 
 #include "digest/digest.hpp"
+#include "ftp/listing.hpp"
 #include "server/data_channel.hpp"
 #include "server/server_state.hpp"
 #include "vfs/virtual_fs.hpp"
@@ -204,6 +205,7 @@ class Session {
   unsigned failed_logins_ = 0;
   std::uint64_t restart_offset_ = 0;
   digest::Algorithm hash_algorithm_ = digest::Algorithm::sha256;
+  unsigned mlst_facts_ = ftp::all_mlst_facts;  // what MLST and MLSD show; OPTS MLST selects
   std::unique_ptr<PassiveListener> passive_;
   std::optional<asio::ip::tcp::endpoint> active_;  // PORT/EPRT target, used by the next transfer
 

@@ -92,3 +92,20 @@ TEST_CASE("MLSx facts and timevals", "[ftp][listing]") {
   CHECK_FALSE(parse_timeval("2026112510110"));
   CHECK_FALSE(parse_timeval("20261325101100"));
 }
+
+TEST_CASE("MLSx fact selection (OPTS MLST)", "[ftp][listing]") {
+  CHECK(parse_mlst_facts("Type;SIZE;bogus;") == (fact_type | fact_size));
+  CHECK(parse_mlst_facts("") == 0u);
+  CHECK(format_mlst_facts(fact_type | fact_modify, false) == "type;modify;");
+  CHECK(format_mlst_facts(fact_size, true) == "type;size*;modify;perm;unique;");
+  ferry::FileInfo info;
+  info.name = "f";
+  info.size = 5;
+  info.unique_id = 0x1f;
+  std::string line;
+  append_mlsx_line(line, info, fact_size | fact_unique);
+  CHECK(line == "size=5;unique=1f; f");
+  line.clear();
+  append_mlsx_line(line, info, 0);
+  CHECK(line == " f");
+}
