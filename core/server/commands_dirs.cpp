@@ -99,6 +99,13 @@ asio::awaitable<void> Session::send_listing(std::string_view arg, ListingFormat 
     co_await reply(501, std::string(arg) + ": not a directory.");
     co_return;
   }
+  if (format == ListingFormat::nlst && !listing->directory) {
+    // As ls does, NLST names a file as the client wrote it: ftp(1)'s "mget sub/a.txt" sends
+    // NLST sub/a.txt and then RETRs each name it gets back, so a bare "a.txt" is not found.
+    std::string_view written = arg;
+    while (written.size() > 1 && written.ends_with('/')) written.remove_suffix(1);
+    listing->entries.front().name = written;
+  }
   std::string text;
   std::time_t now = std::time(nullptr);
   for (const FileInfo& entry : listing->entries) {

@@ -1,9 +1,11 @@
 """Protocol conformance in the less-travelled paths (RFC 959, 2389, 3659), as real clients
 use them: each test pins a reply or behaviour a client depends on."""
 
+import io
+import os
 import unittest
 
-from ferryd_harness import ServerTestCase
+from ferryd_harness import ServerTestCase, fs_local_mounts
 
 
 class MlstFactSelectionTest(ServerTestCase):
@@ -30,6 +32,39 @@ class MlstFactSelectionTest(ServerTestCase):
         ftp.sendcmd("REIN")
         ftp.login(self.server.user, self.server.password)
         self.assertIn("type=file;size=", ftp.sendcmd("MLST ferry.png"))
+
+
+class ListingNamesTest(ServerTestCase):
+    """NLST names what it lists as ls does: what ftp(1)'s mget depends on."""
+
+    server_kwargs = {"mounts": fs_local_mounts()}
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        root = cls.server.user_root()
+        os.makedirs(os.path.join(root, "sub"), exist_ok=True)
+        for name in ("sub/a.txt", "sub/b.txt", "sub/c.bin", "top.txt"):
+            with open(os.path.join(root, name), "wb") as f:
+                f.write(name.encode())
+
+    def mget(self, ftp, argument):
+        """What ftp(1)'s mget does: NLST the argument, then RETR every name it returns."""
+        got = {}
+        for name in ftp.nlst(argument):
+            buf = io.BytesIO()
+            ftp.retrbinary(f"RETR {name}", buf.write)
+            got[name] = buf.getvalue()
+        return got
+
+    def test_nlst_of_a_file_names_it_as_written(self):
+        ftp = self.ftp()
+        self.assertEqual(self.mget(ftp, "sub/a.txt"), {"sub/a.txt": b"sub/a.txt"})
+        self.assertEqual(ftp.nlst("/sub/b.txt/"), ["/sub/b.txt"])
+        self.assertEqual(ftp.nlst("top.txt"), ["top.txt"])
+
+    def test_nlst_of_a_directory_gives_bare_names(self):
+        self.assertEqual(sorted(self.ftp().nlst("sub")), ["a.txt", "b.txt", "c.bin"])
 
 
 if __name__ == "__main__":
