@@ -1,5 +1,7 @@
 // Directory and file-fact handlers: PWD, CWD, CDUP, SIZE, MDTM, MLST, and the listings
 // (LIST, NLST, MLSD, and STAT with a path).
+#include <fnmatch.h>
+
 #include <chrono>
 #include <ctime>
 
@@ -79,9 +81,24 @@ asio::awaitable<void> Session::send_listing(std::string_view arg, ListingFormat 
   struct Listing {
     bool directory = true;
     std::vector<FileInfo> entries;
+    bool matched = false;  // the entries a pattern matched
   };
-  auto list_job = [fs = *fs_, p = *path]() -> Result<Listing> {
+  // "NLST *.txt", as ftp(1)'s mget and mdelete send it: a pattern in the last component lists
+  // the entries of its directory that match (a name that exists as written is not a pattern).
+  const bool pattern =
+      format != ListingFormat::mlsd && vfs::base_name(*path).find_first_of("*?[") != std::string_view::npos;
+  auto list_job = [fs = *fs_, p = *path, pattern]() -> Result<Listing> {
     auto info = fs.stat(p);
+    if (!info && pattern && info.error().status == Status::not_found) {
+      auto entries = fs.list(vfs::parent_path(p));
+      if (!entries) return entries.error();
+      std::string glob(vfs::base_name(p));
+      std::erase_if(entries.value(), [&glob](const FileInfo& e) {
+        return ::fnmatch(glob.c_str(), e.name.c_str(), FNM_PERIOD) != 0;  // "*" skips dot files, as in a shell
+      });
+      if (entries->empty()) return info.error();
+      return Listing{false, std::move(entries.value()), true};
+    }
     if (!info) return info.error();
     if (info->type != FileType::directory) return Listing{false, {info.value()}};
     auto entries = fs.list(p);
@@ -104,7 +121,12 @@ asio::awaitable<void> Session::send_listing(std::string_view arg, ListingFormat 
     // NLST sub/a.txt and then RETRs each name it gets back, so a bare "a.txt" is not found.
     std::string_view written = arg;
     while (written.size() > 1 && written.ends_with('/')) written.remove_suffix(1);
-    listing->entries.front().name = written;
+    if (listing->matched) {  // "sub/*.txt": each match with the directory part as written
+      std::string_view dir = written.substr(0, written.rfind('/') + 1);
+      for (FileInfo& entry : listing->entries) entry.name.insert(0, dir);
+    } else {
+      listing->entries.front().name = written;
+    }
   }
   std::string text;
   std::time_t now = std::time(nullptr);

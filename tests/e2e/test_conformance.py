@@ -1,6 +1,7 @@
 """Protocol conformance in the less-travelled paths (RFC 959, 2389, 3659), as real clients
 use them: each test pins a reply or behaviour a client depends on."""
 
+import ftplib
 import io
 import os
 import unittest
@@ -44,7 +45,7 @@ class ListingNamesTest(ServerTestCase):
         super().setUpClass()
         root = cls.server.user_root()
         os.makedirs(os.path.join(root, "sub"), exist_ok=True)
-        for name in ("sub/a.txt", "sub/b.txt", "sub/c.bin", "top.txt"):
+        for name in ("sub/a.txt", "sub/b.txt", "sub/c.bin", "sub/.hidden.txt", "top.txt", "[x].txt"):
             with open(os.path.join(root, name), "wb") as f:
                 f.write(name.encode())
 
@@ -64,7 +65,19 @@ class ListingNamesTest(ServerTestCase):
         self.assertEqual(ftp.nlst("top.txt"), ["top.txt"])
 
     def test_nlst_of_a_directory_gives_bare_names(self):
-        self.assertEqual(sorted(self.ftp().nlst("sub")), ["a.txt", "b.txt", "c.bin"])
+        self.assertEqual(sorted(self.ftp().nlst("sub")), [".hidden.txt", "a.txt", "b.txt", "c.bin"])
+
+    def test_a_pattern_lists_what_it_matches(self):
+        ftp = self.ftp()
+        self.assertEqual(self.mget(ftp, "sub/*.txt"), {"sub/a.txt": b"sub/a.txt", "sub/b.txt": b"sub/b.txt"})
+        self.assertEqual(ftp.nlst("t?p.*"), ["top.txt"])
+        self.assertEqual(ftp.nlst("[x].txt"), ["[x].txt"])  # a name that exists is not a pattern
+        lines = []
+        ftp.retrlines("LIST -l sub/*.bin", lines.append)
+        self.assertEqual(len(lines), 1, lines)
+        self.assertTrue(lines[0].endswith(" c.bin"), lines)
+        with self.assertRaisesRegex(ftplib.error_perm, "^550"):
+            ftp.nlst("sub/*.zip")
 
 
 if __name__ == "__main__":
