@@ -76,7 +76,10 @@ void append_list_line(std::string& out, const FileInfo& info, std::time_t now) {
   perms[10] = 0;
   std::tm tm = to_utc(info.mtime);
   char when[48];
-  if (info.mtime > now - six_months && info.mtime < now + six_months) {
+  // As ls -l: the time for the last six months, the year otherwise, the future included. A
+  // future date with a time would be read back as last year's (wget, lftp and our own client
+  // take a month ahead of now to be from last year).
+  if (info.mtime > now - six_months && info.mtime <= now) {
     std::snprintf(when, sizeof when, "%s %2d %02d:%02d", month_names[static_cast<std::size_t>(tm.tm_mon)], tm.tm_mday,
                   tm.tm_hour, tm.tm_min);
   } else {

@@ -18,7 +18,8 @@ namespace ferry::ftp {
 bool listable_name(std::string_view name);
 
 // One "ls -l" line without CR LF: "-rw-r--r-- 1 ferry ferry 1234 Nov 25 10:11 name".
-// Recent files (within six months of `now`) show the time, older ones the year.
+// Recent files (the six months up to `now`) show the time; older ones, and any from the
+// future, the year.
 void append_list_line(std::string& out, const FileInfo& info, std::time_t now);
 
 // The MLSx facts the server offers, as bits; OPTS MLST selects a subset (RFC 3659 7.9).

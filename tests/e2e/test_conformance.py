@@ -4,6 +4,7 @@ use them: each test pins a reply or behaviour a client depends on."""
 import ftplib
 import io
 import os
+import time
 import unittest
 
 from ferryd_harness import ServerTestCase, fs_local_mounts
@@ -78,6 +79,23 @@ class ListingNamesTest(ServerTestCase):
         self.assertTrue(lines[0].endswith(" c.bin"), lines)
         with self.assertRaisesRegex(ftplib.error_perm, "^550"):
             ftp.nlst("sub/*.zip")
+
+
+class ListTimesTest(ServerTestCase):
+    """LIST shows a date as ls -l does, so clients that parse it get the right year."""
+
+    server_kwargs = {"mounts": fs_local_mounts()}
+
+    def test_a_future_date_shows_its_year(self):
+        ftp = self.ftp()
+        ftp.storbinary("STOR future.txt", io.BytesIO(b"x"))
+        when = time.gmtime(time.time() + 90 * 86400)
+        ftp.sendcmd("MFMT " + time.strftime("%Y%m%d%H%M%S", when) + " future.txt")
+        lines = []
+        ftp.retrlines("LIST future.txt", lines.append)
+        # Not "Mar  2 03:33": wget and lftp read a month ahead of now as last year's.
+        stamp = time.strftime("%b", when) + f" {when.tm_mday:2d}  {when.tm_year}"
+        self.assertIn(f" {stamp} future.txt", lines[0])
 
 
 if __name__ == "__main__":

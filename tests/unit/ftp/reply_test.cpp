@@ -77,6 +77,9 @@ TEST_CASE("LIST lines use the ls -l layout clients parse", "[ftp][listing]") {
   REQUIRE(parsed);
   CHECK(parsed->size == 17799);
   CHECK(parsed->name == "ferry.png");
+  line.clear();
+  append_list_line(line, info, 1795599600 - 90LL * 86400);  // 90 days in the future: the year, as ls shows it
+  CHECK(line.find("Nov 25  2026 ferry.png") != std::string::npos);
 }
 
 TEST_CASE("MLSx facts and timevals", "[ftp][listing]") {
