@@ -324,7 +324,8 @@ asio::awaitable<std::optional<FileInfo>> Session::stat_plain_file(std::string_vi
     co_await reply_error(info.error(), arg);
     co_return std::nullopt;
   }
-  if (info->type == FileType::directory) {
+  // A FIFO or a device too: RETR refuses them, so SIZE must not promise their 0 bytes.
+  if (info->type == FileType::directory || info->type == FileType::other) {
     co_await reply(550, std::string(arg) + ": not a plain file.");
     co_return std::nullopt;
   }

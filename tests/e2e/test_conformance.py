@@ -98,5 +98,20 @@ class ListTimesTest(ServerTestCase):
         self.assertIn(f" {stamp} future.txt", lines[0])
 
 
+class SizeOfSpecialFilesTest(ServerTestCase):
+    """SIZE and MDTM answer only for what RETR could send (RFC 3659 4, 3)."""
+
+    server_kwargs = {"mounts": fs_local_mounts()}
+
+    def test_a_fifo_has_no_size(self):
+        os.mkfifo(os.path.join(self.server.user_root(), "pipe"))
+        ftp = self.ftp()
+        for command in ("SIZE pipe", "MDTM pipe"):
+            with self.assertRaisesRegex(ftplib.error_perm, "^550", msg=command):
+                ftp.sendcmd(command)
+        with self.assertRaisesRegex(ftplib.error_perm, "^550"):  # what SIZE has to agree with
+            ftp.retrbinary("RETR pipe", lambda b: None)
+
+
 if __name__ == "__main__":
     unittest.main()
