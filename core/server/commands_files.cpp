@@ -115,10 +115,11 @@ asio::awaitable<void> Session::receive_file(std::string_view arg, WriteMode mode
   // STOU may have picked another name: log the file that was really written.
   std::string written = final_name.empty() ? *path : std::string(vfs::parent_path(*path)) +
                                                          (vfs::parent_path(*path) == "/" ? "" : "/") + final_name;
+  // RFC 1123 4.1.2.9: STOU's reply names the file's path: its bare name in the current
+  // directory, the whole path elsewhere ("STOU sub/x" may write /sub/x.1, not x.1).
+  std::string unique_path = vfs::parent_path(written) == cwd_ ? std::string(vfs::base_name(written)) : written;
   // Reply texts are built outside co_await: g++ 12 mishandles a ?: temporary inside one.
-  std::string opening = mode != WriteMode::unique ? std::string("Ok to send data.")
-                        : final_name.empty()      ? "FILE: " + std::string(vfs::base_name(*path))
-                                                  : "FILE: " + final_name;
+  std::string opening = mode != WriteMode::unique ? std::string("Ok to send data.") : "FILE: " + unique_path;
   if (!co_await begin_transfer(*data, opening)) co_return;
 
   auto started = std::chrono::steady_clock::now();
@@ -160,7 +161,7 @@ asio::awaitable<void> Session::receive_file(std::string_view arg, WriteMode mode
     co_return;
   }
   log_transfer(verb, written, received.bytes, started, {});
-  std::string done = mode == WriteMode::unique && !final_name.empty() ? "Transfer complete: " + final_name
+  std::string done = mode == WriteMode::unique && !final_name.empty() ? "Transfer complete: " + unique_path
                                                                      : std::string("Transfer complete.");
   co_await reply(226, done);
 }

@@ -113,5 +113,28 @@ class SizeOfSpecialFilesTest(ServerTestCase):
             ftp.retrbinary("RETR pipe", lambda b: None)
 
 
+class StouNamesTheFileTest(ServerTestCase):
+    """STOU's replies name the path it wrote (RFC 1123 4.1.2.9), one a client can RETR."""
+
+    server_kwargs = {"mounts": fs_local_mounts()}
+
+    def test_stou_in_another_directory_gives_the_whole_path(self):
+        ftp = self.ftp()
+        replies = []  # every reply line, the 150 of each transfer included
+        getline = ftp.getline
+        ftp.getline = lambda: replies.append(getline()) or replies[-1]
+        ftp.mkd("sub")
+        ftp.storbinary("STOR sub/x", io.BytesIO(b"first"))
+        ftp.storbinary("STOU sub/x", io.BytesIO(b"second"))
+        self.assertIn("150 FILE: /sub/x.1", replies)
+        self.assertIn("226 Transfer complete: /sub/x.1", replies)
+        got = io.BytesIO()
+        ftp.retrbinary("RETR /sub/x.1", got.write)
+        self.assertEqual(got.getvalue(), b"second")
+        ftp.cwd("sub")
+        ftp.storbinary("STOU x", io.BytesIO(b"third"))  # in the current directory: the bare name
+        self.assertIn("150 FILE: x.2", replies)
+
+
 if __name__ == "__main__":
     unittest.main()
