@@ -236,11 +236,14 @@ asio::awaitable<std::error_code> Session::read_more() {
 }
 
 asio::awaitable<void> Session::dispatch(std::string_view line) {
+  ftp::ParseResult parsed = ftp::parse_command(line);
+  // RNTO must come right after RNFR (RFC 959): any other line, even one refused below,
+  // forgets the source.
+  if (!parsed.ok() || parsed.command.verb != "RNTO" || line.size() > ftp::max_command_line) rename_from_.clear();
   if (line.size() > ftp::max_command_line) {
     co_await reply(500, "Command line too long.");
     co_return;
   }
-  ftp::ParseResult parsed = ftp::parse_command(line);
   if (!parsed.ok()) {
     co_await reply(500, parsed.error == ftp::ParseError::empty ? "Empty command." : "Syntax error, command unrecognized.");
     co_return;
@@ -264,8 +267,6 @@ asio::awaitable<void> Session::dispatch(std::string_view line) {
     co_await reply(501, "Syntax error in parameters or arguments.");
     co_return;
   }
-  // RNTO must come right after RNFR (RFC 959): any other command forgets the source.
-  if (command.verb != "RNTO") rename_from_.clear();
   co_await (this->*(spec->handler))(command.argument);
 }
 

@@ -136,5 +136,26 @@ class StouNamesTheFileTest(ServerTestCase):
         self.assertIn("150 FILE: x.2", replies)
 
 
+class RenameSequenceTest(ServerTestCase):
+    """RNTO must come right after RNFR (RFC 959 4.1.3): whatever comes between forgets it."""
+
+    server_kwargs = {"mounts": fs_local_mounts()}
+
+    def test_any_line_between_rnfr_and_rnto_forgets_the_source(self):
+        ftp = self.ftp()
+        ftp.storbinary("STOR a", io.BytesIO(b"a"))
+        for between in ("FOO bar", "NOOP", "X" * 5000):
+            with self.subTest(between=between[:10]):
+                self.assertTrue(ftp.sendcmd("RNFR a").startswith("350"))
+                ftp.putcmd(between)
+                self.assertRegex(ftp.getline(), "^[25]")  # 502, 200 or 500: answered
+                with self.assertRaisesRegex(ftplib.error_perm, "^503"):
+                    ftp.sendcmd("RNTO b")
+        self.assertEqual(sorted(ftp.nlst()), ["a", "welcome"])
+        ftp.sendcmd("RNFR a")
+        ftp.sendcmd("RNTO b")  # right after it: renamed
+        self.assertEqual(sorted(ftp.nlst()), ["b", "welcome"])
+
+
 if __name__ == "__main__":
     unittest.main()
