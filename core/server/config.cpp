@@ -24,9 +24,14 @@ class Parser {
   explicit Parser(const std::string& file) : file_(file) {}
 
   [[noreturn]] void fail(const toml::source_region& where, std::string_view what) const {
+    throw ConfigError{at(where) + ": " + std::string(what)};
+  }
+
+  // "FILE:LINE:COLUMN", also kept for the errors of checks made after parsing.
+  std::string at(const toml::source_region& where) const {
     std::ostringstream out;
-    out << file_ << ":" << where.begin.line << ":" << where.begin.column << ": " << what;
-    throw ConfigError{out.str()};
+    out << file_ << ":" << where.begin.line << ":" << where.begin.column;
+    return out.str();
   }
 
   std::string string(const toml::node& node, std::string_view key) const {
@@ -104,8 +109,10 @@ class Parser {
         config.plugin_dir = string(node, k);
       } else if (k == "user") {
         config.user = string(node, k);
+        config.user_at = at(node.source());
       } else if (k == "group") {
         config.group = string(node, k);
+        config.group_at = at(node.source());
       } else if (k == "allow_root") {
         config.allow_root = boolean(node, k);
       } else {
@@ -131,6 +138,7 @@ class Parser {
       } else if (k == "xferlog") {
         std::string p = string(node, k);
         log.xferlog = p.empty() ? p : path(node, k);
+        log.xferlog_at = at(node.source());
       } else {
         fail(key.source(), "unknown key 'log." + std::string(k) + "'");
       }
@@ -152,9 +160,11 @@ class Parser {
       std::string_view k = key.str();
       if (k == "certificate") {
         tls.certificate = path(node, k);
+        tls.certificate_at = at(node.source());
         have_certificate = true;
       } else if (k == "private_key") {
         tls.private_key = path(node, k);
+        tls.private_key_at = at(node.source());
         have_key = true;
       } else if (k == "require") {
         tls.require = boolean(node, k);

@@ -46,12 +46,16 @@ struct TlsConfig {
   bool require = false;     // refuse login before AUTH TLS, and data with PROT C
   bool require_session_reuse = true;  // data connections must resume the control session
   std::vector<ListenAddress> implicit_listen;  // implicit FTPS (TLS from the first byte)
+  // "FILE:LINE:COLUMN" of the two files, for the errors of loading them (after parsing).
+  std::string certificate_at;
+  std::string private_key_at;
 };
 
 // [log]: how events are written (stderr), and an optional transfer log.
 struct LogConfig {
   LogFormat format = LogFormat::text;
   std::string xferlog;  // path of an xferlog(5) transfer log; "" = none
+  std::string xferlog_at;  // "FILE:LINE:COLUMN" of the key, for an error opening the log
 };
 
 struct Config {
@@ -79,6 +83,9 @@ struct Config {
   std::string user;         // run as this user once bound ("" = stay who we are)
   std::string group;        // and this group ("" = the user's primary group)
   bool allow_root = false;  // without `user`, keep running as root instead of refusing
+  // "FILE:LINE:COLUMN" of user and group, for the errors of looking them up ("" if not set).
+  std::string user_at;
+  std::string group_at;
 
   LogConfig log;
   std::optional<TlsConfig> tls;

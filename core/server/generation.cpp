@@ -66,10 +66,7 @@ std::shared_ptr<ServerState> build_generation(Config config, std::shared_ptr<Ser
   state->authenticator = auth.value();
   if (c.tls) {
     state->tls = make_tls_context(*c.tls, error);
-    if (!state->tls) {
-      error = c.file + ": " + error;
-      return nullptr;
-    }
+    if (!state->tls) return nullptr;  // the error names the key's file, line and column
   }
   for (const MountConfig& mount : c.mounts) {
     auto provider = plugins->create_file_provider(mount.plugin);

@@ -120,7 +120,7 @@ int serve(int argc, char** argv) {
   auto runtime = std::make_shared<ferry::ServerRuntime>(config, blocking, digests);
   // Opened before privileges are dropped: the log may live where only root writes.
   if (std::string error = runtime->transfer_log.open(config.log.xferlog); !error.empty()) {
-    std::cerr << "ferryd: " << config.file << ": [log] xferlog: " << error << "\n";
+    std::cerr << "ferryd: " << config.log.xferlog_at << ": [log] xferlog: " << error << "\n";
     return exit_usage;
   }
   std::string error;

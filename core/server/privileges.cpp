@@ -40,7 +40,9 @@ std::string plan_privileges(const Config& config, RunAs& plan) {
   passwd pw{};
   passwd* found = nullptr;
   int rc = ::getpwnam_r(config.user.c_str(), &pw, buffer.data(), buffer.size(), &found);
-  if (rc != 0 || !found) return config.file + ": server.user: no such user '" + config.user + "'";
+  // Named by the key's line and column when the config file set it.
+  const std::string& user_at = config.user_at.empty() ? config.file : config.user_at;
+  if (rc != 0 || !found) return user_at + ": server.user: no such user '" + config.user + "'";
   plan.change = true;
   plan.user = config.user;
   plan.uid = pw.pw_uid;
@@ -49,11 +51,12 @@ std::string plan_privileges(const Config& config, RunAs& plan) {
     group gr{};
     group* found_group = nullptr;
     rc = ::getgrnam_r(config.group.c_str(), &gr, buffer.data(), buffer.size(), &found_group);
-    if (rc != 0 || !found_group) return config.file + ": server.group: no such group '" + config.group + "'";
+    const std::string& group_at = config.group_at.empty() ? config.file : config.group_at;
+    if (rc != 0 || !found_group) return group_at + ": server.group: no such group '" + config.group + "'";
     plan.gid = gr.gr_gid;
   }
   if (plan.uid == 0 && !config.allow_root) {
-    return config.file + ": server.user '" + config.user + "' is root: name an unprivileged user";
+    return user_at + ": server.user '" + config.user + "' is root: name an unprivileged user";
   }
   return {};
 }

@@ -255,8 +255,8 @@ struct Server::Impl {
       std::string log_error_text;
       if (next) {
         if (std::string why = runtime->transfer_log.open(next->config.log.xferlog); !why.empty()) {
+          error = next->config.log.xferlog_at + ": [log] xferlog: " + why;
           next = nullptr;
-          error = "[log] xferlog: " + why;
         }
       }
       if (!next) log_error_text = runtime->transfer_log.open(running->config.log.xferlog);

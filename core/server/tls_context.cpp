@@ -17,6 +17,9 @@ std::string openssl_reason() {
   return text;
 }
 
+// "FILE:LINE:COLUMN: " of a key, so that the message points at the line to fix.
+std::string key_prefix(const std::string& at) { return at.empty() ? std::string() : at + ": "; }
+
 }  // namespace
 
 std::shared_ptr<asio::ssl::context> make_tls_context(const TlsConfig& config, std::string& error) {
@@ -25,15 +28,16 @@ std::shared_ptr<asio::ssl::context> make_tls_context(const TlsConfig& config, st
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
   SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
   if (SSL_CTX_use_certificate_chain_file(ctx, config.certificate.c_str()) != 1) {
-    error = "[tls] certificate " + config.certificate + ": " + openssl_reason();
+    error = key_prefix(config.certificate_at) + "[tls] certificate " + config.certificate + ": " + openssl_reason();
     return nullptr;
   }
   if (SSL_CTX_use_PrivateKey_file(ctx, config.private_key.c_str(), SSL_FILETYPE_PEM) != 1) {
-    error = "[tls] private_key " + config.private_key + ": " + openssl_reason();
+    error = key_prefix(config.private_key_at) + "[tls] private_key " + config.private_key + ": " + openssl_reason();
     return nullptr;
   }
   if (SSL_CTX_check_private_key(ctx) != 1) {
-    error = "[tls] private_key " + config.private_key + " does not belong to the certificate " + config.certificate;
+    error = key_prefix(config.private_key_at) + "[tls] private_key " + config.private_key +
+            " does not belong to the certificate " + config.certificate;
     return nullptr;
   }
   // Data connections prove they come from the same client by resuming the control

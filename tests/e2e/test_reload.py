@@ -140,6 +140,16 @@ class ReloadTest(unittest.TestCase):
         self.assert_reload_with_broken_plugin_is_refused("plain_export",
                                                          "ferry_plugin is not exported with FERRY_PLUGIN(...)")
 
+    def test_a_missing_certificate_refuses_the_reload_with_its_position(self):
+        srv = self.start()
+        with open(srv.config_path, "a") as f:
+            f.write('\n[tls]\ncertificate = "nope.pem"\nprivate_key = "nope.pem"\n')
+        with open(srv.config_path) as f:
+            cert_line = f.read().splitlines().index('certificate = "nope.pem"') + 1
+        line = self.hangup(srv, r"reload failed")
+        self.assertRegex(line, rf"config\.toml:{cert_line}:\d+: \[tls\] certificate .*nope\.pem")
+        self.assertTrue(self.banner(srv).startswith("220 ferry ready"))
+
     def test_what_needs_a_restart_is_named_and_the_rest_applies(self):
         srv = self.start()
         self.rewrite_config(srv, 'listen = ["127.0.0.1:0"]', 'listen = ["127.0.0.1:1"]')
@@ -179,7 +189,7 @@ class ReloadTest(unittest.TestCase):
         self.rewrite_config(srv, 'banner = "ferry ready"', 'banner = "ferry reloaded"')
         self.rewrite_config(srv, 'xferlog = "xfer.log"', 'xferlog = "no/such/dir/xfer.log"')
         line = self.hangup(srv, r"reload failed")
-        self.assertIn("xferlog", line)
+        self.assertRegex(line, r"config\.toml:\d+:\d+: \[log\] xferlog: ")  # positioned, as the README says
         self.assertIn("no/such/dir/xfer.log", line)
         self.assertTrue(self.banner(srv).startswith("220 ferry ready"))  # the running config stays
         f = srv.ftp()

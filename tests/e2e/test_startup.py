@@ -110,6 +110,28 @@ class CheckTest(unittest.TestCase):
         text = self.srv.config_text().replace('image = "ferry.png"', 'image = "ferry.png"\ncolour = "red"')
         self.assertConfigError(text, 'colour = "red"', also=["colour"], col=True)
 
+    # Checked after parsing, but still named by their key's line and column.
+    def test_transfer_log_that_cannot_be_opened(self):
+        text = self.srv.config_text() + '[log]\nxferlog = "no/such/dir/xfer.log"\n'
+        self.assertConfigError(text, "xferlog =", also=["xferlog", "no/such/dir/xfer.log"], col=True)
+
+    def test_missing_certificate(self):
+        text = self.srv.config_text() + '[tls]\ncertificate = "nope.pem"\nprivate_key = "key.pem"\n'
+        self.assertConfigError(text, 'certificate = "nope.pem"', also=["[tls] certificate", "nope.pem"], col=True)
+
+    def test_missing_private_key_file(self):
+        cert = os.path.join(self.dir, "cert.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=x",
+                        "-keyout", os.path.join(self.dir, "unused.pem"), "-out", cert],
+                       check=True, capture_output=True, timeout=60)
+        text = self.srv.config_text() + '[tls]\ncertificate = "cert.pem"\nprivate_key = "nokey.pem"\n'
+        self.assertConfigError(text, 'private_key = "nokey.pem"', also=["[tls] private_key", "nokey.pem"], col=True)
+
+    @unittest.skipUnless(os.geteuid() == 0, "server.user is looked up only when started as root")
+    def test_no_such_server_user(self):
+        text = self.srv.config_text().replace("[server]\n", '[server]\nuser = "ferry-no-such-user"\n', 1)
+        self.assertConfigError(text, 'user = "ferry-no-such-user"', also=["server.user", "no such user"], col=True)
+
     def test_no_such_plugin(self):
         text = self.srv.config_text().replace('plugin = "send_png"', 'plugin = "nope"')
         self.assertConfigError(text, 'plugin = "nope"', also=["nope"])
