@@ -1106,7 +1106,7 @@ ferry::PluginObject* create(const ferry::PluginOptions& options, std::string* er
     ferry::OptionReader reader(options);
     Settings s;
     const std::string configured = reader.required_string("root");
-    s.writable = reader.optional_bool("writable", true);
+    s.writable = reader.optional_bool("writable", false);  // read-only unless asked, as vsftpd
     s.create_root = reader.optional_bool("create_root", true);
     s.file_mode = read_mode(reader, options, "file_mode", 0644);
     s.dir_mode = read_mode(reader, options, "dir_mode", 0755);

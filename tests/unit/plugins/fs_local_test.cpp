@@ -86,6 +86,10 @@ ferry::PluginConfig config(const fs::path& dir, std::vector<ferry::OptionValue> 
   pc.where = "[[mount]] path = \"/\"";
   pc.options.config_file = "test.toml";
   pc.options.config_dir = dir.string();
+  // Most tests change files: writable unless a test says otherwise (the default is false).
+  bool writable_given = false;
+  for (const auto& v : values) writable_given = writable_given || v.key == "writable";
+  if (!writable_given) values.push_back(opt("writable", true));
   pc.options.values = std::move(values);
   return pc;
 }
@@ -808,6 +812,19 @@ TEST_CASE("fs_local directory, delete and rename operations and their errors", "
   CHECK(status_of(p->set_mode(demo, "/t", 04755)) == Status::not_supported);
   CHECK(p->stat(demo, "/t")->mode == 0600);
   CHECK(status_of(p->set_mtime(demo, "/missing", 0)) == Status::not_found);
+}
+
+TEST_CASE("fs_local is read-only unless the mount says writable = true", "[fs_local]") {
+  TempDir tmp;
+  ferry::PluginHost host(FERRY_PLUGIN_DIR);
+  ferry::PluginConfig pc = config(tmp.path(), {opt("root", std::string("root"))});
+  std::erase_if(pc.options.values, [](const ferry::OptionValue& v) { return v.key == "writable"; });
+  auto made = host.create_file_provider(pc);
+  REQUIRE(made.ok());
+  auto p = made.value();
+  CHECK_FALSE(p->stat(demo, "/")->writable);
+  CHECK(status_of(p->open_write(demo, "/new", WriteMode::replace, 0)) == Status::permission_denied);
+  CHECK_FALSE(fs::exists(tmp.path() / "root" / "new"));
 }
 
 TEST_CASE("fs_local with writable = false refuses every change", "[fs_local]") {
