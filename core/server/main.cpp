@@ -118,8 +118,12 @@ int serve(int argc, char** argv) {
   asio::thread_pool blocking(std::max(2u, cores));
   asio::thread_pool digests(std::max(1u, cores / 2));
   auto runtime = std::make_shared<ferry::ServerRuntime>(config, blocking, digests);
-  // Opened before privileges are dropped: the log may live where only root writes.
-  if (std::string error = runtime->transfer_log.open(config.log.xferlog); !error.empty()) {
+  // Opened before privileges are dropped: the log may live where only root writes. --check
+  // only asks whether it could be.
+  const bool check_only = args.count("check") > 0;
+  if (std::string error = check_only ? ferry::TransferLog::check(config.log.xferlog)
+                                     : runtime->transfer_log.open(config.log.xferlog);
+      !error.empty()) {
     std::cerr << "ferryd: " << config.log.xferlog_at << ": [log] xferlog: " << error << "\n";
     return exit_usage;
   }

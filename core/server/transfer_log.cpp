@@ -27,6 +27,20 @@ std::string TransferLog::open(const std::string& path) {
   return {};
 }
 
+std::string TransferLog::check(const std::string& path) {
+  if (path.empty()) return {};
+  if (::access(path.c_str(), F_OK) == 0) {
+    if (::access(path.c_str(), W_OK) != 0) return path + ": " + std::strerror(errno);
+    return {};
+  }
+  if (errno != ENOENT) return path + ": " + std::strerror(errno);
+  // Not there yet: open() would create it, so its directory must take a new file.
+  std::string dir = path.substr(0, path.find_last_of('/') == std::string::npos ? 0 : path.find_last_of('/'));
+  if (dir.empty()) dir = path.starts_with('/') ? "/" : ".";
+  if (::access(dir.c_str(), W_OK | X_OK) != 0) return path + ": " + std::strerror(errno);
+  return {};
+}
+
 std::string TransferLog::format(const Record& record, std::int64_t now) {
   // "Tue Dec  1 16:45:26 2026 1 127.0.0.1 17799 /ferry.png b _ o r alice ftp 0 * c"
   std::time_t t = static_cast<std::time_t>(now);

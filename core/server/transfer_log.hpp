@@ -19,6 +19,8 @@ class TransferLog {
   // (Re)opens `path` for appending ("" closes it: no transfer log). On an error the log
   // in use stays as it was and the message says why. Reopening lets logrotate work.
   std::string open(const std::string& path);
+  // For --check: why open(path) would fail, "" if it would not; creates nothing.
+  static std::string check(const std::string& path);
 
   struct Record {
     std::string_view peer;  // the client's address

@@ -186,6 +186,21 @@ class LogTest(unittest.TestCase):
         self.assertIn("xferlog", p.stderr)
         self.assertIn("No such file or directory", p.stderr)
 
+    def test_check_judges_the_transfer_log_without_creating_it(self):
+        from ferryd_harness import run_ferryd
+        srv = FerryServer(config_extra='[log]\nxferlog = "xfer.log"\n')
+        srv.write_files()
+        self.addCleanup(srv.cleanup)
+        p = run_ferryd(["--config", srv.config_path, "--check"])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertFalse(os.path.exists(os.path.join(srv.dir, "xfer.log")))  # --check writes nothing
+        broken = FerryServer(config_extra='[log]\nxferlog = "no/such/dir/xfer.log"\n')
+        broken.write_files()
+        self.addCleanup(broken.cleanup)
+        p = run_ferryd(["--config", broken.config_path, "--check"])
+        self.assertEqual(p.returncode, 2)
+        self.assertRegex(p.stderr, r"config\.toml:\d+:\d+: \[log\] xferlog: .*no/such/dir/xfer\.log: No such file")
+
     def test_log_format_must_be_text_or_json(self):
         srv = FerryServer(config_extra='[log]\nformat = "yaml"\n')
         srv.write_files()
