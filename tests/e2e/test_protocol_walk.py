@@ -614,7 +614,9 @@ class ProtocolWalkTest(unittest.TestCase):
         print(f"\nwalk (FERRY_WALK_SEED={SEED}), {len(walkers)} x {STEPS} steps ({mode}): {checks} reply codes, "
               f"{contents} contents (downloads, SIZE, HASH) and {on_disk} files on disk checked")
         self.assertGreater(checks, len(walkers) * STEPS // 4)
-        self.assertGreater(contents, len(walkers) * 2)  # the model was exercised, not just carried
+        # The model was exercised, not just carried: two checked contents a walker in 200 steps
+        # (a shorter FERRY_WALK_STEPS asks for fewer, at least one).
+        self.assertGreaterEqual(contents, max(1, len(walkers) * 2 * min(STEPS, 200) // 200))
 
 if __name__ == "__main__":
     unittest.main()
