@@ -313,13 +313,20 @@ asio::awaitable<void> Session::cmd_mfmt(std::string_view arg) {
   std::string_view name = arg.substr(space + 1);
   auto path = co_await resolve_or_refuse(name);
   if (!path) co_return;
-  auto job = [fs = *fs_, p = *path, t = *mtime] { return fs.set_mtime(p, t); };
-  auto done = co_await run_blocking(state_->blocking, std::move(job));
-  if (!done) {
-    co_await reply_error(done.error(), name);
+  // The reply gives the time the file now has: a file system may clamp what it cannot
+  // store (ext4's small inodes stop at 1901 and 2038), and MDTM will say that one.
+  auto job = [fs = *fs_, p = *path, t = *mtime]() -> Result<std::int64_t> {
+    auto done = fs.set_mtime(p, t);
+    if (!done) return done.error();
+    auto info = fs.stat(p);
+    return info ? info->mtime : t;
+  };
+  auto set = co_await run_blocking(state_->blocking, std::move(job));
+  if (!set) {
+    co_await reply_error(set.error(), name);
     co_return;
   }
-  std::string text = "Modify=" + ftp::format_timeval(*mtime) + "; " + std::string(name);
+  std::string text = "Modify=" + ftp::format_timeval(*set) + "; " + std::string(name);
   co_await reply(213, text);
 }
 

@@ -157,5 +157,21 @@ class RenameSequenceTest(ServerTestCase):
         self.assertEqual(sorted(ftp.nlst()), ["b", "welcome"])
 
 
+class MfmtReplyTest(ServerTestCase):
+    """MFMT's 213 gives the time the file got, which MDTM then agrees with."""
+
+    server_kwargs = {"mounts": fs_local_mounts()}
+
+    def test_mfmt_answers_the_time_the_file_has(self):
+        ftp = self.ftp()
+        ftp.storbinary("STOR old.txt", io.BytesIO(b"x"))
+        # 1900 is before what many file systems store (ext4's small inodes clamp it to 1901).
+        for stamp in ("19000101000000", "20200102030405"):
+            with self.subTest(stamp=stamp):
+                reply = ftp.sendcmd(f"MFMT {stamp} old.txt")
+                self.assertRegex(reply, r"^213 Modify=\d{14}; old\.txt$")
+                self.assertEqual(reply[len("213 Modify="):][:14], ftp.sendcmd("MDTM old.txt")[4:])
+
+
 if __name__ == "__main__":
     unittest.main()
