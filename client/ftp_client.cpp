@@ -534,7 +534,9 @@ asio::awaitable<std::optional<std::string>> FtpClient::hash(std::string path, st
   if (use_hash) {
     const ftp::Reply reply = co_await command("HASH " + path);
     if (reply.code == 213) {
-      auto parsed = parse_hash_reply(reply.text());
+      // The fields are on the last line: ProFTPD's mod_digest sends "213-Computing SHA-256
+      // digest" before it.
+      auto parsed = parse_hash_reply(reply.lines.back());
       if (!parsed || upper(parsed->algorithm) != algorithm) throw unexpected("HASH " + path, reply);
       co_return std::move(parsed->hex);
     }
@@ -547,7 +549,7 @@ asio::awaitable<std::optional<std::string>> FtpClient::hash(std::string path, st
   verb.erase(std::remove(verb.begin(), verb.end(), '-'), verb.end());
   const ftp::Reply reply = co_await command(verb + " " + path);
   if (reply.code == 213 || reply.code == 250) {
-    if (auto hex = parse_xhash_reply(reply.text())) co_return std::move(*hex);
+    if (auto hex = parse_xhash_reply(reply.lines.back())) co_return std::move(*hex);  // as for HASH
     throw unexpected(verb + " " + path, reply);
   }
   if (reply.code == 550) throw not_found(path, reply);

@@ -341,6 +341,27 @@ TEST_CASE("FtpClient: HASH is used only with SHA-256 in FEAT; a 501 to OPTS HASH
   }
 }
 
+TEST_CASE("FtpClient: a multi-line 213 to HASH (ProFTPD mod_digest) is read from its last line",
+          "[client][ftp_client]") {
+  const std::string digest(64, 'b');
+  ScriptedServer server([&](const std::string& line, ScriptedServer& s) {
+    if (line == "FEAT") return s.reply("211-Features:\r\n HASH CRC32;MD5;SHA-1*;SHA-256;SHA-512;\r\n211 End");
+    if (line == "OPTS HASH SHA-256") return s.reply("200 SHA-256");
+    // ProFTPD 1.3.8 mod_digest's exact reply.
+    if (line == "HASH /f") return s.reply("213-Computing SHA-256 digest\r\n213 SHA-256 0-9 " + digest + " /f");
+    standard_script(line, s);
+  });
+  std::optional<std::string> got;
+  const auto failure = run_client([&](FtpClient& client) -> asio::awaitable<void> {
+    co_await client.connect("127.0.0.1", server.port());
+    co_await client.login("demo", "right");
+    got = co_await client.hash("/f");
+    co_await client.quit();
+  });
+  CHECK_FALSE(failure);
+  CHECK(got == digest);
+}
+
 TEST_CASE("FtpClient: a server that never answers QUIT costs 3 s, not the timeout", "[client][ftp_client]") {
   ScriptedServer server([](const std::string& line, ScriptedServer& s) {
     if (line != "QUIT") standard_script(line, s);
