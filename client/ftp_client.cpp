@@ -69,7 +69,9 @@ ClientError refusal(const std::string& what, const std::string& path, const ftp:
   const std::string text = upper(reply.text());
   const bool missing = reply.code == 550 && (text.find("NO SUCH") != std::string::npos ||
                                              text.find("NOT FOUND") != std::string::npos ||
-                                             text.find("DOES NOT EXIST") != std::string::npos);
+                                             text.find("DOES NOT EXIST") != std::string::npos ||
+                                             // pure-ftpd: "Sorry, but that file doesn't exist"
+                                             text.find("DOESN'T EXIST") != std::string::npos);
   if (missing) return ClientError(ErrorKind::not_found, path + ": no such file or directory (" + reply_summary(reply) + ")");
   // 500 is "syntax error, command unrecognized": to a command the server knows, it is the
   // name (a character, a length) it refuses, not the operation.

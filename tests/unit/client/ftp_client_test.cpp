@@ -537,6 +537,27 @@ TEST_CASE("upload_file refuses a FIFO at once instead of waiting for a writer", 
   CHECK_THAT(failure->what(), Catch::Matchers::Contains("pipe: not a regular file"));
 }
 
+TEST_CASE("FtpClient: pure-ftpd's 550 to RNFR of a missing file means not found", "[client][ftp_client]") {
+  ScriptedServer server([](const std::string& line, ScriptedServer& srv) {
+    // pure-ftpd 1.0.50's exact reply.
+    if (line == "RNFR /missing") return srv.reply("550 Sorry, but that file doesn't exist");
+    standard_script(line, srv);
+  });
+  std::optional<ClientError> missing;
+  const auto failure = run_client([&](FtpClient& client) -> asio::awaitable<void> {
+    co_await client.connect("127.0.0.1", server.port());
+    co_await client.login("demo", "right");
+    try {
+      co_await client.rename("/missing", "/b");
+    } catch (const ClientError& error) {
+      missing = error;
+    }
+  });
+  CHECK_FALSE(failure);
+  REQUIRE(missing);
+  CHECK(missing->kind() == ErrorKind::not_found);
+}
+
 TEST_CASE("FtpClient: rename, remove and directories map replies to error kinds", "[client][ftp_client]") {
   std::vector<std::string> seen;
   ScriptedServer server([&](const std::string& line, ScriptedServer& srv) {
