@@ -834,6 +834,13 @@ asio::awaitable<std::vector<FileInfo>> FtpClient::list(std::string path) {
     if (!info || info->name == "." || info->name == "..") continue;
     entries.push_back(std::move(*info));
   }
+  // vsftpd answers LIST of a missing directory with an empty listing, not 550: an empty
+  // LIST is an empty directory only if CWD can enter it (every path ferry sends is
+  // absolute, so the changed working directory matters to nothing).
+  if (!mlsd && entries.empty() && !path.empty()) {
+    const ftp::Reply reply = co_await command("CWD " + path);
+    if (reply.code == 550) throw not_found(path, reply);
+  }
   co_return entries;
 }
 

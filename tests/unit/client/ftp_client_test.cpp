@@ -341,6 +341,40 @@ TEST_CASE("FtpClient: HASH is used only with SHA-256 in FEAT; a 501 to OPTS HASH
   }
 }
 
+TEST_CASE("FtpClient: an empty LIST of a directory CWD cannot enter (vsftpd's missing directory) is not found",
+          "[client][ftp_client]") {
+  // vsftpd 3.0.3 lists a missing path as an empty directory (150, no data, 226).
+  ScriptedServer server([](const std::string& line, ScriptedServer& srv) {
+    if (line == "FEAT") return srv.reply("211-Features:\r\n EPSV\r\n PASV\r\n SIZE\r\n211 End");
+    if (line.starts_with("LIST ")) {
+      srv.reply("150 Here comes the directory listing.");
+      srv.send_data(line == "LIST /full" ? "-rw-r--r--    1 1000     1000            5 Mar 04  2021 f\r\n" : "");
+      return srv.reply("226 Directory send OK.");
+    }
+    if (line == "CWD /empty") return srv.reply("250 Directory successfully changed.");
+    if (line.starts_with("CWD ")) return srv.reply("550 Failed to change directory.");
+    standard_script(line, srv);
+  });
+  std::size_t full = 0, empty = 99;
+  std::optional<ClientError> missing;
+  const auto failure = run_client([&](FtpClient& client) -> asio::awaitable<void> {
+    co_await client.connect("127.0.0.1", server.port());
+    co_await client.login("demo", "right");
+    full = (co_await client.list("/full")).size();
+    empty = (co_await client.list("/empty")).size();
+    try {
+      co_await client.list("/missing");
+    } catch (const ClientError& error) {
+      missing = error;
+    }
+  });
+  CHECK_FALSE(failure);
+  CHECK(full == 1);
+  CHECK(empty == 0);
+  REQUIRE(missing);
+  CHECK(missing->kind() == ErrorKind::not_found);
+}
+
 TEST_CASE("FtpClient: a multi-line 213 to HASH (ProFTPD mod_digest) is read from its last line",
           "[client][ftp_client]") {
   const std::string digest(64, 'b');
