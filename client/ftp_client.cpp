@@ -464,10 +464,13 @@ asio::awaitable<std::pair<std::error_code, std::size_t>> FtpClient::data_write(s
 }
 
 asio::awaitable<void> FtpClient::login(std::string user, std::string password) {
-  const auto refused = [&] { return ClientError(ErrorKind::login, "login refused for user " + user); };
   ftp::Reply reply = co_await command("USER " + user);
   if (reply.code == 331) reply = co_await command("PASS " + password);
-  if (reply.code == 530) throw refused();
+  // The server's words say why: a wrong password, or vsftpd's "530 Non-anonymous sessions
+  // must use encryption." (try --tls).
+  if (reply.code == 530) {
+    throw ClientError(ErrorKind::login, "login refused for user " + user + " (" + reply_summary(reply) + ")");
+  }
   if (reply.code == 332) {
     throw ClientError(ErrorKind::login,
                       "the server wants an account (ACCT) for user " + user + ", which ferry does not support");

@@ -83,7 +83,7 @@ class FtpClient {
 
   // Opens the control connection and reads the 220 greeting.
   asio::awaitable<void> connect(std::string host, std::uint16_t port);
-  // USER, then PASS when asked. A 530 is ErrorKind::login ("login refused for user U").
+  // USER, then PASS when asked. A 530 is ErrorKind::login ("login refused for user U (530 ...)").
   asio::awaitable<void> login(std::string user, std::string password);
   // FEAT, asked once per login and cached; empty when the server has no FEAT.
   asio::awaitable<Features> feat();

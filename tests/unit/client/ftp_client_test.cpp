@@ -186,7 +186,22 @@ TEST_CASE("FtpClient: a 530 is a login error naming the user", "[client][ftp_cli
   });
   REQUIRE(failure);
   CHECK(failure->kind() == ErrorKind::login);
-  CHECK(std::string(failure->what()) == "login refused for user demo");
+  CHECK(std::string(failure->what()) == "login refused for user demo (530 Login incorrect.)");
+}
+
+TEST_CASE("FtpClient: vsftpd's 530 to USER without TLS says why the login was refused", "[client][ftp_client]") {
+  ScriptedServer server([](const std::string& line, ScriptedServer& srv) {
+    // vsftpd 3.0.3 with force_local_logins_ssl=YES, before AUTH TLS.
+    if (line.starts_with("USER")) return srv.reply("530 Non-anonymous sessions must use encryption.");
+    standard_script(line, srv);
+  });
+  const auto failure = run_client([&](FtpClient& client) -> asio::awaitable<void> {
+    co_await client.connect("127.0.0.1", server.port());
+    co_await client.login("demo", "right");
+  });
+  REQUIRE(failure);
+  CHECK(failure->kind() == ErrorKind::login);
+  CHECK_THAT(failure->what(), Catch::Matchers::Contains("530 Non-anonymous sessions must use encryption."));
 }
 
 TEST_CASE("FtpClient: a closed port is a connect error that says so", "[client][ftp_client]") {
