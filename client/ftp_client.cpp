@@ -546,6 +546,9 @@ asio::awaitable<std::optional<std::string>> FtpClient::hash(std::string path, st
       co_return std::move(parsed->hex);
     }
     if (reply.code == 550) throw not_found(path, reply);
+    // 556: no digest of this file (ProFTPD's mod_digest past DigestMaxSize; its X-commands
+    // refuse it too). The file is as unverifiable as on a server without HASH.
+    if (reply.code == 556) co_return std::nullopt;
     if (!not_implemented(reply)) throw unexpected("HASH " + path, reply);
     // A FEAT that promises HASH and a HASH that is not implemented: try the X-command.
   }

@@ -100,7 +100,7 @@ class FtpClient {
   // The server's digest of a whole file as lower-case hex: HASH after OPTS HASH when FEAT
   // lists HASH with that algorithm (and OPTS HASH accepts it), else the X-command (XSHA256
   // for "SHA-256", XSHA512, XSHA1, XMD5).
-  // nullopt when the server offers neither.
+  // nullopt when the server offers neither, or answers HASH with 556 (not for this file).
   asio::awaitable<std::optional<std::string>> hash(std::string path, std::string algorithm = "SHA-256");
 
   // RETR, starting at `offset` (REST) when it is not 0; the bytes go to `sink` and progress

@@ -416,6 +416,18 @@ class FerryClientVerificationTest(ClientTestMixin, unittest.TestCase):
         with open(os.path.join(home, "data.bin"), "rb") as f:
             self.assertEqual(f.read(), self.PAYLOAD)
 
+    def test_a_hash_refused_for_the_file_is_not_verified_not_a_failure(self):
+        # ProFTPD's mod_digest offers HASH but answers 556 for a file over DigestMaxSize.
+        refused = {"HASH": "556 /data.bin: Operation not permitted",
+                   "XSHA256": "556 /data.bin: Operation not permitted"}
+        with FakeFtpServer(self.PAYLOAD, lie=False, replies=refused) as srv:
+            home, run = self.get(srv)
+        self.assertExit(run, 0)
+        self.assertIn("not verified", run.stdout)
+        with open(os.path.join(home, "data.bin"), "rb") as f:
+            self.assertEqual(f.read(), self.PAYLOAD)
+        self.assertNoPartials(home)
+
     def test_hash_mismatch_exit_6_and_no_final_file(self):
         with FakeFtpServer(self.PAYLOAD, lie=True) as srv:
             home, run = self.get(srv)
