@@ -622,7 +622,7 @@ asio::awaitable<void> FtpClient::open_data() {
 
 asio::awaitable<std::uint64_t> FtpClient::run_transfer(std::string command_line, std::string path, DataSink& sink,
                                                        std::uint64_t offset, std::uint64_t total,
-                                                       ProgressSink& progress) {
+                                                       ProgressSink& progress, ftp::Reply* final_out) {
   std::error_code ignored;
   const ftp::Reply opening = co_await command(std::move(command_line));
   if (!opening.positive_preliminary() && !opening.positive_completion()) {
@@ -673,6 +673,7 @@ asio::awaitable<std::uint64_t> FtpClient::run_transfer(std::string command_line,
   if (final_reply.code != 226 && final_reply.code != 250) {
     throw ClientError(ErrorKind::transfer, path + ": transfer failed (" + reply_summary(final_reply) + ")");
   }
+  if (final_out) *final_out = std::move(final_reply);
   co_return received;
 }
 
@@ -824,7 +825,14 @@ asio::awaitable<std::vector<FileInfo>> FtpClient::list(std::string path) {
   // Kept out of the co_await expression: GCC 12 mishandles a conditional's temporary
   // there (it was destroyed twice: "free(): invalid pointer").
   std::string shown_path = path.empty() ? "." : path;
-  co_await run_transfer(std::move(line), std::move(shown_path), collect, 0, 0, no_progress);
+  ftp::Reply done;
+  co_await run_transfer(std::move(line), shown_path, collect, 0, 0, no_progress, &done);
+  // pure-ftpd stops a listing at 10000 entries and says so only in its 226 ("Output
+  // truncated to 10000 matches"): a part must not pass for the whole directory (mirror
+  // would miss, or upload again, what it cannot see).
+  if (upper(done.text()).find("TRUNCATED") != std::string::npos) {
+    throw ClientError(ErrorKind::transfer, shown_path + ": the server cut the listing short (" + reply_summary(done) + ")");
+  }
 
   std::vector<FileInfo> entries;
   std::size_t start = 0;

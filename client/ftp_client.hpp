@@ -155,9 +155,10 @@ class FtpClient {
   asio::awaitable<void> open_data();
   asio::awaitable<void> connect_data(asio::ip::tcp::endpoint endpoint);
   // The transfer command on an open data connection: waits for 1xx, drains the data
-  // connection into `sink`, then waits for the final 2xx.
+  // connection into `sink`, then waits for the final 2xx (copied to `final_reply` if given).
   asio::awaitable<std::uint64_t> run_transfer(std::string command_line, std::string path, DataSink& sink,
-                                              std::uint64_t offset, std::uint64_t total, ProgressSink& progress);
+                                              std::uint64_t offset, std::uint64_t total, ProgressSink& progress,
+                                              ftp::Reply* final_reply = nullptr);
 
   // TLS on the control connection (after AUTH TLS, or at once for implicit FTPS) and on
   // the data connection (after the 1xx reply). The data handshake resumes the control

@@ -390,6 +390,37 @@ TEST_CASE("FtpClient: an empty LIST of a directory CWD cannot enter (vsftpd's mi
   CHECK(missing->kind() == ErrorKind::not_found);
 }
 
+TEST_CASE("FtpClient: a listing the server says it truncated (pure-ftpd's 10000 entries) is an error",
+          "[client][ftp_client]") {
+  ScriptedServer server([](const std::string& line, ScriptedServer& srv) {
+    if (line == "FEAT") return srv.reply("211-Features:\r\n MLST type*;size*;modify*;\r\n211 End");
+    if (line.starts_with("MLSD ")) {
+      srv.reply("150 Accepted data connection");
+      srv.send_data("type=file;size=0;modify=20210304050607; f1\r\n");
+      // pure-ftpd 1.0.50's exact reply past its LimitRecursion file count.
+      return srv.reply(line == "MLSD /many" ? "226 Output truncated to 10000 matches" : "226 1 matches total");
+    }
+    standard_script(line, srv);
+  });
+  std::size_t whole = 0;
+  std::optional<ClientError> truncated;
+  const auto failure = run_client([&](FtpClient& client) -> asio::awaitable<void> {
+    co_await client.connect("127.0.0.1", server.port());
+    co_await client.login("demo", "right");
+    whole = (co_await client.list("/few")).size();
+    try {
+      co_await client.list("/many");
+    } catch (const ClientError& error) {
+      truncated = error;
+    }
+  });
+  CHECK_FALSE(failure);
+  CHECK(whole == 1);
+  REQUIRE(truncated);
+  CHECK(truncated->kind() == ErrorKind::transfer);
+  CHECK_THAT(truncated->what(), Catch::Matchers::Contains("Output truncated to 10000 matches"));
+}
+
 TEST_CASE("FtpClient: a multi-line 213 to HASH (ProFTPD mod_digest) is read from its last line",
           "[client][ftp_client]") {
   const std::string digest(64, 'b');
