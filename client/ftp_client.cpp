@@ -519,6 +519,12 @@ asio::awaitable<std::optional<std::int64_t>> FtpClient::mdtm(std::string path) {
   throw unexpected("MDTM " + path, reply);
 }
 
+asio::awaitable<std::optional<std::string>> FtpClient::working_directory() {
+  const ftp::Reply reply = co_await command("PWD");
+  if (reply.code != 257) co_return std::nullopt;
+  co_return parse_pwd_reply(reply.lines.front());
+}
+
 asio::awaitable<std::optional<std::string>> FtpClient::hash(std::string path, std::string algorithm) {
   algorithm = upper(std::move(algorithm));
   const Features features = co_await feat();

@@ -97,6 +97,8 @@ class FtpClient {
   // ErrorKind::not_found.
   asio::awaitable<std::optional<std::uint64_t>> size(std::string path);
   asio::awaitable<std::optional<std::int64_t>> mdtm(std::string path);
+  // PWD: the working directory, nullopt when the server does not say (no 257 with a name).
+  asio::awaitable<std::optional<std::string>> working_directory();
   // The server's digest of a whole file as lower-case hex: HASH after OPTS HASH when FEAT
   // lists HASH with that algorithm (and OPTS HASH accepts it), else the X-command (XSHA256
   // for "SHA-256", XSHA512, XSHA1, XMD5).

@@ -108,6 +108,7 @@ struct Job {
   std::filesystem::path target;  // get
   std::filesystem::path local;   // put: the file; mirror: the directory
   std::string new_path;          // mv: the resolved destination
+  bool new_path_absolute = false;  // mv: NEWPATH was a path from the server's root, not a URL
   bool resume = false;
   bool reverse = false;  // mirror -R
   unsigned jobs = 1;     // mirror -j
@@ -282,8 +283,27 @@ asio::awaitable<void> run_change(FtpClient& client, const Job& job) {
   std::cout << done << std::endl;
 }
 
-asio::awaitable<void> run_job(FtpClient& client, const Job& job, TerminalProgress& progress) {
-  co_await connect_and_login(client, job);
+// RFC 1738: an ftp:// URL's path is relative to the directory the login lands in (curl,
+// lftp and wget read it so), and "%2F" at its start makes it absolute. ferryd lands every
+// user at "/", where the two agree; vsftpd without chroot lands in the user's home.
+std::string under_login_directory(const std::string& home, const std::string& path) {
+  if (path.starts_with("//")) return path.substr(1);  // ftp://host/%2Fetc/x
+  if (home == "/") return path;
+  return path == "/" ? home : home + path;
+}
+
+asio::awaitable<void> root_at_login_directory(FtpClient& client, Job& job) {
+  std::optional<std::string> home = co_await client.working_directory();
+  while (home && home->size() > 1 && home->back() == '/') home->pop_back();
+  if (!home || !home->starts_with('/')) home = "/";  // no answer, or not a Unix path: the root
+  job.url.path = under_login_directory(*home, job.url.path);
+  if (!job.new_path.empty() && !job.new_path_absolute) job.new_path = under_login_directory(*home, job.new_path);
+}
+
+asio::awaitable<void> run_job(FtpClient& client, const Job& unrooted, TerminalProgress& progress) {
+  co_await connect_and_login(client, unrooted);
+  Job job = unrooted;
+  co_await root_at_login_directory(client, job);
   if (job.command == "ls") {
     co_await run_ls(client, job);
   } else if (job.command == "get") {
@@ -442,7 +462,10 @@ int main(int argc, char** argv) {
       }
       job.url.path = choose_remote_target(job.url.path, job.local);
     }
-    if (job.command == "mv") job.new_path = resolve_new_path(job.url, arguments.back());
+    if (job.command == "mv") {
+      job.new_path = resolve_new_path(job.url, arguments.back());
+      job.new_path_absolute = arguments.back().starts_with("/");
+    }
     if ((job.command == "rm" || job.command == "mkdir" || job.command == "rmdir" || job.command == "mv") &&
         directory_path(job.url.path) == "/") {
       print_error(job.command + " needs a path below / in the URL");

@@ -103,4 +103,21 @@ std::optional<std::string> parse_xhash_reply(std::string_view text) { return to_
 
 std::optional<std::uint64_t> parse_size_reply(std::string_view text) { return to_number(trim(text)); }
 
+std::optional<std::string> parse_pwd_reply(std::string_view text) {
+  const std::size_t open = text.find('"');
+  if (open == std::string_view::npos) return std::nullopt;
+  std::string name;
+  for (std::size_t i = open + 1; i < text.size(); ++i) {
+    if (text[i] != '"') {
+      name += text[i];
+    } else if (i + 1 < text.size() && text[i + 1] == '"') {
+      name += '"';
+      ++i;
+    } else {
+      return name;
+    }
+  }
+  return std::nullopt;  // no closing quote
+}
+
 }  // namespace ferry::client

@@ -44,4 +44,8 @@ std::optional<std::string> parse_xhash_reply(std::string_view text);
 // The text of a 213 SIZE reply: a decimal byte count.
 std::optional<std::uint64_t> parse_size_reply(std::string_view text);
 
+// The directory in a 257 PWD reply: "\"/home/u\" is the current directory", a quote
+// inside it doubled (RFC 959 appendix II). nullopt when there is no quoted name.
+std::optional<std::string> parse_pwd_reply(std::string_view text);
+
 }  // namespace ferry::client

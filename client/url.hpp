@@ -19,8 +19,9 @@ struct FtpUrl {
   std::string host;  // an IPv6 address comes without its brackets
   std::uint16_t port = 21;
   bool implicit_tls = false;  // ftps://
-  // Percent-decoded and always absolute ("/" when the URL has no path): ferry treats the
-  // path as a path in the server's virtual tree, not relative to a login directory.
+  // Percent-decoded, starting with '/' ("/" when the URL has no path). It names a path
+  // under the directory the login lands in (RFC 1738); "//" (from "%2F") one from the
+  // server's root. The ferry command resolves it after login (PWD).
   std::string path;
 
   // "host:port", with brackets around an IPv6 address: for messages.

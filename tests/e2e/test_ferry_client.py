@@ -416,6 +416,20 @@ class FerryClientVerificationTest(ClientTestMixin, unittest.TestCase):
         with open(os.path.join(home, "data.bin"), "rb") as f:
             self.assertEqual(f.read(), self.PAYLOAD)
 
+    def test_url_paths_are_relative_to_the_login_directory(self):
+        # RFC 1738, as curl, lftp and wget read it: vsftpd without chroot logs a user in at
+        # /home/alice, and ftp://host/data.bin is the file there; %2F starts from the root.
+        with FakeFtpServer(self.PAYLOAD, lie=False, replies={"PWD": '257 "/home/alice" is the current directory'}) as srv:
+            home, run = self.get(srv)
+            self.assertExit(run, 0)
+            self.assertIn("RETR /home/alice/data.bin", srv.lines)
+            absolute = run_ferry(["get", f"ftp://alice@127.0.0.1:{srv.port}/%2Fsrv/data.bin", "-o", "abs.bin"],
+                                 home, password="pw")
+            self.assertExit(absolute, 0)
+            self.assertIn("RETR /srv/data.bin", srv.lines)
+        with open(os.path.join(home, "data.bin"), "rb") as f:
+            self.assertEqual(f.read(), self.PAYLOAD)
+
     def test_a_hash_refused_for_the_file_is_not_verified_not_a_failure(self):
         # ProFTPD's mod_digest offers HASH but answers 556 for a file over DigestMaxSize.
         refused = {"HASH": "556 /data.bin: Operation not permitted",

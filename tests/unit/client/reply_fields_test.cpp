@@ -80,3 +80,12 @@ TEST_CASE("SIZE reply: a decimal count", "[client][size]") {
   CHECK_FALSE(parse_size_reply("12a"));
   CHECK_FALSE(parse_size_reply(""));
 }
+
+TEST_CASE("PWD reply: the quoted directory, doubled quotes undone", "[client][pwd]") {
+  CHECK(parse_pwd_reply("\"/home/u\" is the current directory") == "/home/u");
+  CHECK(parse_pwd_reply("\"/\"") == "/");
+  CHECK(parse_pwd_reply("\"/a \"\"b\"\"\" is current") == "/a \"b\"");
+  CHECK(parse_pwd_reply("MKD and PWD: \"/x\"") == "/x");
+  CHECK_FALSE(parse_pwd_reply("no name here"));
+  CHECK_FALSE(parse_pwd_reply("\"/unterminated"));
+}
