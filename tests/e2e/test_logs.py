@@ -12,7 +12,7 @@ import subprocess
 import time
 import unittest
 
-from ferryd_harness import FERRYD, NET_TIMEOUT, FerryServer, close_quietly, fs_local_mounts
+from ferryd_harness import FERRYD, NET_TIMEOUT, FerryServer, close_quietly, fs_local_mounts, run_ferryd
 
 # wu-ftpd's xferlog(5): current-time transfer-time remote-host file-size filename
 # transfer-type special-action direction access-mode username service auth-method auth-user status
@@ -176,40 +176,31 @@ class LogTest(unittest.TestCase):
         self.assertEqual(len(lines), 2, lines[:5])
         self.assertTrue(all(XFERLOG_RE.match(line) for line in lines), lines[:5])
 
-    def test_a_transfer_log_that_cannot_be_opened_stops_start_up(self):
-        srv = FerryServer(config_extra='[log]\nxferlog = "no/such/dir/xfer.log"\n')
+    def ferryd_with(self, config_extra, *args):
+        """Runs ferryd (until it exits) on a fresh config with `config_extra`: (server, process)."""
+        srv = FerryServer(config_extra=config_extra)
         srv.write_files()
         self.addCleanup(srv.cleanup)
-        from ferryd_harness import run_ferryd
-        p = run_ferryd(["--config", srv.config_path])
+        return srv, run_ferryd(["--config", srv.config_path, *args])
+
+    def test_a_transfer_log_that_cannot_be_opened_stops_start_up(self):
+        _, p = self.ferryd_with('[log]\nxferlog = "no/such/dir/xfer.log"\n')
         self.assertEqual(p.returncode, 2)
         self.assertIn("xferlog", p.stderr)
         self.assertIn("No such file or directory", p.stderr)
 
     def test_check_judges_the_transfer_log_without_creating_it(self):
-        from ferryd_harness import run_ferryd
-        srv = FerryServer(config_extra='[log]\nxferlog = "xfer.log"\n')
-        srv.write_files()
-        self.addCleanup(srv.cleanup)
-        p = run_ferryd(["--config", srv.config_path, "--check"])
+        srv, p = self.ferryd_with('[log]\nxferlog = "xfer.log"\n', "--check")
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertFalse(os.path.exists(os.path.join(srv.dir, "xfer.log")))  # --check writes nothing
-        broken = FerryServer(config_extra='[log]\nxferlog = "no/such/dir/xfer.log"\n')
-        broken.write_files()
-        self.addCleanup(broken.cleanup)
-        p = run_ferryd(["--config", broken.config_path, "--check"])
+        _, p = self.ferryd_with('[log]\nxferlog = "no/such/dir/xfer.log"\n', "--check")
         self.assertEqual(p.returncode, 2)
         self.assertRegex(p.stderr, r"config\.toml:\d+:\d+: \[log\] xferlog: .*no/such/dir/xfer\.log: No such file")
 
     def test_log_format_must_be_text_or_json(self):
-        srv = FerryServer(config_extra='[log]\nformat = "yaml"\n')
-        srv.write_files()
-        self.addCleanup(srv.cleanup)
-        from ferryd_harness import run_ferryd
-        p = run_ferryd(["--config", srv.config_path, "--check"])
+        _, p = self.ferryd_with('[log]\nformat = "yaml"\n', "--check")
         self.assertEqual(p.returncode, 2)
         self.assertRegex(p.stderr, r"config\.toml:\d+:\d+: 'format' must be \"text\" or \"json\"")
-
 
 if __name__ == "__main__":
     unittest.main()

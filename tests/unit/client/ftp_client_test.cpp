@@ -138,6 +138,17 @@ void standard_script(const std::string& line, ScriptedServer& server) {
 
 using Body = std::function<asio::awaitable<void>(FtpClient&)>;
 
+// The ClientError that `operation` ends with, nullopt when it succeeds.
+template <typename T>
+asio::awaitable<std::optional<ClientError>> refusal_of(asio::awaitable<T> operation) {
+  try {
+    co_await std::move(operation);
+  } catch (const ClientError& error) {
+    co_return error;
+  }
+  co_return std::nullopt;
+}
+
 // Runs `body` on an io_context on its own thread (as the GUI will), calls `meanwhile` from
 // this thread, and returns the ClientError the body ended with, if any.
 std::optional<ClientError> run_client(const Body& body, const std::function<void(FtpClient&)>& meanwhile = {}) {
@@ -377,11 +388,7 @@ TEST_CASE("FtpClient: an empty LIST of a directory CWD cannot enter (vsftpd's mi
     co_await client.login("demo", "right");
     full = (co_await client.list("/full")).size();
     empty = (co_await client.list("/empty")).size();
-    try {
-      co_await client.list("/missing");
-    } catch (const ClientError& error) {
-      missing = error;
-    }
+    missing = co_await refusal_of(client.list("/missing"));
   });
   CHECK_FALSE(failure);
   CHECK(full == 1);
@@ -408,11 +415,7 @@ TEST_CASE("FtpClient: a listing the server says it truncated (pure-ftpd's 10000 
     co_await client.connect("127.0.0.1", server.port());
     co_await client.login("demo", "right");
     whole = (co_await client.list("/few")).size();
-    try {
-      co_await client.list("/many");
-    } catch (const ClientError& error) {
-      truncated = error;
-    }
+    truncated = co_await refusal_of(client.list("/many"));
   });
   CHECK_FALSE(failure);
   CHECK(whole == 1);
@@ -492,17 +495,9 @@ TEST_CASE("FtpClient: store sends REST and STOR and the bytes from the source", 
     ProgressSink progress = [&](std::uint64_t done, std::uint64_t) { last_done = done; };
     sent = co_await client.store("/up.bin", std::move(source), 1000, 1000 + payload.size(), progress);
     DataSource nothing = [](std::span<std::byte>) { return std::size_t{0}; };
-    try {
-      co_await client.store("/denied", std::move(nothing), 0, 0, {});
-    } catch (const ClientError& error) {
-      refused = error;
-    }
+    refused = co_await refusal_of(client.store("/denied", std::move(nothing), 0, 0, {}));
     DataSource nothing_either = [](std::span<std::byte>) { return std::size_t{0}; };
-    try {
-      co_await client.store("/bad\x7fname", std::move(nothing_either), 0, 0, {});
-    } catch (const ClientError& error) {
-      bad_name = error;
-    }
+    bad_name = co_await refusal_of(client.store("/bad\x7fname", std::move(nothing_either), 0, 0, {}));
   });
   // A 500 to STOR is about the name, not a server without uploads.
   REQUIRE(bad_name);
@@ -627,11 +622,7 @@ TEST_CASE("FtpClient: pure-ftpd's 550 to RNFR of a missing file means not found"
   const auto failure = run_client([&](FtpClient& client) -> asio::awaitable<void> {
     co_await client.connect("127.0.0.1", server.port());
     co_await client.login("demo", "right");
-    try {
-      co_await client.rename("/missing", "/b");
-    } catch (const ClientError& error) {
-      missing = error;
-    }
+    missing = co_await refusal_of(client.rename("/missing", "/b"));
   });
   CHECK_FALSE(failure);
   REQUIRE(missing);
@@ -659,16 +650,8 @@ TEST_CASE("FtpClient: rename, remove and directories map replies to error kinds"
     co_await client.rename("/a", "/b");
     co_await client.remove("/a");
     co_await client.make_directory("/d");
-    try {
-      co_await client.rename("/missing", "/b");
-    } catch (const ClientError& error) {
-      missing = error;
-    }
-    try {
-      co_await client.remove_directory("/d");
-    } catch (const ClientError& error) {
-      not_empty = error;
-    }
+    missing = co_await refusal_of(client.rename("/missing", "/b"));
+    not_empty = co_await refusal_of(client.remove_directory("/d"));
     // FEAT answers 502 here: no MFMT, so nothing is sent.
     mtime_set = co_await client.set_mtime("/b", 1614834367);
   });
