@@ -283,21 +283,12 @@ asio::awaitable<void> run_change(FtpClient& client, const Job& job) {
   std::cout << done << std::endl;
 }
 
-// RFC 1738: an ftp:// URL's path is relative to the directory the login lands in (curl,
-// lftp and wget read it so), and "%2F" at its start makes it absolute. ferryd lands every
-// user at "/", where the two agree; vsftpd without chroot lands in the user's home.
-std::string under_login_directory(const std::string& home, const std::string& path) {
-  if (path.starts_with("//")) return path.substr(1);  // ftp://host/%2Fetc/x
-  if (home == "/") return path;
-  return path == "/" ? home : home + path;
-}
-
+// The URL's paths are under the directory the login lands in (resolve_url_path). ferryd
+// lands every user at "/"; a vsftpd without chroot in the user's home.
 asio::awaitable<void> root_at_login_directory(FtpClient& client, Job& job) {
-  std::optional<std::string> home = co_await client.working_directory();
-  while (home && home->size() > 1 && home->back() == '/') home->pop_back();
-  if (!home || !home->starts_with('/')) home = "/";  // no answer, or not a Unix path: the root
-  job.url.path = under_login_directory(*home, job.url.path);
-  if (!job.new_path.empty() && !job.new_path_absolute) job.new_path = under_login_directory(*home, job.new_path);
+  const std::string home = (co_await client.working_directory()).value_or("/");
+  job.url.path = resolve_url_path(home, job.url.path);
+  if (!job.new_path.empty() && !job.new_path_absolute) job.new_path = resolve_url_path(home, job.new_path);
 }
 
 asio::awaitable<void> run_job(FtpClient& client, const Job& unrooted, TerminalProgress& progress) {

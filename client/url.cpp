@@ -161,4 +161,12 @@ FtpUrl parse_url(std::string_view text) {
   return url;
 }
 
+std::string resolve_url_path(std::string login_directory, const std::string& url_path) {
+  if (url_path.starts_with("//")) return url_path.substr(1);  // ftp://host/%2Fetc/x
+  while (login_directory.size() > 1 && login_directory.back() == '/') login_directory.pop_back();
+  if (!login_directory.starts_with('/') || login_directory == "/") return url_path.empty() ? "/" : url_path;
+  if (url_path.empty() || url_path == "/") return login_directory;
+  return login_directory + url_path;
+}
+
 }  // namespace ferry::client

@@ -47,4 +47,10 @@ std::string percent_decode(std::string_view text);
 // other text comes back unchanged. Every message that quotes a URL goes through this.
 std::string mask_password(std::string_view url_text);
 
+// RFC 1738: an ftp:// URL's path is under the directory the login lands in (PWD; curl,
+// lftp and wget read it so), and "%2F" at its start (a path beginning "//") makes it
+// absolute. The path on the server for `url_path`, given that directory (a Unix path;
+// anything else counts as "/").
+std::string resolve_url_path(std::string login_directory, const std::string& url_path);
+
 }  // namespace ferry::client

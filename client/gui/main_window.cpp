@@ -33,6 +33,7 @@
 #include "remote_dir_model.hpp"
 #include "session.hpp"
 #include "transfer_queue_model.hpp"
+#include "url.hpp"
 
 namespace ferry::gui {
 
@@ -285,8 +286,11 @@ void MainWindow::onConnected() {
   raise();
   activateWindow();
   statusBar()->showMessage(tr("Logged in as %1").arg(address.user));
-  initialPath_ = connectDialog_ ? connectDialog_->initialPath() : QStringLiteral("/");
-  browse(initialPath_.isEmpty() ? QStringLiteral("/") : initialPath_);
+  // The URL's path is under the login directory (RFC 1738, as the ferry command reads it).
+  const QString asked = connectDialog_ ? connectDialog_->initialPath() : QString();
+  initialPath_ = QString::fromStdString(
+      client::resolve_url_path(session_->loginDirectory().toStdString(), asked.isEmpty() ? "/" : asked.toStdString()));
+  browse(initialPath_);
   updateActions();
 }
 
@@ -311,9 +315,10 @@ void MainWindow::onListing(const QString& path, const QList<RemoteEntry>& entrie
 
 void MainWindow::onBrowseFailed(const QString& reason) {
   statusBar()->showMessage(reason);
-  // The URL's path may name a file or a missing directory: fall back to the root once.
-  if (remoteModel_->path().isEmpty() && initialPath_ != QLatin1String("/")) {
-    initialPath_ = QStringLiteral("/");
+  // The URL's path may name a file or a missing directory: fall back to the login
+  // directory once.
+  if (remoteModel_->path().isEmpty() && initialPath_ != session_->loginDirectory()) {
+    initialPath_ = session_->loginDirectory();
     browse(initialPath_);
     return;
   }

@@ -214,8 +214,10 @@ struct Session::Impl {
     auto ftp = make_client(0);
     browser = ftp;
     std::string error;
+    std::string home = "/";
     try {
       co_await log_in(*ftp);
+      if (auto pwd = co_await ftp->working_directory()) home = *pwd;
     } catch (const std::exception& e) {
       error = humane(e);
     }
@@ -228,8 +230,9 @@ struct Session::Impl {
       });
       co_return;
     }
-    to_gui([q = q] {
+    to_gui([q = q, home = to_q(home)] {
       q->open_ = true;
+      q->loginDirectory_ = home;
       Q_EMIT q->connected();
     });
   }

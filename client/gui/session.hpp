@@ -57,6 +57,8 @@ class Session : public QObject {
   void close();
   bool isOpen() const { return open_; }
   const ServerAddress& address() const { return address_; }
+  // Where the login landed (PWD), "/" when the server did not say; set before `connected`.
+  const QString& loginDirectory() const { return loginDirectory_; }
 
   // Lists a remote directory (an absolute path); then `listing` or `browseFailed`.
   void list(const QString& path);
@@ -88,6 +90,7 @@ class Session : public QObject {
 
   std::unique_ptr<Impl> impl_;
   ServerAddress address_;
+  QString loginDirectory_ = QStringLiteral("/");
   bool open_ = false;
   int nextId_ = 1;
   QList<int> active_;

@@ -149,3 +149,15 @@ TEST_CASE("mask_password hides the password of a URL and nothing else", "[client
   CHECK(mask_password("bob:pw@host") == "bob:pw@host");
   CHECK(mask_password("") == "");
 }
+
+TEST_CASE("a URL's path is under the login directory, %2F makes it absolute", "[client][url]") {
+  using ferry::client::resolve_url_path;
+  CHECK(resolve_url_path("/home/u", "/f") == "/home/u/f");
+  CHECK(resolve_url_path("/home/u/", "/d/") == "/home/u/d/");
+  CHECK(resolve_url_path("/home/u", "/") == "/home/u");
+  CHECK(resolve_url_path("/home/u", "//etc/x") == "/etc/x");
+  CHECK(resolve_url_path("/", "/f") == "/f");
+  CHECK(resolve_url_path("C:/ftp", "/f") == "/f");  // not a Unix path: from the root
+  CHECK(resolve_url_path("", "/f") == "/f");
+  CHECK(resolve_url_path("/", "//") == "/");
+}
