@@ -1,10 +1,12 @@
 // Login handlers: USER, PASS, QUIT.
 #include <asio/experimental/as_tuple.hpp>
+#include <asio/ssl/stream.hpp>
 #include <asio/use_awaitable.hpp>
 
 #include "server/blocking.hpp"
 #include "server/log.hpp"
 #include "server/session.hpp"
+#include "server/tls_context.hpp"
 
 namespace ferry {
 
@@ -54,6 +56,8 @@ asio::awaitable<void> Session::cmd_pass(std::string_view arg) {
   auto result = co_await run_blocking(state_->blocking, std::move(login_job));
   if (result) {
     fs_.emplace(state_->mounts, result->name);
+    if (tls_token_) state_->runtime->tls_owners.set_user(*tls_token_, result->name);
+    if (tls_) send_session_ticket(tls_->native_handle());  // owned now: see defer_session_tickets
     cwd_ = "/";
     touch();
     log_session(LogLevel::info, id_, "login", {{"user", result->name}, {"peer", peer_text_}}, "login ok: user ",
@@ -93,6 +97,7 @@ asio::awaitable<void> Session::cmd_rein(std::string_view) {
   // Back to the state right after connecting (RFC 959): logged out, defaults restored.
   if (fs_) log_session(LogLevel::info, id_, "logout", {{"user", fs_->user()}}, "logout (REIN): user ", fs_->user());
   fs_.reset();
+  if (tls_token_) state_->runtime->tls_owners.set_user(*tls_token_, {});
   pending_user_.clear();
   rename_from_.clear();
   cwd_ = "/";

@@ -6,12 +6,12 @@
 #include <asio/use_awaitable.hpp>
 #include <cctype>
 
-#include <openssl/rand.h>
 #include <openssl/ssl.h>
 
 #include "server/log.hpp"
 #include "ftp/command.hpp"
 #include "server/session.hpp"
+#include "server/tls_context.hpp"
 
 namespace ferry {
 
@@ -35,17 +35,17 @@ asio::awaitable<bool> Session::start_control_tls() {
     co_return false;
   }
   tls_ = std::make_unique<asio::ssl::stream<asio::ip::tcp::socket&>>(control_, *state_->tls);
-  // Sessions made on this connection resume only under its own id context: a data connection
-  // that resumes one is this client's (see DataConnection::start_tls).
-  if (RAND_bytes(tls_session_context_.data(), static_cast<int>(tls_session_context_.size())) != 1 ||
-      SSL_set_session_id_context(tls_->native_handle(), tls_session_context_.data(),
-                                 static_cast<unsigned>(tls_session_context_.size())) != 1) {
-    log_session(LogLevel::error, id_, "tls_failed", {{"peer", peer_text_}, {"reason", "no session id context"}},
-                "TLS refused: cannot make a session id context");
+  // The sessions made here carry this connection's token: a data connection that resumes
+  // one is accepted for the same user from the same address (see TlsSessionOwners).
+  if (!tls_token_) tls_token_ = state_->runtime->tls_owners.issue(peer_);
+  if (!carry_session_token(tls_->native_handle(), &*tls_token_)) {
+    log_session(LogLevel::error, id_, "tls_failed", {{"peer", peer_text_}, {"reason", "no session token"}},
+                "TLS refused: cannot attach the session token");
     tls_.reset();
     close();
     co_return false;
   }
+  defer_session_tickets(tls_->native_handle());
   asio::steady_timer timer(control_.get_executor(), std::chrono::seconds(state_->config.login_timeout));
   auto result = co_await (tls_->async_handshake(asio::ssl::stream_base::server, as_tuple_awaitable) ||
                           timer.async_wait(as_tuple_awaitable));
@@ -58,6 +58,7 @@ asio::awaitable<bool> Session::start_control_tls() {
     close();
     co_return false;
   }
+  mark_cached_session(tls_->native_handle());
   log_session(LogLevel::info, id_, "tls", {{"version", SSL_get_version(tls_->native_handle())}}, "TLS ",
               SSL_get_version(tls_->native_handle()), " ",
            SSL_get_cipher_name(tls_->native_handle()));

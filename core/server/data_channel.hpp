@@ -13,6 +13,7 @@
 #include <system_error>
 
 #include "server/server_state.hpp"
+#include "server/tls_session_owners.hpp"
 #include "server/unique_fd.hpp"
 
 namespace asio::ssl {
@@ -63,15 +64,13 @@ class DataConnection {
   DataConnection(asio::ip::tcp::socket socket, std::chrono::seconds timeout);
   ~DataConnection();
 
-  // Server-side TLS handshake. With `require_reuse`, a client that did not resume the
-  // control connection's session is refused (it could be someone else). The error
-  // says which of the two went wrong.
+  // Server-side TLS handshake. With `require_reuse`, a client that did not resume a TLS
+  // session is refused (it could be someone else); whose session it resumed is the
+  // caller's to check (resumed_session_token). The error says which went wrong.
   enum class TlsResult { ok, handshake_failed, not_resumed };
-  // `session_context`: the control connection's session id context. A session is resumed
-  // only under the context it was made in, so with require_reuse only the client that owns
-  // the control connection gets through, not another client resuming a session of its own.
-  asio::awaitable<TlsResult> start_tls(asio::ssl::context& context, bool require_reuse,
-                                       std::span<const unsigned char> session_context);
+  asio::awaitable<TlsResult> start_tls(asio::ssl::context& context, bool require_reuse);
+  // The token of the control connection whose session this one resumed (TLS only).
+  std::optional<TlsSessionToken> resumed_session_token();
 
   bool is_tls() const noexcept { return tls_ != nullptr; }
   asio::awaitable<std::error_code> write_all(std::span<const char> data);

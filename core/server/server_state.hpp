@@ -23,6 +23,7 @@ namespace asio::ssl {
 class context;
 }
 #include "server/config.hpp"
+#include "server/tls_session_owners.hpp"
 #include "server/transfer_log.hpp"
 #include "vfs/mount_table.hpp"
 
@@ -133,6 +134,9 @@ struct ServerRuntime {
   AddressBans bans;
   SessionRegistry sessions;
   TransferLog transfer_log;
+  // Whose each TLS session is (FTPS data connections): ended control connections are
+  // remembered while their sessions may be resumed, at most this many of them.
+  TlsSessionOwners tls_owners{tls_session_lifetime, 16384};
   std::atomic<std::uint64_t> next_session_id{1};
 };
 

@@ -50,7 +50,9 @@ Session::Session(std::shared_ptr<ServerState> state, asio::ip::tcp::socket socke
   if (!ec) local_ = unmapped(local.address());
 }
 
-Session::~Session() = default;
+Session::~Session() {
+  if (tls_token_) state_->runtime->tls_owners.release(*tls_token_);
+}
 
 asio::awaitable<void> Session::run() {
   // The constructor found no peer: reset before it could be served. Nobody to answer,
@@ -428,17 +430,49 @@ asio::awaitable<std::unique_ptr<DataConnection>> Session::open_data_connection()
 asio::awaitable<bool> Session::begin_transfer(DataConnection& data, std::string_view preliminary) {
   co_await reply(150, preliminary);
   if (!prot_private_) co_return true;
-  auto result = co_await data.start_tls(*state_->tls, state_->config.tls->require_session_reuse, tls_session_context_);
+  const bool require_reuse = state_->config.tls->require_session_reuse;
+  auto result = co_await data.start_tls(*state_->tls, require_reuse);
+  if (result == DataConnection::TlsResult::ok && require_reuse) {
+    if (!co_await resumed_session_is_ours(data)) {
+      co_await data.close();
+      log_session(LogLevel::warning, id_, "refused",
+                  {{"peer", peer_text_}, {"user", fs_->user()}, {"reason", "TLS session of another login"}},
+                  "refused a TLS data connection that resumed a session not of user ", fs_->user(), " from ",
+                  peer_text_);
+      co_await reply(522, "TLS data connection refused: it must resume a TLS session of this login.");
+      co_return false;
+    }
+  }
   if (result == DataConnection::TlsResult::ok) co_return true;
   co_await data.close();
   if (result == DataConnection::TlsResult::not_resumed) {
     log_session(LogLevel::warning, id_, "refused", {{"peer", peer_text_}, {"reason", "TLS session not resumed"}},
                 "refused a TLS data connection that did not resume the control session");
-    co_await reply(522, "TLS data connection refused: it must resume the control connection's TLS session.");
+    co_await reply(522, "TLS data connection refused: it must resume a TLS session of this login.");
   } else {
     co_await reply(425, "TLS handshake on the data connection failed.");
   }
   co_return false;
+}
+
+// The data connection resumed a TLS session: is it one of this login's (TlsSessionOwners)?
+// A session of a connection still logging in (TLS 1.2) is judged once that login ends,
+// waiting at most a few seconds.
+asio::awaitable<bool> Session::resumed_session_is_ours(DataConnection& data) {
+  auto token = data.resumed_session_token();
+  if (!token) co_return false;
+  constexpr auto poll = std::chrono::milliseconds(20);
+  constexpr int max_polls = 250;  // 5 s
+  for (int polls = 0;; ++polls) {
+    switch (state_->runtime->tls_owners.owner_of(*token, peer_, fs_->user())) {
+      case TlsSessionOwners::Ownership::owned: co_return true;
+      case TlsSessionOwners::Ownership::not_owned: co_return false;
+      case TlsSessionOwners::Ownership::pending: break;
+    }
+    if (polls == max_polls) co_return false;
+    asio::steady_timer timer(control_.get_executor(), poll);
+    co_await timer.async_wait(as_tuple_awaitable);
+  }
 }
 
 std::uint64_t Session::take_restart_offset() noexcept { return std::exchange(restart_offset_, 0); }

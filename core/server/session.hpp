@@ -155,6 +155,7 @@ class Session {
   asio::awaitable<bool> data_connection_possible();
   // Sends the 150 reply, then (PROT P) the TLS handshake; false after replying the failure.
   asio::awaitable<bool> begin_transfer(DataConnection& data, std::string_view preliminary);
+  asio::awaitable<bool> resumed_session_is_ours(DataConnection& data);
   // LIST/NLST/MLSD over the data connection, or (STAT path) over the control connection.
   asio::awaitable<void> send_listing(std::string_view arg, ListingFormat format, bool over_control = false);
   asio::awaitable<void> send_digest(std::string_view path_arg, digest::Algorithm algorithm, bool hash_style);
@@ -211,8 +212,8 @@ class Session {
 
   // FTPS: the control connection's TLS layer and its read buffer exist only after AUTH TLS.
   bool implicit_tls_ = false;
+  std::optional<TlsSessionToken> tls_token_;  // carried by this connection's TLS sessions (TlsSessionOwners)
   std::unique_ptr<asio::ssl::stream<asio::ip::tcp::socket&>> tls_;
-  std::array<unsigned char, 16> tls_session_context_{};  // random, this session's alone (see start_tls)
   std::unique_ptr<std::array<char, 4096>> tls_buffer_;
   bool pbsz_ = false;          // PBSZ 0 seen (required before PROT)
   bool prot_private_ = false;  // PROT P: data connections use TLS
