@@ -369,9 +369,15 @@ asio::awaitable<void> FtpClient::start_data_tls(const std::string& what) {
   data_tls_ = std::make_unique<TlsStream>(data_, *tls_context_);
   SSL* ssl = data_tls_->native_handle();
   set_expected_peer(ssl, host_);
-  // Taken now, not after the control handshake: a TLS 1.3 session ticket arrives later.
+  // Taken now, not after the control handshake: a TLS 1.3 session ticket arrives later
+  // (after the login, from ferryd). A copy: OpenSSL marks the session of a connection freed
+  // without its close_notify as not resumable, and one abandoned transfer would otherwise
+  // cost every later data connection its resumption (522 where the server requires it).
   if (SSL_SESSION* session = SSL_get1_session(control_tls_->native_handle())) {
-    SSL_set_session(ssl, session);
+    if (SSL_SESSION* copy = SSL_SESSION_dup(session)) {
+      SSL_set_session(ssl, copy);
+      SSL_SESSION_free(copy);
+    }
     SSL_SESSION_free(session);
   }
   arm();
@@ -660,6 +666,7 @@ asio::awaitable<std::uint64_t> FtpClient::run_transfer(std::string command_line,
       break;
     }
   }
+  if (!data_ec && !sink_failure) co_await shutdown_data_tls();  // our close_notify: a clean end
   data_.close(ignored);
   if (data_ec && (cancelled_ || timed_out_)) throw io_error(data_ec, ErrorKind::transfer, "receiving " + path);
 
