@@ -6,6 +6,7 @@
 #include <QComboBox>
 #include <QDialogButtonBox>
 #include <QFormLayout>
+#include <QKeyEvent>
 #include <QLabel>
 #include <QLineEdit>
 #include <QPushButton>
@@ -78,6 +79,11 @@ ConnectDialog::ConnectDialog(Session* session, QWidget* parent) : QDialog(parent
   connect_->setDefault(true);
   cancel_ = buttons->addButton(tr("&Quit"), QDialogButtonBox::RejectRole);
   cancel_->setObjectName(QStringLiteral("cancel"));
+  // Enter is the dialog's (keyPressEvent), not the focused button's: once Connect disables
+  // the form, the focus lands on Cancel, and an auto-default Cancel would take the Enter
+  // that started the attempt and abandon it at once.
+  connect_->setAutoDefault(false);
+  cancel_->setAutoDefault(false);
 
   auto* form = new QFormLayout;
   form->addRow(tr("&Recent sites:"), recent_);
@@ -97,9 +103,6 @@ ConnectDialog::ConnectDialog(Session* session, QWidget* parent) : QDialog(parent
   QObject::connect(cancel_, &QPushButton::clicked, this, &ConnectDialog::reject);
   QObject::connect(recent_, &QComboBox::activated, this, &ConnectDialog::recentChosen);
   QObject::connect(host_, &QLineEdit::textChanged, this, &ConnectDialog::updateConnectEnabled);
-  QObject::connect(host_, &QLineEdit::returnPressed, this, &ConnectDialog::connectClicked);
-  QObject::connect(user_, &QLineEdit::returnPressed, this, &ConnectDialog::connectClicked);
-  QObject::connect(password_, &QLineEdit::returnPressed, this, &ConnectDialog::connectClicked);
   QObject::connect(session_, &Session::connected, this, &ConnectDialog::onConnected);
   QObject::connect(session_, &Session::failed, this, &ConnectDialog::onFailed);
   updateConnectEnabled();
@@ -157,6 +160,8 @@ void ConnectDialog::connectClicked() {
   address.tls = tls_->isChecked();
   address.implicitTls = implicitTls_ && address.tls;
   address.caFile = caFile_->text().trimmed();
+  QWidget* focused = focusWidget();
+  fieldBeforeConnect_ = focused == connect_ || focused == cancel_ ? static_cast<QWidget*>(password_) : focused;
   setBusy(true);
   status_->setStyleSheet(QString());
   status_->setText(tr("Connecting to %1:%2…").arg(address.host).arg(address.port));
@@ -180,7 +185,23 @@ void ConnectDialog::onFailed(const QString& reason) {
   if (reason.startsWith(QLatin1String("login refused"))) {
     password_->selectAll();
     password_->setFocus();
+  } else if (fieldBeforeConnect_ != nullptr) {
+    fieldBeforeConnect_->setFocus();  // not Quit, where the disabled form left it
   }
+}
+
+void ConnectDialog::keyPressEvent(QKeyEvent* event) {
+  if (event->key() == Qt::Key_Return || event->key() == Qt::Key_Enter) {
+    event->accept();
+    if (busy_) return;  // Escape abandons the attempt; Enter never does
+    if (focusWidget() == cancel_) {
+      reject();  // Enter on a focused Quit quits, as on any focused button
+    } else {
+      connectClicked();
+    }
+    return;
+  }
+  QDialog::keyPressEvent(event);
 }
 
 void ConnectDialog::reject() {

@@ -7,6 +7,7 @@
 #include <QString>
 
 class QCheckBox;
+class QKeyEvent;
 class QComboBox;
 class QLabel;
 class QLineEdit;
@@ -35,6 +36,9 @@ class ConnectDialog : public QDialog {
 
  protected:
   void reject() override;
+  // Enter connects from any field of the form, and does nothing while connecting (Escape
+  // cancels): QDialog's own Enter would press the focused button, which is Cancel then.
+  void keyPressEvent(QKeyEvent* event) override;
 
  private:
   void connectClicked();
@@ -59,6 +63,7 @@ class ConnectDialog : public QDialog {
   QPushButton* cancel_;
   QString initialPath_ = QStringLiteral("/");
   bool busy_ = false;
+  QWidget* fieldBeforeConnect_ = nullptr;  // gets the focus back when the attempt ends
 };
 
 }  // namespace ferry::gui

@@ -13,6 +13,7 @@
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QItemSelectionModel>
+#include <QKeyEvent>
 #include <QLabel>
 #include <QLineEdit>
 #include <QMessageBox>
@@ -115,6 +116,7 @@ void MainWindow::buildUi() {
   localView_->sortByColumn(0, Qt::AscendingOrder);
   localView_->setSelectionMode(QAbstractItemView::ExtendedSelection);
   localView_->setDragEnabled(true);
+  localView_->setToolTip(tr("Enter: open a directory, upload a file; Backspace: up"));
   localView_->header()->setSectionResizeMode(0, QHeaderView::Stretch);
   localView_->header()->setStretchLastSection(false);
   uploadLocal_ = new QPushButton(tr("U&pload selected →"), local);
@@ -155,7 +157,8 @@ void MainWindow::buildUi() {
   remoteView_->setAcceptDrops(true);
   remoteView_->viewport()->setAcceptDrops(true);
   remoteView_->viewport()->installEventFilter(this);
-  remoteView_->setToolTip(tr("Double-click a directory to open it, a file to download it; drop files here to upload"));
+  remoteView_->setToolTip(tr("Double-click or Enter: open a directory, download a file; Backspace: up; "
+                             "drop files here to upload"));
   download_ = new QPushButton(tr("← Do&wnload"), remote);
   download_->setObjectName(QStringLiteral("download"));
   upload_ = new QPushButton(tr("Upload &files…"), remote);
@@ -231,6 +234,9 @@ void MainWindow::buildUi() {
   setCentralWidget(central);
   resize(1100, 760);
 
+  // Enter and Backspace in the lists (keyInList); once every widget eventFilter looks at exists.
+  localView_->installEventFilter(this);
+  remoteView_->installEventFilter(this);
   QObject::connect(disconnect_, &QPushButton::clicked, this, &MainWindow::disconnectFromServer);
   QObject::connect(chooseLocal, &QPushButton::clicked, this, &MainWindow::chooseLocalDirectory);
   QObject::connect(uploadLocal_, &QPushButton::clicked, this, &MainWindow::uploadLocalSelection);
@@ -442,6 +448,9 @@ void MainWindow::updateActions() {
 }
 
 bool MainWindow::eventFilter(QObject* watched, QEvent* event) {
+  if ((watched == remoteView_ || watched == localView_) && event->type() == QEvent::KeyPress) {
+    return keyInList(static_cast<QAbstractItemView*>(watched), static_cast<QKeyEvent*>(event));
+  }
   if (watched == remoteView_->viewport()) {
     if (event->type() == QEvent::DragEnter || event->type() == QEvent::DragMove) {
       auto* drag = static_cast<QDragMoveEvent*>(event);
@@ -464,6 +473,38 @@ bool MainWindow::eventFilter(QObject* watched, QEvent* event) {
     }
   }
   return QMainWindow::eventFilter(watched, event);
+}
+
+// The lists answer the keyboard as FileZilla's do: Enter on a directory opens it, on a
+// file transfers it (a remote one down, a local one up where uploads are allowed), as
+// double-click does; Backspace goes up. Other keys keep the view's own meaning.
+bool MainWindow::keyInList(QAbstractItemView* view, QKeyEvent* key) {
+  const bool enter = key->key() == Qt::Key_Return || key->key() == Qt::Key_Enter;
+  if (key->key() == Qt::Key_Backspace) {
+    if (view == remoteView_) {
+      if (session_->isOpen() && !remoteModel_->path().isEmpty()) browse(parentRemotePath(remoteModel_->path()));
+    } else {
+      setLocalDirectory(QFileInfo(localDirectory_).dir().absolutePath());
+    }
+    return true;
+  }
+  if (!enter) return false;
+  const QModelIndex current = view->currentIndex();
+  if (view == remoteView_) {
+    const bool several = remoteView_->selectionModel()->selectedRows().size() > 1;
+    if (several) {
+      downloadSelected();
+    } else if (current.isValid()) {
+      remoteActivated(current);
+    }
+    return true;
+  }
+  if (current.isValid() && localModel_->isDir(current) && localView_->selectionModel()->selectedRows().size() <= 1) {
+    setLocalDirectory(localModel_->filePath(current));
+  } else {
+    uploadLocalSelection();  // says why when this directory is read-only
+  }
+  return true;
 }
 
 void MainWindow::closeEvent(QCloseEvent* event) {

@@ -7,7 +7,9 @@
 #include <QString>
 #include <QStringList>
 
+class QAbstractItemView;
 class QFileSystemModel;
+class QKeyEvent;
 class QLabel;
 class QLineEdit;
 class QPlainTextEdit;
@@ -64,6 +66,7 @@ class MainWindow : public QMainWindow {
   void appendLog(const QString& line);
   void browse(const QString& path);
   void remoteActivated(const QModelIndex& index);
+  bool keyInList(QAbstractItemView* view, QKeyEvent* key);
   void chooseLocalDirectory();
   void chooseUploadFiles();
   void uploadLocalSelection();

@@ -12,6 +12,7 @@
 #include <QDragEnterEvent>
 #include <QDropEvent>
 #include <QFile>
+#include <QFileSystemModel>
 #include <QLabel>
 #include <QLineEdit>
 #include <QMessageBox>
@@ -25,6 +26,8 @@
 #include <QTableView>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QTreeView>
+#include <QApplication>
 #include <QUrl>
 
 #include "connect_dialog.hpp"
@@ -53,8 +56,9 @@ T* child(QObject* parent, const char* name) {
   return widget;
 }
 
-// Types the address and credentials into the connect screen and clicks Connect.
-void fill_and_connect(MainWindow& window, quint16 port, const QString& user, const QString& password) {
+// Types the address and credentials into the connect screen (and clicks Connect).
+void fill_and_connect(MainWindow& window, quint16 port, const QString& user, const QString& password,
+                      bool click = true) {
   ConnectDialog* dialog = window.connectDialog();
   auto* host = child<QLineEdit>(dialog, "host");
   host->clear();
@@ -68,7 +72,13 @@ void fill_and_connect(MainWindow& window, quint16 port, const QString& user, con
   auto* passwordEdit = child<QLineEdit>(dialog, "password");
   passwordEdit->clear();
   QTest::keyClicks(passwordEdit, password);
-  QTest::mouseClick(child<QPushButton>(dialog, "connect"), Qt::LeftButton);
+  if (click) QTest::mouseClick(child<QPushButton>(dialog, "connect"), Qt::LeftButton);
+}
+
+// A key pressed where the keyboard focus is now, as a person's key press lands.
+void press(QWidget* fallback, Qt::Key key, Qt::KeyboardModifiers modifiers = Qt::NoModifier) {
+  QWidget* focused = QApplication::focusWidget();
+  QTest::keyClick(focused != nullptr ? focused : fallback, key, modifiers);
 }
 
 // The view's index of the remote entry `name` (column 0), invalid when absent.
@@ -405,6 +415,109 @@ class GuiTest : public QObject {
     // Up leads back.
     QTest::mouseClick(child<QPushButton>(&window, "up"), Qt::LeftButton);
     QTRY_COMPARE_WITH_TIMEOUT(window.remoteModel()->path(), QStringLiteral("/"), wait_ms);
+  }
+
+  void enterInThePasswordConnects() {
+    FerrydProcess server;
+    QVERIFY2(server.start(), qPrintable(server.error()));
+    QTemporaryDir local;
+    MainWindow window;
+    window.setLocalDirectory(local.path());
+    window.start();
+    ConnectDialog* dialog = window.connectDialog();
+    QVERIFY(QTest::qWaitForWindowActive(dialog));
+    fill_and_connect(window, server.port(), server.user(), server.password(), false);
+    auto* password = child<QLineEdit>(dialog, "password");
+    password->setFocus();
+    QTRY_VERIFY(password->hasFocus());
+    // Frozen, the server accepts but never greets: the attempt stays in progress while
+    // Enter is pressed again where the focus went (Cancel, once the form is disabled).
+    server.pause();
+    QTest::keyClick(password, Qt::Key_Return);
+    auto* status = child<QLabel>(dialog, "status");
+    QVERIFY2(status->text().startsWith(QStringLiteral("Connecting")), qPrintable(status->text()));
+    press(dialog, Qt::Key_Return);
+    press(dialog, Qt::Key_Enter, Qt::KeypadModifier);
+    QTest::qWait(200);
+    QVERIFY2(status->text().startsWith(QStringLiteral("Connecting")), qPrintable(status->text()));
+    server.resume();
+    QTRY_VERIFY_WITH_TIMEOUT(window.isVisible(), wait_ms);
+    QTRY_VERIFY_WITH_TIMEOUT(remote_index(window, QStringLiteral("ferry.png")).isValid(), wait_ms);
+
+    // The keypad's Enter in the password connects too; Escape abandons an attempt.
+    child<QPushButton>(&window, "disconnect")->click();
+    QTRY_VERIFY(dialog->isVisible());
+    QVERIFY(QTest::qWaitForWindowActive(dialog));
+    server.pause();
+    fill_and_connect(window, server.port(), server.user(), server.password(), false);
+    dialog->activateWindow();
+    QTRY_VERIFY(dialog->isActiveWindow());
+    password->setFocus();
+    QTRY_VERIFY(password->hasFocus());
+    press(dialog, Qt::Key_Enter, Qt::KeypadModifier);
+    QVERIFY2(status->text().startsWith(QStringLiteral("Connecting")), qPrintable(status->text()));
+    press(dialog, Qt::Key_Escape);
+    QTRY_VERIFY_WITH_TIMEOUT(child<QLineEdit>(dialog, "host")->isEnabled(), wait_ms);
+    QVERIFY(dialog->isVisible());
+    server.resume();
+    QVERIFY(QApplication::focusWidget() != child<QPushButton>(dialog, "cancel"));  // Enter would quit there
+    press(dialog, Qt::Key_Enter, Qt::KeypadModifier);
+    QTRY_VERIFY_WITH_TIMEOUT(window.isVisible(), wait_ms);
+    QTRY_VERIFY_WITH_TIMEOUT(remote_index(window, QStringLiteral("ferry.png")).isValid(), wait_ms);
+  }
+
+  void keysInTheLists() {
+    // Enter on a remote directory opens it, on a remote file downloads it; Backspace goes
+    // up; Enter on a local file uploads it where uploads are allowed.
+    FerrydProcess server;
+    const QString mounts = QStringLiteral("[[mount]]\npath = \"/\"\nplugin = \"fs_local\"\nroot = \"files/%u\"\n"
+                                          "writable = true\n\n[[mount]]\npath = \"/welcome\"\nplugin = \"send_png\"\n"
+                                          "image = \"ferry.png\"\n");
+    QVERIFY2(server.start(mounts), qPrintable(server.error()));
+    QTemporaryDir local;
+    const QByteArray payload = QByteArray("uploaded with Enter\n").repeated(1000);
+    {
+      QFile file(local.filePath(QStringLiteral("by-enter.txt")));
+      QVERIFY(file.open(QIODevice::WriteOnly));
+      file.write(payload);
+    }
+    QVERIFY(QDir(local.path()).mkdir(QStringLiteral("sub")));
+    MainWindow window;
+    window.setLocalDirectory(local.path());
+    window.start();
+    fill_and_connect(window, server.port(), server.user(), server.password());
+    QTRY_VERIFY_WITH_TIMEOUT(remote_index(window, QStringLiteral("welcome")).isValid(), wait_ms);
+    auto* remote = child<QTableView>(&window, "remoteView");
+
+    remote->setFocus();
+    remote->setCurrentIndex(remote_index(window, QStringLiteral("welcome")));
+    QTest::keyClick(remote, Qt::Key_Return);
+    QTRY_COMPARE_WITH_TIMEOUT(window.remoteModel()->path(), QStringLiteral("/welcome"), wait_ms);
+    QTRY_VERIFY_WITH_TIMEOUT(remote_index(window, QStringLiteral("ferry.png")).isValid(), wait_ms);
+    remote->setCurrentIndex(remote_index(window, QStringLiteral("ferry.png")));
+    QTest::keyClick(remote, Qt::Key_Enter, Qt::KeypadModifier);
+    QTRY_VERIFY_WITH_TIMEOUT(isFinished(state_of(window, 0)), wait_ms);
+    QCOMPARE(window.transferModel()->row(0).state, TransferState::verified);
+    QCOMPARE(read_file(local.filePath(QStringLiteral("ferry.png"))), server.image());
+    QTest::keyClick(remote, Qt::Key_Backspace);
+    QTRY_COMPARE_WITH_TIMEOUT(window.remoteModel()->path(), QStringLiteral("/"), wait_ms);
+
+    auto* localView = child<QTreeView>(&window, "localView");
+    auto* localModel = qobject_cast<QFileSystemModel*>(localView->model());
+    QVERIFY(localModel != nullptr);
+    QTRY_VERIFY_WITH_TIMEOUT(localModel->index(local.filePath(QStringLiteral("by-enter.txt"))).isValid(), wait_ms);
+    localView->setFocus();
+    localView->setCurrentIndex(localModel->index(local.filePath(QStringLiteral("by-enter.txt"))));
+    QTest::keyClick(localView, Qt::Key_Return);
+    QTRY_VERIFY_WITH_TIMEOUT(window.transferModel()->rowCount() == 2 && isFinished(state_of(window, 1)), wait_ms);
+    QCOMPARE(window.transferModel()->row(1).state, TransferState::verified);
+    QCOMPARE(read_file(server.dir() + QStringLiteral("/files/alice/by-enter.txt")), payload);
+    // Enter on a local directory opens it; Backspace goes back up.
+    localView->setCurrentIndex(localModel->index(local.filePath(QStringLiteral("sub"))));
+    QTest::keyClick(localView, Qt::Key_Return);
+    QTRY_COMPARE(child<QLineEdit>(&window, "localPath")->text(), QDir::toNativeSeparators(local.filePath(QStringLiteral("sub"))));
+    QTest::keyClick(localView, Qt::Key_Backspace);
+    QTRY_COMPARE(child<QLineEdit>(&window, "localPath")->text(), QDir::toNativeSeparators(QDir(local.path()).absolutePath()));
   }
 
   void closeDuringTransferAsksThenCancels() {
