@@ -28,6 +28,7 @@ asio::awaitable<void> Session::cmd_cwd(std::string_view arg) {
     co_await reply(550, std::string(arg) + ": Not a directory.");
   } else {
     cwd_ = *path;
+    status_.cwd(cwd_);
     co_await reply(250, "Directory changed to " + ftp::quote_path(cwd_) + ".");
   }
 }

@@ -125,6 +125,7 @@ asio::awaitable<void> Session::receive_file(std::string_view arg, WriteMode mode
   auto started = std::chrono::steady_clock::now();
   suspend_idle_timeout();
   Received received;
+  LiveTransfer live(status_, verb, written, true, std::nullopt, received.bytes);
   auto [end, ec] = co_await watch_transfer(receive_data(*file, *data, received));
   co_await data->close();
   touch();
@@ -136,6 +137,7 @@ asio::awaitable<void> Session::receive_file(std::string_view arg, WriteMode mode
     };
     co_await run_blocking(state_->blocking, std::move(discard_job));
     std::string why = end == TransferEnd::aborted        ? "aborted by the client"
+                      : end == TransferEnd::stopped      ? "aborted by the operator"
                       : end == TransferEnd::control_lost ? "control connection lost"
                       : ec                               ? "data connection: " + ec.message()
                                                          : received.failure.message;
@@ -242,8 +244,7 @@ asio::awaitable<void> Session::cmd_dele(std::string_view arg) {
     co_await reply_error(done.error(), arg);
     co_return;
   }
-  log_session(LogLevel::info, id_, "delete", {{"user", fs_->user()}, {"path", *path}}, "deleted ", *path, " (user ",
-              fs_->user(), ")");
+  emit({.kind = EventKind::deleted, .user = fs_->user(), .path = *path});
   co_await reply(250, "Delete operation successful.");
 }
 
@@ -297,8 +298,7 @@ asio::awaitable<void> Session::cmd_rnto(std::string_view arg) {
     co_await reply_error(done.error(), arg);
     co_return;
   }
-  log_session(LogLevel::info, id_, "rename", {{"user", fs_->user()}, {"from", from}, {"to", *path}}, "renamed ", from,
-              " to ", *path, " (user ", fs_->user(), ")");
+  emit({.kind = EventKind::renamed, .user = fs_->user(), .path = from, .target = *path});
   co_await reply(250, "Rename successful.");
 }
 

@@ -59,29 +59,31 @@ asio::awaitable<void> Session::cmd_pass(std::string_view arg) {
     if (tls_token_) state_->runtime->tls_owners.set_user(*tls_token_, result->name);
     if (tls_) send_session_ticket(tls_->native_handle());  // owned now: see defer_session_tickets
     cwd_ = "/";
+    status_.user(result->name);
+    status_.cwd(cwd_);
     touch();
-    log_session(LogLevel::info, id_, "login", {{"user", result->name}, {"peer", peer_text_}}, "login ok: user ",
-                result->name, " from ", peer_text_);
+    emit({.kind = EventKind::login, .peer = peer_text_, .user = result->name});
     co_await reply(230, "Login successful.");
     co_return;
   }
   if (result.error().status != Status::permission_denied) {
     // The authenticator itself failed (its users file, a directory server...): not the
     // client's fault, so no failed login and no ban; the client may try again later.
-    log_session(LogLevel::error, id_, "login_failed", {{"user", user}, {"peer", peer_text_}, {"reason", result.error().message}},
-                "login impossible: the authenticator failed: ", result.error().message);
+    emit({.kind = EventKind::login_failed, .level = LogLevel::error, .peer = peer_text_, .user = user,
+          .reason = result.error().message});
     co_await reply(421, "Login service unavailable, try again later.");
     close();
     co_return;
   }
   ++failed_logins_;
-  log_session(LogLevel::warning, id_, "login_refused",
-              {{"user", user}, {"peer", peer_text_}, {"reason", result.error().message}},
-              "login refused: ", result.error().message, " (from ", peer_text_, ")");
+  emit({.kind = EventKind::login_refused, .level = LogLevel::warning, .peer = peer_text_, .user = user,
+        .reason = result.error().message});
   if (state_->bans.record_failure(peer_)) {
-    log_session(LogLevel::warning, id_, "ban", {{"peer", peer_text_}, {"seconds", state_->config.ban_duration}},
-                "banned ", peer_text_, " for ", state_->config.ban_duration, " s after ",
-                state_->config.ban_failures, " failed logins");
+    emit({.kind = EventKind::ban,
+          .level = LogLevel::warning,
+          .peer = peer_text_,
+          .count = state_->config.ban_failures,
+          .seconds = static_cast<std::uint32_t>(state_->config.ban_duration)});
   }
   asio::steady_timer pause(control_.get_executor(), answer_refusal_at);
   co_await pause.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
@@ -95,12 +97,14 @@ asio::awaitable<void> Session::cmd_pass(std::string_view arg) {
 
 asio::awaitable<void> Session::cmd_rein(std::string_view) {
   // Back to the state right after connecting (RFC 959): logged out, defaults restored.
-  if (fs_) log_session(LogLevel::info, id_, "logout", {{"user", fs_->user()}}, "logout (REIN): user ", fs_->user());
+  if (fs_) emit({.kind = EventKind::logout, .user = fs_->user()});
   fs_.reset();
   if (tls_token_) state_->runtime->tls_owners.set_user(*tls_token_, {});
   pending_user_.clear();
   rename_from_.clear();
   cwd_ = "/";
+  status_.user({});
+  status_.cwd(cwd_);
   binary_ = false;
   epsv_all_ = false;
   restart_offset_ = 0;

@@ -29,8 +29,7 @@ bool Session::tls_required_for_login() const noexcept {
 
 asio::awaitable<bool> Session::start_control_tls() {
   if (!state_->tls) {  // an implicit FTPS listener after a reload removed [tls]
-    log_session(LogLevel::warning, id_, "refused", {{"peer", peer_text_}, {"reason", "FTPS is not configured"}},
-                "refused implicit FTPS from ", peer_text_, ": [tls] is no longer configured");
+    emit({.kind = EventKind::refused_implicit_tls, .level = LogLevel::warning, .peer = peer_text_});
     close();
     co_return false;
   }
@@ -39,8 +38,11 @@ asio::awaitable<bool> Session::start_control_tls() {
   // one is accepted for the same user from the same address (see TlsSessionOwners).
   if (!tls_token_) tls_token_ = state_->runtime->tls_owners.issue(peer_);
   if (!carry_session_token(tls_->native_handle(), &*tls_token_)) {
-    log_session(LogLevel::error, id_, "tls_failed", {{"peer", peer_text_}, {"reason", "no session token"}},
-                "TLS refused: cannot attach the session token");
+    emit({.kind = EventKind::tls_failed,
+          .level = LogLevel::error,
+          .peer = peer_text_,
+          .reason = "no session token",
+          .detail = "cannot attach the session token"});
     tls_.reset();
     close();
     co_return false;
@@ -52,16 +54,16 @@ asio::awaitable<bool> Session::start_control_tls() {
   std::error_code ec = result.index() == 1 ? std::make_error_code(std::errc::timed_out)
                                            : std::get<0>(std::get<0>(result));
   if (ec) {
-    log_session(LogLevel::info, id_, "tls_failed", {{"peer", peer_text_}, {"reason", ec.message()}},
-                "TLS handshake failed: ", ec.message());
+    emit({.kind = EventKind::tls_failed, .peer = peer_text_, .reason = ec.message()});
     tls_.reset();
     close();
     co_return false;
   }
   mark_cached_session(tls_->native_handle());
-  log_session(LogLevel::info, id_, "tls", {{"version", SSL_get_version(tls_->native_handle())}}, "TLS ",
-              SSL_get_version(tls_->native_handle()), " ",
-           SSL_get_cipher_name(tls_->native_handle()));
+  status_.tls(true);
+  emit({.kind = EventKind::tls_established,
+        .verb = SSL_get_version(tls_->native_handle()),
+        .detail = SSL_get_cipher_name(tls_->native_handle())});
   co_return true;
 }
 

@@ -115,10 +115,11 @@ asio::awaitable<void> Session::cmd_epsv(std::string_view arg) {
 asio::awaitable<void> Session::set_active_target(const asio::ip::address& address, std::uint16_t port) {
   // No FTP bounce (RFC 2577): data goes only to the client itself, never to a privileged port.
   if (address != peer_ || port < 1024) {
-    log_session(LogLevel::warning, id_, "refused",
-                {{"peer", peer_text_}, {"target", address.to_string()}, {"port", port}, {"reason", "FTP bounce"}},
-                "refused active data connection to ", address.to_string(), ":", port,
-                " (control connection is from ", peer_text_, ")");
+    emit({.kind = EventKind::refused_bounce,
+          .level = LogLevel::warning,
+          .peer = peer_text_,
+          .target = address.to_string(),
+          .port = port});
     co_await reply(501, "Refused: PORT/EPRT only to your own address and a port >= 1024.");
     co_return;
   }
@@ -217,7 +218,8 @@ asio::awaitable<void> Session::cmd_retr(std::string_view arg) {
   if (!co_await begin_transfer(*data, opening)) co_return;
 
   auto started = std::chrono::steady_clock::now();
-  std::uint64_t sent = 0;
+  ByteCounter sent{0};
+  LiveTransfer live(status_, "RETR", *path, false, size - offset, sent);
   // Zero-copy and unencrypted: send what the socket takes at once, before setting up the
   // watch for ABOR. A small file then goes whole right behind its 150, its 226 follows,
   // and the client, woken by the 150, finds the data and the 226 waiting: one wake-up a
@@ -238,7 +240,10 @@ asio::awaitable<void> Session::cmd_retr(std::string_view arg) {
   touch();
   if (end != TransferEnd::done || ec) {
     log_transfer("RETR", *path, sent, started,
-                 end == TransferEnd::aborted ? "aborted by the client" : ec ? ec.message() : "control connection lost");
+                 end == TransferEnd::aborted   ? "aborted by the client"
+                 : end == TransferEnd::stopped ? "aborted by the operator"
+                 : ec                          ? ec.message()
+                                               : "control connection lost");
     co_await reply_transfer_failed(end);
     co_return;
   }
@@ -247,7 +252,7 @@ asio::awaitable<void> Session::cmd_retr(std::string_view arg) {
 }
 
 asio::awaitable<std::error_code> Session::send_data(ReadHandle& file, DataConnection& data,
-                                                    std::uint64_t offset, std::uint64_t size, std::uint64_t& sent) {
+                                                    std::uint64_t offset, std::uint64_t size, ByteCounter& sent) {
   if (binary_ && file.native_fd() >= 0 && !data.is_tls()) {  // zero-copy; TLS needs the bytes in user space
     co_return co_await data.send_file(file.native_fd(), offset, size - offset, sent);
   }

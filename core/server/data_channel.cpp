@@ -68,7 +68,7 @@ PassiveListener::PassiveListener(asio::any_io_executor executor, UniqueFd fd, tc
 PassiveListener::~PassiveListener() = default;
 
 asio::awaitable<UniqueFd> PassiveListener::accept(asio::ip::address peer, std::chrono::seconds timeout,
-                                                  std::uint64_t session_id) {
+                                                  std::uint64_t session_id, const EventBus& events) {
   const int listening = acceptor_ ? acceptor_->native_handle() : fd_.get();
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (true) {
@@ -98,9 +98,11 @@ asio::awaitable<UniqueFd> PassiveListener::accept(asio::ip::address peer, std::c
     if (remote.address() == peer) co_return accepted;
     // Someone else raced for our port: refuse them and keep waiting for the real client.
     std::string intruder = remote.address().to_string();
-    log_session(LogLevel::warning, session_id, "refused", {{"peer", peer.to_string()}, {"intruder", intruder},
-                                                            {"reason", "data connection from another address"}},
-                "refused data connection from ", intruder, " (control connection is from ", peer.to_string(), ")");
+    events.publish({.kind = EventKind::refused_intruder,
+                    .level = LogLevel::warning,
+                    .session = session_id,
+                    .peer = peer.to_string(),
+                    .target = std::move(intruder)});
   }
 }
 
@@ -251,7 +253,7 @@ asio::awaitable<std::error_code> send_all(tcp::socket& socket, std::span<const c
 }
 
 std::error_code DataConnection::try_send_file(int file_fd, std::uint64_t offset, std::uint64_t count,
-                                             std::uint64_t& sent) {
+                                             ByteCounter& sent) {
   while (count > 0) {
     off_t position = static_cast<off_t>(offset);
     std::size_t chunk = count > (1u << 30) ? (1u << 30) : static_cast<std::size_t>(count);
@@ -271,7 +273,7 @@ std::error_code DataConnection::try_send_file(int file_fd, std::uint64_t offset,
 }
 
 asio::awaitable<std::error_code> DataConnection::send_file(int file_fd, std::uint64_t offset, std::uint64_t count,
-                                                           std::uint64_t& sent) {
+                                                           ByteCounter& sent) {
   std::uint64_t end = offset + count;
   while (true) {
     std::uint64_t before = sent;

@@ -12,6 +12,7 @@
 #include <span>
 #include <system_error>
 
+#include "server/byte_counter.hpp"
 #include "server/server_state.hpp"
 #include "server/tls_session_owners.hpp"
 #include "server/unique_fd.hpp"
@@ -42,7 +43,9 @@ class PassiveListener {
   // Accepts the data connection from `peer`, as a non-blocking socket descriptor.
   // Connections from other addresses are refused and logged (no data theft). An empty
   // descriptor on timeout or error.
-  asio::awaitable<UniqueFd> accept(asio::ip::address peer, std::chrono::seconds timeout, std::uint64_t session_id);
+  // Refusals are published as events of session `session_id`.
+  asio::awaitable<UniqueFd> accept(asio::ip::address peer, std::chrono::seconds timeout, std::uint64_t session_id,
+                                   const EventBus& events);
 
  private:
   PassiveListener(asio::any_io_executor executor, UniqueFd fd, asio::ip::tcp protocol, std::uint16_t port);
@@ -82,10 +85,10 @@ class DataConnection {
   // sendfile(2) (plain TCP only) of what the socket takes now of [offset, offset+count) of
   // `file_fd`, without waiting; `sent` counts progress. An error other than a full socket
   // is returned.
-  std::error_code try_send_file(int file_fd, std::uint64_t offset, std::uint64_t count, std::uint64_t& sent);
+  std::error_code try_send_file(int file_fd, std::uint64_t offset, std::uint64_t count, ByteCounter& sent);
   // sendfile(2) of all of [offset, offset+count) of `file_fd`; `sent` counts progress.
   asio::awaitable<std::error_code> send_file(int file_fd, std::uint64_t offset, std::uint64_t count,
-                                             std::uint64_t& sent);
+                                             ByteCounter& sent);
   // Ends the connection: TLS close_notify first (bounded), then close.
   asio::awaitable<void> close();
 

@@ -128,7 +128,7 @@ std::string json_escape(std::string_view text) {
 }
 
 void write_log_event(LogLevel level, std::string_view event, std::uint64_t session,
-                     std::initializer_list<LogField> fields, std::string_view message) {
+                     std::span<const LogField> fields, std::string_view message) {
   std::string line = timestamp();
   if (current_format.load(std::memory_order_relaxed) == LogFormat::json) {
     line = "{\"time\":\"" + line + "\",\"level\":\"" + level_name(level) + "\"";

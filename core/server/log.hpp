@@ -6,7 +6,7 @@
 
 #include <concepts>
 #include <cstdint>
-#include <initializer_list>
+#include <span>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -37,9 +37,10 @@ struct LogField {
 };
 
 // `event` names what happened ("login", "transfer", ...; "" for a plain message) and
-// `session` which session it concerns (0: the server itself).
+// `session` which session it concerns (0: the server itself). Sessions' events come here
+// through the event bus (events/log_sink.hpp); the server's own lines through log().
 void write_log_event(LogLevel level, std::string_view event, std::uint64_t session,
-                     std::initializer_list<LogField> fields, std::string_view message);
+                     std::span<const LogField> fields, std::string_view message);
 
 template <class... Parts>
 void log(LogLevel level, const Parts&... parts) {
@@ -47,17 +48,6 @@ void log(LogLevel level, const Parts&... parts) {
   std::ostringstream line;
   (line << ... << parts);
   write_log_event(level, {}, 0, {}, line.str());
-}
-
-// An event of one session: the text line reads "session N: <parts>".
-template <class... Parts>
-void log_session(LogLevel level, std::uint64_t session, std::string_view event, std::initializer_list<LogField> fields,
-                 const Parts&... parts) {
-  if (!log_enabled(level)) return;
-  std::ostringstream line;
-  line << "session " << session << ": ";
-  (line << ... << parts);
-  write_log_event(level, event, session, fields, line.str());
 }
 
 template <class... Parts>

@@ -189,25 +189,24 @@ struct Server::Impl {
     }
   }
 
-  // After shutdown was requested: waits (bounded) until every session has ended.
+  // Waits until the last session has gone (the registry says so), or until `within`.
+  asio::awaitable<void> sessions_gone(std::chrono::steady_clock::duration within) {
+    // Shared with the registry's wish, which may fire after this wait timed out.
+    auto wait = std::make_shared<asio::steady_timer>(io, within);
+    runtime->sessions.when_empty([this, wait] { asio::post(io, [wait] { wait->cancel(); }); });
+    co_await wait->async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+  }
+
+  // After shutdown was requested (each session asked to end): a bounded wait for them,
+  // then the rest are closed, and a short wait for those to unwind on their own threads
+  // (coroutines left suspended would only be torn down with the io_context, too late).
   asio::awaitable<void> drain() {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(current()->config.shutdown_timeout);
-    asio::steady_timer tick(io);
     SessionRegistry& sessions = runtime->sessions;
-    while (sessions.size() > 0 && std::chrono::steady_clock::now() < deadline) {
-      tick.expires_after(std::chrono::milliseconds(50));
-      co_await tick.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
-    }
+    co_await sessions_gone(std::chrono::seconds(current()->config.shutdown_timeout));
     if (std::size_t left = sessions.size()) {
-      // Close what is still busy and let those sessions unwind on their own threads:
-      // coroutines left suspended would only be torn down with the io_context, too late.
       log_info("shutdown: closing ", left, " session(s) still busy");
       sessions.post_to_all(&Session::force_close);
-      auto grace = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-      while (sessions.size() > 0 && std::chrono::steady_clock::now() < grace) {
-        tick.expires_after(std::chrono::milliseconds(20));
-        co_await tick.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
-      }
+      co_await sessions_gone(std::chrono::seconds(5));
     }
     stop_all();
   }

@@ -23,7 +23,11 @@ namespace asio::ssl {
 class context;
 }
 #include "server/config.hpp"
+#include "server/events/event_bus.hpp"
+#include "server/events/log_sink.hpp"
+#include "server/events/transfer_log_sink.hpp"
 #include "server/tls_session_owners.hpp"
+#include "server/session_registry.hpp"
 #include "server/transfer_log.hpp"
 #include "vfs/mount_table.hpp"
 
@@ -79,23 +83,6 @@ class AddressBans {
   std::unordered_map<std::string, Entry> entries_;
 };
 
-class Session;
-
-// The sessions alive right now, so that shutdown can reach each one on its own thread.
-// Touched when a session starts or ends, and at shutdown.
-class SessionRegistry {
- public:
-  void add(Session* session, asio::any_io_executor executor);
-  void remove(Session* session);
-  std::size_t size();
-  // Runs (session->*action)() on each session's thread, if the session still exists then.
-  void post_to_all(void (Session::*action)());
-
- private:
-  std::mutex mutex_;
-  std::unordered_map<Session*, asio::any_io_executor> sessions_;
-};
-
 // Hands out passive ports round-robin over the configured range, so that consecutive
 // transfers do not race for the same port.
 class PassivePorts {
@@ -117,7 +104,10 @@ struct ServerRuntime {
       : blocking(pool),
         digests(digest_pool),
         limits(config.max_sessions, config.max_sessions_per_ip),
-        bans(config.ban_failures, std::chrono::seconds(config.ban_window), std::chrono::seconds(config.ban_duration)) {}
+        bans(config.ban_failures, std::chrono::seconds(config.ban_window), std::chrono::seconds(config.ban_duration)) {
+    events.subscribe(std::make_shared<LogSink>());
+    events.subscribe(std::make_shared<TransferLogSink>(transfer_log));
+  }
 
   // Applies a reloaded configuration's limits and ban rule.
   void reconfigure(const Config& config) {
@@ -134,6 +124,8 @@ struct ServerRuntime {
   AddressBans bans;
   SessionRegistry sessions;
   TransferLog transfer_log;
+  // What happens, for every sink: the log, the transfer log (subscribed above).
+  EventBus events;
   // Whose each TLS session is (FTPS data connections): ended control connections are
   // remembered while their sessions may be resumed, at most this many of them.
   TlsSessionOwners tls_owners{tls_session_lifetime, 16384};

@@ -38,16 +38,23 @@ Session::Session(std::shared_ptr<ServerState> state, asio::ip::tcp::socket socke
       control_(std::move(socket)),
       watchdog_timer_(control_.get_executor()),
       id_(id),
+      stop_transfer_(control_.get_executor()),
       implicit_tls_(implicit_tls) {
   std::error_code ec;
   auto remote = control_.remote_endpoint(ec);
   if (!ec) {
     peer_ = unmapped(remote.address());
     peer_text_ = peer_.to_string();
+    status_.peer(peer_text_);
   }
   // Fixed for the connection's life: every PASV/EPSV/PORT needs it, one getsockname now.
   auto local = control_.local_endpoint(ec);
   if (!ec) local_ = unmapped(local.address());
+}
+
+void Session::emit(Event event) const {
+  event.session = id_;
+  state_->runtime->events.publish(event);
 }
 
 Session::~Session() {
@@ -62,8 +69,7 @@ asio::awaitable<void> Session::run() {
   if (admission != SessionLimits::Admission::admitted) {
     const char* reason = admission == SessionLimits::Admission::too_many_total ? "too many sessions"
                                                                                : "too many sessions from this address";
-    log_session(LogLevel::warning, id_, "refused", {{"peer", peer_text_}, {"reason", reason}}, "refused connection from ",
-                peer_text_, ": ", reason);
+    emit({.kind = EventKind::refused_connection, .level = LogLevel::warning, .peer = peer_text_, .reason = reason});
     control_.non_blocking(true);
     co_await reply(421, admission == SessionLimits::Admission::too_many_total
                             ? "Too many users, try again later."
@@ -71,7 +77,7 @@ asio::awaitable<void> Session::run() {
     close();
     co_return;
   }
-  log_session(LogLevel::info, id_, "connect", {{"peer", peer_text_}}, "connected from ", peer_text_);
+  emit({.kind = EventKind::connected, .peer = peer_text_});
   if (state_->bans.banned(peer_)) {
     control_.non_blocking(true);
     co_await refuse_banned();
@@ -84,21 +90,20 @@ asio::awaitable<void> Session::run() {
   control_.set_option(asio::socket_base::out_of_band_inline(true), ec);
   control_.non_blocking(true, ec);
   deadline_ = std::chrono::steady_clock::now() + std::chrono::seconds(state_->config.login_timeout);
-  state_->sessions.add(this, control_.get_executor());
+  state_->sessions.add(id_, this, &status_, control_.get_executor());
   try {
     co_await (command_loop() || watchdog());
   } catch (const std::exception& e) {
-    log_session(LogLevel::error, id_, "error", {}, e.what());
+    emit({.kind = EventKind::error, .level = LogLevel::error, .reason = e.what()});
   }
   close();
-  state_->sessions.remove(this);
+  state_->sessions.remove(id_);
   state_->limits.release(peer_);
-  log_session(LogLevel::info, id_, "disconnect", {{"peer", peer_text_}}, "closed");
+  emit({.kind = EventKind::disconnected, .peer = peer_text_});
 }
 
 asio::awaitable<void> Session::refuse_banned() {
-  log_session(LogLevel::warning, id_, "refused", {{"peer", peer_text_}, {"reason", "banned"}}, "refused ", peer_text_,
-              ": banned after repeated failed logins");
+  emit({.kind = EventKind::refused_banned, .level = LogLevel::warning, .peer = peer_text_});
   co_await reply(421, "Too many failed logins from your address; try again later.");
   close();
 }
@@ -145,7 +150,7 @@ asio::awaitable<void> Session::command_loop() {
     }
   } catch (const std::exception& e) {
     // Never let an exception escape: the watchdog branch would wait for its deadline.
-    log_session(LogLevel::error, id_, "error", {}, e.what());
+    emit({.kind = EventKind::error, .level = LogLevel::error, .reason = e.what()});
   }
 }
 
@@ -158,7 +163,7 @@ asio::awaitable<void> Session::watchdog() {
       co_return;
     }
     if (std::chrono::steady_clock::now() < deadline_) continue;  // activity moved the deadline
-    log_session(LogLevel::info, id_, "timeout", {{"peer", peer_text_}}, fs_ ? "idle timeout" : "login timeout");
+    emit({.kind = EventKind::timeout, .peer = peer_text_, .ok = fs_.has_value()});
     co_await reply(421, fs_ ? "Timeout: closing control connection." : "Login timeout: closing control connection.");
     close();
     co_return;
@@ -251,6 +256,7 @@ asio::awaitable<void> Session::dispatch(std::string_view line) {
     co_return;
   }
   const ftp::Command& command = parsed.command;
+  status_.command(command.verb);
   const CommandSpec* spec = find_command(command.verb);
   if (log_enabled(LogLevel::debug)) {
     // PASS's argument is a secret; so may be an unknown command's (ACCT, a client's own).
@@ -344,8 +350,7 @@ asio::awaitable<void> Session::reply_error(const Error& error, std::string_view 
   ReplyCode rc = reply_for(error.status);
   if (error.status != Status::not_found) {
     std::string user = fs_ ? fs_->user() : std::string("-");
-    log_session(LogLevel::info, id_, "refused", {{"user", user}, {"path", path}, {"reason", error.message}}, user, ": ",
-                path, ": ", error.message);
+    emit({.kind = EventKind::refused_file, .user = user, .path = std::string(path), .reason = error.message});
   }
   co_await reply(rc.code, std::string(path) + ": " + rc.text);
 }
@@ -354,28 +359,17 @@ void Session::log_transfer(std::string_view verb, const std::string& path, std::
                            std::chrono::steady_clock::time_point started, std::string_view failure) {
   auto elapsed = std::chrono::steady_clock::now() - started;
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count();
-  const std::string& user = fs_->user();
-  bool incoming = verb != "RETR";
-  if (failure.empty()) {
-    log_session(LogLevel::info, id_, "transfer",
-                {{"result", "ok"}, {"verb", verb}, {"path", path}, {"user", user}, {"bytes", bytes}, {"ms", ms}},
-                "transfer ok: ", verb, " ", path, " user ", user, " ", bytes, " bytes in ", ms, " ms");
-  } else {
-    log_session(LogLevel::info, id_, "transfer",
-                {{"result", "failed"}, {"verb", verb}, {"path", path}, {"user", user}, {"bytes", bytes}, {"ms", ms},
-                 {"reason", failure}},
-                "transfer failed: ", verb, " ", path, " user ", user, " after ", bytes, " bytes, ", ms, " ms: ", failure);
-  }
-  state_->transfer_log.write(TransferLog::Record{
-      .peer = peer_text_,
-      .bytes = bytes,
-      .path = path,
-      .binary = binary_,
-      .incoming = incoming,
-      .user = user,
-      .seconds = std::chrono::duration<double>(elapsed).count(),
-      .complete = failure.empty(),
-  });
+  emit({.kind = EventKind::transfer,
+        .peer = peer_text_,
+        .user = fs_->user(),
+        .path = path,
+        .verb = std::string(verb),
+        .reason = std::string(failure),
+        .bytes = bytes,
+        .ms = static_cast<std::uint64_t>(ms),
+        .elapsed = std::chrono::duration<double>(elapsed).count(),
+        .ok = failure.empty(),
+        .binary = binary_});
 }
 
 asio::awaitable<bool> Session::data_connection_possible() {
@@ -409,16 +403,15 @@ asio::awaitable<std::unique_ptr<DataConnection>> Session::open_data_connection()
       ec = result.index() == 1 ? std::make_error_code(std::errc::timed_out) : std::get<0>(std::get<0>(result));
     }
     if (ec) {
-      log_session(LogLevel::info, id_, "data_failed", {{"target", target.address().to_string()}, {"port", target.port()}},
-                  "active data connection to ", target.address().to_string(), ":", target.port(), " failed: ",
-                  ec.message());
+      emit({.kind = EventKind::data_failed, .target = target.address().to_string(), .reason = ec.message(),
+            .port = target.port()});
       co_await reply(425, "Can't open data connection.");
       co_return nullptr;
     }
     co_return std::make_unique<DataConnection>(std::move(socket), timeout);
   }
   std::unique_ptr<PassiveListener> listener = std::move(passive_);
-  UniqueFd accepted = co_await listener->accept(peer_, timeout, id_);
+  UniqueFd accepted = co_await listener->accept(peer_, timeout, id_, state_->runtime->events);
   if (!accepted) {
     co_await reply(425, "Can't open data connection.");
     co_return nullptr;
@@ -435,10 +428,7 @@ asio::awaitable<bool> Session::begin_transfer(DataConnection& data, std::string_
   if (result == DataConnection::TlsResult::ok && require_reuse) {
     if (!co_await resumed_session_is_ours(data)) {
       co_await data.close();
-      log_session(LogLevel::warning, id_, "refused",
-                  {{"peer", peer_text_}, {"user", fs_->user()}, {"reason", "TLS session of another login"}},
-                  "refused a TLS data connection that resumed a session not of user ", fs_->user(), " from ",
-                  peer_text_);
+      emit({.kind = EventKind::refused_tls_owner, .level = LogLevel::warning, .peer = peer_text_, .user = fs_->user()});
       co_await reply(522, "TLS data connection refused: it must resume a TLS session of this login.");
       co_return false;
     }
@@ -446,8 +436,7 @@ asio::awaitable<bool> Session::begin_transfer(DataConnection& data, std::string_
   if (result == DataConnection::TlsResult::ok) co_return true;
   co_await data.close();
   if (result == DataConnection::TlsResult::not_resumed) {
-    log_session(LogLevel::warning, id_, "refused", {{"peer", peer_text_}, {"reason", "TLS session not resumed"}},
-                "refused a TLS data connection that did not resume the control session");
+    emit({.kind = EventKind::refused_tls_not_resumed, .level = LogLevel::warning, .peer = peer_text_});
     co_await reply(522, "TLS data connection refused: it must resume a TLS session of this login.");
   } else {
     co_await reply(425, "TLS handshake on the data connection failed.");
@@ -480,11 +469,21 @@ std::uint64_t Session::take_restart_offset() noexcept { return std::exchange(res
 asio::awaitable<std::pair<Session::TransferEnd, std::error_code>> Session::watch_transfer(
     asio::awaitable<std::error_code> transfer) {
   transferring_ = true;
-  auto result = co_await (std::move(transfer) || watch_for_abort());
+  stop_transfer_.expires_at(std::chrono::steady_clock::time_point::max());
+  auto result = co_await (std::move(transfer) || watch_for_abort() || watch_for_stop());
   transferring_ = false;
   if (result.index() == 0) co_return std::pair{TransferEnd::done, std::get<0>(result)};
+  if (result.index() == 2) co_return std::pair{TransferEnd::stopped, std::error_code{}};
   if (std::get<1>(result) == TransferEnd::aborted) input_.erase(abort_line_.first, abort_line_.second);  // answered
   co_return std::pair{std::get<1>(result), std::error_code{}};
+}
+
+// Ends when the operator stops the transfer (abort_transfer cancels the wait); when the
+// transfer ends first, the operator cancels this wait instead, and its result is dropped.
+asio::awaitable<void> Session::watch_for_stop() { co_await stop_transfer_.async_wait(as_tuple_awaitable); }
+
+void Session::abort_transfer() {
+  if (transferring_) stop_transfer_.cancel();
 }
 
 // Other commands stay queued until the transfer is over (RFC 959 allows either), but an
@@ -527,40 +526,9 @@ asio::awaitable<void> Session::reply_transfer_failed(TransferEnd end) {
     close();
     co_return;
   }
-  co_await reply(426, "Connection closed; transfer aborted.");
+  co_await reply(426, end == TransferEnd::stopped ? "Transfer aborted by the server's operator."
+                                                  : "Connection closed; transfer aborted.");
   if (end == TransferEnd::aborted) co_await reply(226, "ABOR successful.");
-}
-
-// ---- SessionRegistry (server_state.hpp) ----
-
-void SessionRegistry::add(Session* session, asio::any_io_executor executor) {
-  std::lock_guard lock(mutex_);
-  sessions_.emplace(session, std::move(executor));
-}
-
-void SessionRegistry::remove(Session* session) {
-  std::lock_guard lock(mutex_);
-  sessions_.erase(session);
-}
-
-std::size_t SessionRegistry::size() {
-  std::lock_guard lock(mutex_);
-  return sessions_.size();
-}
-
-void SessionRegistry::post_to_all(void (Session::*action)()) {
-  std::lock_guard lock(mutex_);
-  for (auto& [session, executor] : sessions_) {
-    // Runs on the session's thread, where it is also destroyed: if it is still registered
-    // when this runs, it is still alive.
-    asio::post(executor, [this, session = session, action] {
-      {
-        std::lock_guard inner(mutex_);
-        if (!sessions_.count(session)) return;
-      }
-      (session->*action)();
-    });
-  }
 }
 
 }  // namespace ferry

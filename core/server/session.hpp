@@ -19,6 +19,7 @@
 #include "ftp/listing.hpp"
 #include "server/data_channel.hpp"
 #include "server/server_state.hpp"
+#include "server/session_registry.hpp"
 #include "vfs/virtual_fs.hpp"
 
 namespace ferry {
@@ -41,6 +42,10 @@ class Session {
   void request_shutdown();
   // Shutdown's time is up: close the connection now, whatever is in progress.
   void force_close() { close(); }
+  // The operator's abort: the transfer under way ends with 426 (nothing when there is none).
+  void abort_transfer();
+  // What the live view shows of this session.
+  const SessionStatus& status() const noexcept { return status_; }
 
   // ---- command handlers (one per verb; families in commands_*.cpp) ----
   // login
@@ -102,7 +107,8 @@ class Session {
 
  private:
   enum class ListingFormat { list, nlst, mlsd };
-  enum class TransferEnd { done, aborted, control_lost };
+  // aborted: by the client's ABOR; stopped: by the operator (SessionRegistry::abort_transfer).
+  enum class TransferEnd { done, aborted, stopped, control_lost };
   enum class LineStatus { line, too_long, closed };
 
   asio::awaitable<void> command_loop();
@@ -117,6 +123,8 @@ class Session {
   bool tls_required_for_login() const noexcept;
   asio::awaitable<void> dispatch(std::string_view line);
 
+  // Publishes what happened in this session to the server's event sinks.
+  void emit(Event event) const;
   // Sends a reply. A failed write closes the session.
   asio::awaitable<void> reply(int code, std::string_view text);
   void close();
@@ -166,11 +174,12 @@ class Session {
   // lost control connection too; any other command waits until the transfer is over.
   asio::awaitable<std::pair<TransferEnd, std::error_code>> watch_transfer(asio::awaitable<std::error_code> transfer);
   asio::awaitable<TransferEnd> watch_for_abort();
+  asio::awaitable<void> watch_for_stop();
   asio::awaitable<void> reply_transfer_failed(TransferEnd end);
   asio::awaitable<std::error_code> send_data(ReadHandle& file, DataConnection& data, std::uint64_t offset,
-                                             std::uint64_t size, std::uint64_t& sent);
+                                             std::uint64_t size, ByteCounter& sent);
   struct Received {
-    std::uint64_t bytes = 0;
+    ByteCounter bytes{0};
     Error failure{Status::ok, {}};  // set when the provider refused a write
   };
   asio::awaitable<std::error_code> receive_data(WriteHandle& file, DataConnection& data, Received& received);
@@ -178,6 +187,7 @@ class Session {
                                                Received& received);
 
   std::shared_ptr<ServerState> state_;
+  SessionStatus status_;  // what the live view shows (SessionRegistry)
   asio::ip::tcp::socket control_;
   asio::steady_timer watchdog_timer_;
   std::chrono::steady_clock::time_point deadline_;
@@ -199,6 +209,7 @@ class Session {
   bool closing_ = false;
   bool transferring_ = false;
   std::pair<std::size_t, std::size_t> abort_line_{};  // where watch_for_abort() found ABOR in input_
+  asio::steady_timer stop_transfer_;  // cancelled by abort_transfer(): the operator's abort
   bool rearm_watchdog_ = false;  // the watchdog's wait was cancelled to move its deadline
   bool replying_ = false;        // reply() is writing output_
   std::shared_ptr<std::atomic<bool>> digest_stop_;  // set by close(): a running digest stops
