@@ -3,77 +3,85 @@
 
 #include <algorithm>
 #include <array>
-
-#include "server/session.hpp"
+#include <string>
+#include <vector>
 
 namespace ferry {
 
 namespace {
 
-using S = Session;
 constexpr bool login = true;
 constexpr bool anyone = false;
 
 // Sorted by verb: find_command() searches it with a binary search.
 constexpr std::array commands = {
-    CommandSpec{"ABOR", &S::cmd_abor, login, Argument::none, "ABOR (abort transfer)"},
-    CommandSpec{"ALLO", &S::cmd_allo, login, Argument::optional, "ALLO <sp> size (not needed)"},
-    CommandSpec{"APPE", &S::cmd_appe, login, Argument::required, "APPE <sp> path (append)"},
-    CommandSpec{"AUTH", &S::cmd_auth, anyone, Argument::required, "AUTH <sp> TLS"},
-    CommandSpec{"CCC", &S::cmd_ccc, anyone, Argument::none, "CCC (refused)"},
-    CommandSpec{"CDUP", &S::cmd_cdup, login, Argument::none, "CDUP (change to parent directory)"},
-    CommandSpec{"CWD", &S::cmd_cwd, login, Argument::required, "CWD <sp> path"},
-    CommandSpec{"DELE", &S::cmd_dele, login, Argument::required, "DELE <sp> path"},
-    CommandSpec{"EPRT", &S::cmd_eprt, login, Argument::required, "EPRT <sp> |proto|address|port|"},
-    CommandSpec{"EPSV", &S::cmd_epsv, login, Argument::optional, "EPSV [<sp> 1|2|ALL]"},
-    CommandSpec{"FEAT", &S::cmd_feat, anyone, Argument::none, "FEAT (list extensions)"},
-    CommandSpec{"HASH", &S::cmd_hash, login, Argument::required, "HASH <sp> path"},
-    CommandSpec{"HELP", &S::cmd_help, anyone, Argument::optional, "HELP [<sp> command]"},
-    CommandSpec{"LIST", &S::cmd_list, login, Argument::optional, "LIST [<sp> path]"},
-    CommandSpec{"MDTM", &S::cmd_mdtm, login, Argument::required, "MDTM <sp> path"},
-    CommandSpec{"MFMT", &S::cmd_mfmt, login, Argument::required, "MFMT <sp> YYYYMMDDHHMMSS path"},
-    CommandSpec{"MKD", &S::cmd_mkd, login, Argument::required, "MKD <sp> path"},
-    CommandSpec{"MLSD", &S::cmd_mlsd, login, Argument::optional, "MLSD [<sp> path]"},
-    CommandSpec{"MLST", &S::cmd_mlst, login, Argument::optional, "MLST [<sp> path]"},
-    CommandSpec{"MODE", &S::cmd_mode, anyone, Argument::required, "MODE <sp> S"},
-    CommandSpec{"NLST", &S::cmd_nlst, login, Argument::optional, "NLST [<sp> path]"},
-    CommandSpec{"NOOP", &S::cmd_noop, anyone, Argument::none, "NOOP"},
-    CommandSpec{"OPTS", &S::cmd_opts, anyone, Argument::required, "OPTS <sp> UTF8 ON | HASH alg | MLST facts"},
-    CommandSpec{"PASS", &S::cmd_pass, anyone, Argument::optional, "PASS <sp> password"},
-    CommandSpec{"PASV", &S::cmd_pasv, login, Argument::none, "PASV (passive mode, IPv4)"},
-    CommandSpec{"PBSZ", &S::cmd_pbsz, anyone, Argument::required, "PBSZ <sp> 0"},
-    CommandSpec{"PORT", &S::cmd_port, login, Argument::required, "PORT <sp> h1,h2,h3,h4,p1,p2"},
-    CommandSpec{"PROT", &S::cmd_prot, anyone, Argument::required, "PROT <sp> P|C"},
-    CommandSpec{"PWD", &S::cmd_pwd, login, Argument::none, "PWD (print working directory)"},
-    CommandSpec{"QUIT", &S::cmd_quit, anyone, Argument::none, "QUIT (end the session)"},
-    CommandSpec{"REIN", &S::cmd_rein, anyone, Argument::none, "REIN (log out, keep the connection)"},
-    CommandSpec{"REST", &S::cmd_rest, login, Argument::required, "REST <sp> offset"},
-    CommandSpec{"RETR", &S::cmd_retr, login, Argument::required, "RETR <sp> path"},
-    CommandSpec{"RMD", &S::cmd_rmd, login, Argument::required, "RMD <sp> path"},
-    CommandSpec{"RNFR", &S::cmd_rnfr, login, Argument::required, "RNFR <sp> path (rename from)"},
-    CommandSpec{"RNTO", &S::cmd_rnto, login, Argument::required, "RNTO <sp> path (rename to)"},
-    CommandSpec{"SITE", &S::cmd_site, login, Argument::required, "SITE <sp> CHMOD mode path | HELP"},
-    CommandSpec{"SIZE", &S::cmd_size, login, Argument::required, "SIZE <sp> path"},
-    CommandSpec{"STAT", &S::cmd_stat, anyone, Argument::optional, "STAT [<sp> path]"},
-    CommandSpec{"STOR", &S::cmd_stor, login, Argument::required, "STOR <sp> path (upload)"},
-    CommandSpec{"STOU", &S::cmd_stou, login, Argument::optional, "STOU [<sp> name] (upload, unique name)"},
-    CommandSpec{"STRU", &S::cmd_stru, anyone, Argument::required, "STRU <sp> F"},
-    CommandSpec{"SYST", &S::cmd_syst, anyone, Argument::none, "SYST"},
-    CommandSpec{"TYPE", &S::cmd_type, anyone, Argument::required, "TYPE <sp> A|I"},
-    CommandSpec{"USER", &S::cmd_user, anyone, Argument::required, "USER <sp> name"},
-    CommandSpec{"XCUP", &S::cmd_cdup, login, Argument::none, "XCUP (same as CDUP)"},
-    CommandSpec{"XCWD", &S::cmd_cwd, login, Argument::required, "XCWD <sp> path (same as CWD)"},
-    CommandSpec{"XMD5", &S::cmd_xmd5, login, Argument::required, "XMD5 <sp> path"},
-    CommandSpec{"XMKD", &S::cmd_mkd, login, Argument::required, "XMKD <sp> path (same as MKD)"},
-    CommandSpec{"XPWD", &S::cmd_pwd, login, Argument::none, "XPWD (same as PWD)"},
-    CommandSpec{"XRMD", &S::cmd_rmd, login, Argument::required, "XRMD <sp> path (same as RMD)"},
-    CommandSpec{"XSHA1", &S::cmd_xsha1, login, Argument::required, "XSHA1 <sp> path"},
-    CommandSpec{"XSHA256", &S::cmd_xsha256, login, Argument::required, "XSHA256 <sp> path"},
-    CommandSpec{"XSHA512", &S::cmd_xsha512, login, Argument::required, "XSHA512 <sp> path"},
+    CommandSpec{"ABOR", CommandId::abor, login, Argument::none, "ABOR (abort transfer)", {}},
+    CommandSpec{"ALLO", CommandId::allo, login, Argument::optional, "ALLO <sp> size (not needed)", {}},
+    CommandSpec{"APPE", CommandId::appe, login, Argument::required, "APPE <sp> path (append)", {}},
+    CommandSpec{"AUTH", CommandId::auth, anyone, Argument::required, "AUTH <sp> TLS", "AUTH TLS", tls_only},
+    CommandSpec{"CCC", CommandId::ccc, anyone, Argument::none, "CCC (refused)", {}},
+    CommandSpec{"CDUP", CommandId::cdup, login, Argument::none, "CDUP (change to parent directory)", {}},
+    CommandSpec{"CWD", CommandId::cwd, login, Argument::required, "CWD <sp> path", {}},
+    CommandSpec{"DELE", CommandId::dele, login, Argument::required, "DELE <sp> path", {}},
+    CommandSpec{"EPRT", CommandId::eprt, login, Argument::required, "EPRT <sp> |proto|address|port|", {}},
+    CommandSpec{"EPSV", CommandId::epsv, login, Argument::optional, "EPSV [<sp> 1|2|ALL]", "EPSV"},
+    CommandSpec{"FEAT", CommandId::feat, anyone, Argument::none, "FEAT (list extensions)", {}},
+    CommandSpec{"HASH", CommandId::hash, login, Argument::required, "HASH <sp> path", "HASH {hash}"},
+    CommandSpec{"HELP", CommandId::help, anyone, Argument::optional, "HELP [<sp> command]", {}},
+    CommandSpec{"LIST", CommandId::list, login, Argument::optional, "LIST [<sp> path]", {}},
+    CommandSpec{"MDTM", CommandId::mdtm, login, Argument::required, "MDTM <sp> path", "MDTM"},
+    CommandSpec{"MFMT", CommandId::mfmt, login, Argument::required, "MFMT <sp> YYYYMMDDHHMMSS path", "MFMT"},
+    CommandSpec{"MKD", CommandId::mkd, login, Argument::required, "MKD <sp> path", {}},
+    CommandSpec{"MLSD", CommandId::mlsd, login, Argument::optional, "MLSD [<sp> path]", {}},
+    CommandSpec{"MLST", CommandId::mlst, login, Argument::optional, "MLST [<sp> path]", "MLST {mlst}"},
+    CommandSpec{"MODE", CommandId::mode, anyone, Argument::required, "MODE <sp> S", {}},
+    CommandSpec{"NLST", CommandId::nlst, login, Argument::optional, "NLST [<sp> path]", {}},
+    CommandSpec{"NOOP", CommandId::noop, anyone, Argument::none, "NOOP", {}},
+    CommandSpec{"OPTS", CommandId::opts, anyone, Argument::required, "OPTS <sp> UTF8 ON | HASH alg | MLST facts", "UTF8"},
+    CommandSpec{"PASS", CommandId::pass, anyone, Argument::optional, "PASS <sp> password", {}},
+    CommandSpec{"PASV", CommandId::pasv, login, Argument::none, "PASV (passive mode, IPv4)", "PASV"},
+    CommandSpec{"PBSZ", CommandId::pbsz, anyone, Argument::required, "PBSZ <sp> 0", "PBSZ", tls_only},
+    CommandSpec{"PORT", CommandId::port, login, Argument::required, "PORT <sp> h1,h2,h3,h4,p1,p2", {}},
+    CommandSpec{"PROT", CommandId::prot, anyone, Argument::required, "PROT <sp> P|C", "PROT", tls_only},
+    CommandSpec{"PWD", CommandId::pwd, login, Argument::none, "PWD (print working directory)", {}},
+    CommandSpec{"QUIT", CommandId::quit, anyone, Argument::none, "QUIT (end the session)", {}},
+    CommandSpec{"REIN", CommandId::rein, anyone, Argument::none, "REIN (log out, keep the connection)", {}},
+    CommandSpec{"REST", CommandId::rest, login, Argument::required, "REST <sp> offset", "REST STREAM"},
+    CommandSpec{"RETR", CommandId::retr, login, Argument::required, "RETR <sp> path", {}},
+    CommandSpec{"RMD", CommandId::rmd, login, Argument::required, "RMD <sp> path", {}},
+    CommandSpec{"RNFR", CommandId::rnfr, login, Argument::required, "RNFR <sp> path (rename from)", {}},
+    CommandSpec{"RNTO", CommandId::rnto, login, Argument::required, "RNTO <sp> path (rename to)", {}},
+    CommandSpec{"SITE", CommandId::site, login, Argument::required, "SITE <sp> CHMOD mode path | HELP", {}},
+    CommandSpec{"SIZE", CommandId::size, login, Argument::required, "SIZE <sp> path", "SIZE"},
+    CommandSpec{"STAT", CommandId::stat, anyone, Argument::optional, "STAT [<sp> path]", {}},
+    CommandSpec{"STOR", CommandId::stor, login, Argument::required, "STOR <sp> path (upload)", {}},
+    CommandSpec{"STOU", CommandId::stou, login, Argument::optional, "STOU [<sp> name] (upload, unique name)", {}},
+    CommandSpec{"STRU", CommandId::stru, anyone, Argument::required, "STRU <sp> F", {}},
+    CommandSpec{"SYST", CommandId::syst, anyone, Argument::none, "SYST", {}},
+    CommandSpec{"TYPE", CommandId::type, anyone, Argument::required, "TYPE <sp> A|I", {}},
+    CommandSpec{"USER", CommandId::user, anyone, Argument::required, "USER <sp> name", {}},
+    CommandSpec{"XCUP", CommandId::cdup, login, Argument::none, "XCUP (same as CDUP)", {}},
+    CommandSpec{"XCWD", CommandId::cwd, login, Argument::required, "XCWD <sp> path (same as CWD)", {}},
+    CommandSpec{"XMD5", CommandId::xmd5, login, Argument::required, "XMD5 <sp> path", {}},
+    CommandSpec{"XMKD", CommandId::mkd, login, Argument::required, "XMKD <sp> path (same as MKD)", {}},
+    CommandSpec{"XPWD", CommandId::pwd, login, Argument::none, "XPWD (same as PWD)", {}},
+    CommandSpec{"XRMD", CommandId::rmd, login, Argument::required, "XRMD <sp> path (same as RMD)", {}},
+    CommandSpec{"XSHA1", CommandId::xsha1, login, Argument::required, "XSHA1 <sp> path", {}},
+    CommandSpec{"XSHA256", CommandId::xsha256, login, Argument::required, "XSHA256 <sp> path", {}},
+    CommandSpec{"XSHA512", CommandId::xsha512, login, Argument::required, "XSHA512 <sp> path", {}},
 };
 
 static_assert(std::is_sorted(commands.begin(), commands.end(),
                              [](const CommandSpec& a, const CommandSpec& b) { return a.verb < b.verb; }));
+
+// FEAT lines that belong to no one command: paths are one tree with "/" (RFC 3659 TVFS).
+constexpr std::array<std::string_view, 1> server_features = {"TVFS"};
+
+bool is_ftps_feature(const std::string& line) { return line == "AUTH TLS" || line == "PBSZ" || line == "PROT"; }
+
+void fill(std::string& line, std::string_view placeholder, std::string_view value) {
+  if (auto at = line.find(placeholder); at != std::string::npos) line.replace(at, placeholder.size(), value);
+}
 
 }  // namespace
 
@@ -84,5 +92,44 @@ const CommandSpec* find_command(std::string_view verb) {
 }
 
 std::span<const CommandSpec> all_commands() { return commands; }
+
+std::optional<Refusal> precheck(const CommandSpec* command, bool logged_in, std::string_view argument) {
+  if (command == nullptr) return Refusal{502, "Command not implemented."};
+  if (command->needs_login && !logged_in) return Refusal{530, "Please login with USER and PASS."};
+  if (command->argument == Argument::required && argument.empty()) {
+    return Refusal{501, "Syntax error in parameters or arguments."};
+  }
+  return std::nullopt;
+}
+
+std::string feature_text(const FeatureFacts& facts) {
+  std::vector<std::string> lines;
+  for (const CommandSpec& spec : commands) {
+    if (spec.feature.empty() || (spec.feature_needs_tls && !facts.tls)) continue;
+    std::string line(spec.feature);
+    fill(line, "{hash}", facts.hash);
+    fill(line, "{mlst}", facts.mlst_facts);
+    lines.push_back(std::move(line));
+  }
+  lines.insert(lines.end(), server_features.begin(), server_features.end());
+  std::sort(lines.begin(), lines.end(), [](const std::string& a, const std::string& b) {
+    return is_ftps_feature(a) != is_ftps_feature(b) ? is_ftps_feature(a) : a < b;
+  });
+  std::string text = "Features:\n";
+  for (const std::string& line : lines) text += line + "\n";
+  return text + "End";
+}
+
+std::string help_text() {
+  std::string text = "The following commands are recognized:\n";
+  int column = 0;
+  for (const CommandSpec& spec : commands) {
+    text += spec.verb;
+    text.append(8 - spec.verb.size(), ' ');
+    if (++column % 8 == 0) text += '\n';
+  }
+  if (column % 8 != 0) text += '\n';
+  return text + "Help OK.";
+}
 
 }  // namespace ferry

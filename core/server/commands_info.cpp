@@ -14,16 +14,14 @@ asio::awaitable<void> Session::cmd_noop(std::string_view) { co_await reply(200, 
 asio::awaitable<void> Session::cmd_syst(std::string_view) { co_await reply(215, "UNIX Type: L8"); }
 
 asio::awaitable<void> Session::cmd_feat(std::string_view) {
-  std::string text = "Features:\n";
-  if (state_->tls) text += "AUTH TLS\nPBSZ\nPROT\n";
-  text += "EPSV\nHASH ";
+  std::string hash;
   for (auto a : {digest::Algorithm::sha256, digest::Algorithm::sha512, digest::Algorithm::sha1, digest::Algorithm::md5}) {
-    if (a != digest::Algorithm::sha256) text += ';';
-    text += digest::algorithm_name(a);
-    if (a == hash_algorithm_) text += '*';
+    if (a != digest::Algorithm::sha256) hash += ';';
+    hash += digest::algorithm_name(a);
+    if (a == hash_algorithm_) hash += '*';
   }
-  text += "\nMDTM\nMFMT\nMLST " + ftp::format_mlst_facts(mlst_facts_, true) + "\nPASV\nREST STREAM\nSIZE\nTVFS\nUTF8\nEnd";
-  co_await reply(211, text);
+  const std::string mlst = ftp::format_mlst_facts(mlst_facts_, true);
+  co_await reply(211, feature_text({.tls = state_->tls != nullptr, .hash = hash, .mlst_facts = mlst}));
 }
 
 asio::awaitable<void> Session::cmd_opts(std::string_view arg) {
@@ -68,16 +66,7 @@ asio::awaitable<void> Session::cmd_help(std::string_view arg) {
     }
     co_return;
   }
-  std::string text = "The following commands are recognized:\n";
-  int column = 0;
-  for (const CommandSpec& spec : all_commands()) {
-    text += spec.verb;
-    text.append(8 - spec.verb.size(), ' ');
-    if (++column % 8 == 0) text += '\n';
-  }
-  if (column % 8 != 0) text += '\n';
-  text += "Help OK.";
-  co_await reply(214, text);
+  co_await reply(214, help_text());
 }
 
 asio::awaitable<void> Session::cmd_stat(std::string_view arg) {

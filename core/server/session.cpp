@@ -263,19 +263,11 @@ asio::awaitable<void> Session::dispatch(std::string_view line) {
     const bool masked = (spec == nullptr || command.verb == "PASS") && !command.argument.empty();
     log_debug("session ", id_, ": <- ", command.verb, masked ? " ****" : " " + command.argument);
   }
-  if (!spec) {
-    co_await reply(502, "Command not implemented.");
+  if (auto refusal = precheck(spec, fs_.has_value(), command.argument)) {
+    co_await reply(refusal->code, refusal->text);
     co_return;
   }
-  if (spec->needs_login && !fs_) {
-    co_await reply(530, "Please login with USER and PASS.");
-    co_return;
-  }
-  if (spec->argument == Argument::required && command.argument.empty()) {
-    co_await reply(501, "Syntax error in parameters or arguments.");
-    co_return;
-  }
-  co_await (this->*(spec->handler))(command.argument);
+  co_await run_handler(spec->id, command.argument);
 }
 
 asio::awaitable<void> Session::reply(int code, std::string_view text) {

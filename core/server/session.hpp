@@ -24,7 +24,7 @@
 
 namespace ferry {
 
-struct CommandSpec;
+enum class CommandId : std::uint8_t;
 
 class SplicePipe;  // commands_files.cpp
 
@@ -122,6 +122,8 @@ class Session {
   asio::awaitable<bool> start_control_tls();
   bool tls_required_for_login() const noexcept;
   asio::awaitable<void> dispatch(std::string_view line);
+  // The handler of `id` (session_handlers.cpp), once the table's prechecks passed.
+  asio::awaitable<void> run_handler(CommandId id, std::string_view argument);
 
   // Publishes what happened in this session to the server's event sinks.
   void emit(Event event) const;
