@@ -1,7 +1,6 @@
 // Handlers that change the tree: STOR, APPE, STOU (uploads), DELE, MKD, RMD, RNFR, RNTO.
 // Whether a change is allowed is the provider's decision; the core maps its refusal.
 #include <asio/experimental/as_tuple.hpp>
-#include <asio/experimental/awaitable_operators.hpp>
 #include <asio/use_awaitable.hpp>
 #include <fcntl.h>
 #include <unistd.h>
@@ -26,8 +25,6 @@ namespace ferry {
 
 namespace {
 
-using namespace asio::experimental::awaitable_operators;
-constexpr auto as_tuple_awaitable = asio::experimental::as_tuple(asio::use_awaitable);
 // Each chunk is copied twice (socket -> buffer -> page cache): a buffer that stays in the
 // CPU's cache between the two copies made uploads faster here than a 256 KiB one.
 constexpr std::size_t upload_buffer_size = 64 * 1024;

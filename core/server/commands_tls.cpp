@@ -1,7 +1,5 @@
 // FTPS (RFC 4217): AUTH TLS, PBSZ, PROT, CCC (refused), and the control connection's TLS
 // handshake, which implicit FTPS runs before the banner.
-#include <asio/experimental/as_tuple.hpp>
-#include <asio/experimental/awaitable_operators.hpp>
 #include <asio/ssl/stream.hpp>
 #include <asio/use_awaitable.hpp>
 #include <cctype>
@@ -12,16 +10,9 @@
 #include "ftp/command.hpp"
 #include "server/session.hpp"
 #include "server/tls_context.hpp"
+#include "server/with_timeout.hpp"
 
 namespace ferry {
-
-namespace {
-
-using namespace asio::experimental::awaitable_operators;
-constexpr auto as_tuple_awaitable = asio::experimental::as_tuple(asio::use_awaitable);
-
-
-}  // namespace
 
 bool Session::tls_required_for_login() const noexcept {
   return state_->config.tls && state_->config.tls->require && !tls_;
@@ -48,11 +39,8 @@ asio::awaitable<bool> Session::start_control_tls() {
     co_return false;
   }
   defer_session_tickets(tls_->native_handle());
-  asio::steady_timer timer(control_.get_executor(), std::chrono::seconds(state_->config.login_timeout));
-  auto result = co_await (tls_->async_handshake(asio::ssl::stream_base::server, as_tuple_awaitable) ||
-                          timer.async_wait(as_tuple_awaitable));
-  std::error_code ec = result.index() == 1 ? std::make_error_code(std::errc::timed_out)
-                                           : std::get<0>(std::get<0>(result));
+  auto [ec] = co_await with_timeout(tls_->async_handshake(asio::ssl::stream_base::server, as_tuple_awaitable),
+                                    std::chrono::seconds(state_->config.login_timeout));
   if (ec) {
     emit({.kind = EventKind::tls_failed, .peer = peer_text_, .reason = ec.message()});
     tls_.reset();

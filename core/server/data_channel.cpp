@@ -19,14 +19,13 @@
 
 #include "server/log.hpp"
 #include "server/tls_context.hpp"
+#include "server/with_timeout.hpp"
 
 namespace ferry {
 
 namespace {
 
 using asio::ip::tcp;
-using namespace asio::experimental::awaitable_operators;
-constexpr auto as_tuple_awaitable = asio::experimental::as_tuple(asio::use_awaitable);
 // TCP_NOTSENT_LOWAT of data connections: unsent bytes a socket may hold (see DataConnection).
 constexpr std::size_t notsent_lowat = 32 * 1024;
 
@@ -34,10 +33,7 @@ constexpr std::size_t notsent_lowat = 32 * 1024;
 // timeout passes (-> timed_out).
 asio::awaitable<std::error_code> wait_ready(tcp::socket& socket, tcp::socket::wait_type what,
                                             std::chrono::seconds timeout) {
-  asio::steady_timer timer(socket.get_executor(), timeout);
-  auto result = co_await (socket.async_wait(what, as_tuple_awaitable) || timer.async_wait(as_tuple_awaitable));
-  if (result.index() == 1) co_return std::make_error_code(std::errc::timed_out);
-  auto [ec] = std::get<0>(result);
+  auto [ec] = co_await with_timeout(socket.async_wait(what, as_tuple_awaitable), timeout);
   co_return ec;
 }
 
@@ -88,10 +84,8 @@ asio::awaitable<UniqueFd> PassiveListener::accept(asio::ip::address peer, std::c
         if (ec) co_return UniqueFd{};
         fd_.release();  // the acceptor owns it now
       }
-      asio::steady_timer timer(executor_, deadline);
-      auto result = co_await (acceptor_->async_wait(tcp::acceptor::wait_read, as_tuple_awaitable) ||
-                              timer.async_wait(as_tuple_awaitable));
-      if (result.index() == 1 || std::get<0>(std::get<0>(result))) co_return UniqueFd{};  // timed out, or closed
+      auto [ec] = co_await with_timeout(acceptor_->async_wait(tcp::acceptor::wait_read, as_tuple_awaitable), deadline);
+      if (ec) co_return UniqueFd{};  // timed out, or closed
       continue;
     }
     remote.resize(length);
@@ -157,10 +151,8 @@ asio::awaitable<DataConnection::TlsResult> DataConnection::start_tls(asio::ssl::
   // once; the ticket, arriving after that, makes its kernel answer with a reset, which
   // throws away the upload still queued at our end (426 after ~112 KiB, 1 upload in 4).
   SSL_set_num_tickets(tls_->native_handle(), 0);
-  asio::steady_timer timer(executor_, timeout_);
-  auto result = co_await (tls_->async_handshake(asio::ssl::stream_base::server, as_tuple_awaitable) ||
-                          timer.async_wait(as_tuple_awaitable));
-  if (result.index() == 1 || std::get<0>(std::get<0>(result))) co_return TlsResult::handshake_failed;
+  auto [ec] = co_await with_timeout(tls_->async_handshake(asio::ssl::stream_base::server, as_tuple_awaitable), timeout_);
+  if (ec) co_return TlsResult::handshake_failed;
   if (require_reuse && !SSL_session_reused(tls_->native_handle())) co_return TlsResult::not_resumed;
   co_return TlsResult::ok;
 }
@@ -181,11 +173,9 @@ asio::awaitable<std::error_code> DataConnection::write_all(std::span<const char>
     }
     co_return std::error_code{};
   }
-  asio::steady_timer timer(executor_, timeout_);
-  auto result = co_await (asio::async_write(*tls_, asio::buffer(data.data(), data.size()), as_tuple_awaitable) ||
-                          timer.async_wait(as_tuple_awaitable));
-  if (result.index() == 1) co_return std::make_error_code(std::errc::timed_out);
-  co_return std::get<0>(std::get<0>(result));
+  auto [ec, n] = co_await with_timeout(asio::async_write(*tls_, asio::buffer(data.data(), data.size()), as_tuple_awaitable),
+                                       timeout_);
+  co_return ec;
 }
 
 // The bytes (or the room) are usually there already: take them at once, and arm the
@@ -208,11 +198,8 @@ asio::awaitable<std::pair<std::error_code, std::size_t>> DataConnection::read_so
     co_return co_await when_ready(tcp::socket::wait_read,
                                   [&] { return ::recv(native_handle(), buffer.data(), buffer.size(), 0); });
   }
-  asio::steady_timer timer(executor_, timeout_);
-  auto result = co_await (tls_->async_read_some(asio::buffer(buffer.data(), buffer.size()), as_tuple_awaitable) ||
-                          timer.async_wait(as_tuple_awaitable));
-  if (result.index() == 1) co_return std::pair{std::make_error_code(std::errc::timed_out), std::size_t{0}};
-  auto [ec, n] = std::get<0>(result);
+  auto [ec, n] =
+      co_await with_timeout(tls_->async_read_some(asio::buffer(buffer.data(), buffer.size()), as_tuple_awaitable), timeout_);
   // A TLS peer that closes without close_notify still ends the upload.
   if (ec == asio::ssl::error::stream_truncated) ec = asio::error::eof;
   co_return std::pair{ec, n};
@@ -228,8 +215,7 @@ asio::awaitable<std::pair<std::error_code, std::size_t>> DataConnection::splice_
 asio::awaitable<void> DataConnection::close() {
   std::error_code ignored;
   if (tls_) {
-    asio::steady_timer timer(executor_, std::chrono::seconds(2));
-    co_await (tls_->async_shutdown(as_tuple_awaitable) || timer.async_wait(as_tuple_awaitable));
+    co_await with_timeout(tls_->async_shutdown(as_tuple_awaitable), std::chrono::seconds(2));
   }
   // close() alone sends the FIN (our receive side is drained: uploads read to EOF, and a
   // download's client sends nothing); a separate shutdown() would only cost a call.

@@ -14,6 +14,7 @@
 #include "ftp/reply.hpp"
 #include "server/blocking.hpp"
 #include "server/command_table.hpp"
+#include "server/with_timeout.hpp"
 #include "server/log.hpp"
 #include "server/reply_map.hpp"
 #include "vfs/path.hpp"
@@ -22,7 +23,6 @@ namespace ferry {
 
 namespace {
 using namespace asio::experimental::awaitable_operators;
-constexpr auto as_tuple_awaitable = asio::experimental::as_tuple(asio::use_awaitable);
 
 // An IPv4-mapped IPv6 address as plain IPv4 (a dual-stack listener's peers).
 asio::ip::address unmapped(const asio::ip::address& address) {
@@ -285,10 +285,9 @@ asio::awaitable<void> Session::reply(int code, std::string_view text) {
   if (log_enabled(LogLevel::debug)) log_debug("session ", id_, ": -> ", output_.substr(0, output_.size() - 2));
   std::error_code ec;
   if (tls_) {
-    asio::steady_timer timer(control_.get_executor(), std::chrono::seconds(state_->config.data_timeout));
-    auto result = co_await (asio::async_write(*tls_, asio::buffer(output_), as_tuple_awaitable) ||
-                            timer.async_wait(as_tuple_awaitable));
-    ec = result.index() == 1 ? std::make_error_code(std::errc::timed_out) : std::get<0>(std::get<0>(result));
+    auto [write_ec, n] = co_await with_timeout(asio::async_write(*tls_, asio::buffer(output_), as_tuple_awaitable),
+                                               std::chrono::seconds(state_->config.data_timeout));
+    ec = write_ec;
   } else {
     ec = co_await send_all(control_, output_, std::chrono::seconds(state_->config.data_timeout));
   }
@@ -390,9 +389,9 @@ asio::awaitable<std::unique_ptr<DataConnection>> Session::open_data_connection()
     // From the control connection's address, so the client sees the server it expects.
     if (!ec) socket.bind(asio::ip::tcp::endpoint(local, 0), ec);
     if (!ec) {
-      asio::steady_timer timer(control_.get_executor(), std::chrono::seconds(state_->config.data_timeout));
-      auto result = co_await (socket.async_connect(target, as_tuple_awaitable) || timer.async_wait(as_tuple_awaitable));
-      ec = result.index() == 1 ? std::make_error_code(std::errc::timed_out) : std::get<0>(std::get<0>(result));
+      auto [connect_ec] = co_await with_timeout(socket.async_connect(target, as_tuple_awaitable),
+                                                std::chrono::seconds(state_->config.data_timeout));
+      ec = connect_ec;
     }
     if (ec) {
       emit({.kind = EventKind::data_failed, .target = target.address().to_string(), .reason = ec.message(),
