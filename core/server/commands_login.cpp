@@ -1,6 +1,5 @@
 // Login handlers: USER, PASS, QUIT.
 #include <asio/experimental/as_tuple.hpp>
-#include <asio/ssl/stream.hpp>
 #include <asio/use_awaitable.hpp>
 
 #include "server/blocking.hpp"
@@ -57,7 +56,7 @@ asio::awaitable<void> Session::cmd_pass(std::string_view arg) {
   if (result) {
     fs_.emplace(state_->mounts, result->name);
     if (tls_token_) state_->runtime->tls_owners.set_user(*tls_token_, result->name);
-    if (tls_) send_session_ticket(tls_->native_handle());  // owned now: see defer_session_tickets
+    if (control_.is_tls()) send_session_ticket(control_.tls_handle());  // owned now: see defer_session_tickets
     cwd_ = "/";
     status_.user(result->name);
     status_.cwd(cwd_);

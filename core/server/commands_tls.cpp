@@ -1,6 +1,5 @@
 // FTPS (RFC 4217): AUTH TLS, PBSZ, PROT, CCC (refused), and the control connection's TLS
 // handshake, which implicit FTPS runs before the banner.
-#include <asio/ssl/stream.hpp>
 #include <asio/use_awaitable.hpp>
 #include <cctype>
 
@@ -10,12 +9,11 @@
 #include "ftp/command.hpp"
 #include "server/session.hpp"
 #include "server/tls_context.hpp"
-#include "server/with_timeout.hpp"
 
 namespace ferry {
 
 bool Session::tls_required_for_login() const noexcept {
-  return state_->config.tls && state_->config.tls->require && !tls_;
+  return state_->config.tls && state_->config.tls->require && !control_.is_tls();
 }
 
 asio::awaitable<bool> Session::start_control_tls() {
@@ -24,34 +22,30 @@ asio::awaitable<bool> Session::start_control_tls() {
     close();
     co_return false;
   }
-  tls_ = std::make_unique<asio::ssl::stream<asio::ip::tcp::socket&>>(control_, *state_->tls);
+  SSL* ssl = control_.begin_tls(*state_->tls);
   // The sessions made here carry this connection's token: a data connection that resumes
   // one is accepted for the same user from the same address (see TlsSessionOwners).
   if (!tls_token_) tls_token_ = state_->runtime->tls_owners.issue(peer_);
-  if (!carry_session_token(tls_->native_handle(), &*tls_token_)) {
+  if (!carry_session_token(ssl, &*tls_token_)) {
     emit({.kind = EventKind::tls_failed,
           .level = LogLevel::error,
           .peer = peer_text_,
           .reason = "no session token",
           .detail = "cannot attach the session token"});
-    tls_.reset();
+    control_.drop_tls();
     close();
     co_return false;
   }
-  defer_session_tickets(tls_->native_handle());
-  auto [ec] = co_await with_timeout(tls_->async_handshake(asio::ssl::stream_base::server, as_tuple_awaitable),
-                                    std::chrono::seconds(state_->config.login_timeout));
-  if (ec) {
+  defer_session_tickets(ssl);
+  if (auto ec = co_await control_.handshake(std::chrono::seconds(state_->config.login_timeout))) {
     emit({.kind = EventKind::tls_failed, .peer = peer_text_, .reason = ec.message()});
-    tls_.reset();
+    control_.drop_tls();
     close();
     co_return false;
   }
-  mark_cached_session(tls_->native_handle());
+  mark_cached_session(ssl);
   status_.tls(true);
-  emit({.kind = EventKind::tls_established,
-        .verb = SSL_get_version(tls_->native_handle()),
-        .detail = SSL_get_cipher_name(tls_->native_handle())});
+  emit({.kind = EventKind::tls_established, .verb = SSL_get_version(ssl), .detail = SSL_get_cipher_name(ssl)});
   co_return true;
 }
 
@@ -65,7 +59,7 @@ asio::awaitable<void> Session::cmd_auth(std::string_view arg) {
     co_await reply(504, "Security mechanism not understood; use AUTH TLS.");
     co_return;
   }
-  if (tls_) {
+  if (control_.is_tls()) {
     co_await reply(503, "Already using TLS.");
     co_return;
   }
@@ -74,14 +68,14 @@ asio::awaitable<void> Session::cmd_auth(std::string_view arg) {
     co_return;
   }
   // Nothing may be pipelined behind AUTH: the next bytes are the client's TLS hello.
-  input_.clear();
+  control_.input().clear();
   pending_user_.clear();
   co_await reply(234, "Proceed with negotiation.");
   if (!co_await start_control_tls()) co_return;
 }
 
 asio::awaitable<void> Session::cmd_pbsz(std::string_view arg) {
-  if (!tls_) {
+  if (!control_.is_tls()) {
     co_await reply(503, "PBSZ needs AUTH TLS first.");
     co_return;
   }
@@ -91,7 +85,7 @@ asio::awaitable<void> Session::cmd_pbsz(std::string_view arg) {
 }
 
 asio::awaitable<void> Session::cmd_prot(std::string_view arg) {
-  if (!tls_ || !pbsz_) {
+  if (!control_.is_tls() || !pbsz_) {
     co_await reply(503, "PROT needs AUTH TLS and PBSZ first.");
     co_return;
   }

@@ -41,14 +41,14 @@ Session::Session(std::shared_ptr<ServerState> state, asio::ip::tcp::socket socke
       stop_transfer_(control_.get_executor()),
       implicit_tls_(implicit_tls) {
   std::error_code ec;
-  auto remote = control_.remote_endpoint(ec);
+  auto remote = control_.socket().remote_endpoint(ec);
   if (!ec) {
     peer_ = unmapped(remote.address());
     peer_text_ = peer_.to_string();
     status_.peer(peer_text_);
   }
   // Fixed for the connection's life: every PASV/EPSV/PORT needs it, one getsockname now.
-  auto local = control_.local_endpoint(ec);
+  auto local = control_.socket().local_endpoint(ec);
   if (!ec) local_ = unmapped(local.address());
 }
 
@@ -70,7 +70,7 @@ asio::awaitable<void> Session::run() {
     const char* reason = admission == SessionLimits::Admission::too_many_total ? "too many sessions"
                                                                                : "too many sessions from this address";
     emit({.kind = EventKind::refused_connection, .level = LogLevel::warning, .peer = peer_text_, .reason = reason});
-    control_.non_blocking(true);
+    control_.socket().non_blocking(true);
     co_await reply(421, admission == SessionLimits::Admission::too_many_total
                             ? "Too many users, try again later."
                             : "Too many connections from your address.");
@@ -79,16 +79,12 @@ asio::awaitable<void> Session::run() {
   }
   emit({.kind = EventKind::connected, .peer = peer_text_});
   if (state_->bans.banned(peer_)) {
-    control_.non_blocking(true);
+    control_.socket().non_blocking(true);
     co_await refuse_banned();
     state_->limits.release(peer_);
     co_return;
   }
-  std::error_code ec;
-  control_.set_option(asio::ip::tcp::no_delay(true), ec);
-  // Clients send "IAC IP IAC DM ABOR" with DM as TCP urgent data: keep it in the stream.
-  control_.set_option(asio::socket_base::out_of_band_inline(true), ec);
-  control_.non_blocking(true, ec);
+  control_.configure();
   deadline_ = std::chrono::steady_clock::now() + std::chrono::seconds(state_->config.login_timeout);
   state_->sessions.add(id_, this, &status_, control_.get_executor());
   try {
@@ -111,13 +107,9 @@ asio::awaitable<void> Session::refuse_banned() {
 void Session::request_shutdown() {
   shutting_down_ = true;
   if (transferring_ || closing_) return;  // the command loop ends it after the transfer
-  if (!tls_) {
-    // Best effort, without waiting: the control connection is idle, so this small write
-    // goes straight into the socket buffer.
-    static constexpr std::string_view goodbye = "421 Server shutting down, closing control connection.\r\n";
-    std::error_code ignored;
-    control_.write_some(asio::buffer(goodbye.data(), goodbye.size()), ignored);
-  }
+  // Best effort, without waiting: the control connection is idle, so this small write
+  // goes straight into the socket buffer (a TLS one gets no goodbye).
+  control_.write_now("421 Server shutting down, closing control connection.\r\n");
   close();
 }
 
@@ -135,10 +127,10 @@ asio::awaitable<void> Session::command_loop() {
     co_await reply(220, state_->config.banner);
     std::string line;
     while (!closing_) {
-      LineStatus status = co_await read_line(line);
-      if (status == LineStatus::closed) break;
+      auto status = co_await control_.read_line(line, ftp::max_command_line);
+      if (status == ControlChannel::LineStatus::closed) break;
       touch();
-      if (status == LineStatus::too_long) {
+      if (status == ControlChannel::LineStatus::too_long) {
         co_await reply(500, "Command line too long.");
         continue;
       }
@@ -190,58 +182,6 @@ void Session::set_deadline(std::chrono::steady_clock::time_point when) {
   }
 }
 
-asio::awaitable<Session::LineStatus> Session::read_line(std::string& line) {
-  while (true) {
-    std::size_t newline = input_.find('\n');
-    if (newline != std::string::npos) {
-      if (discarding_) {  // the tail of an over-long line: drop it
-        input_.erase(0, newline + 1);
-        discarding_ = false;
-        continue;
-      }
-      line.assign(input_, 0, newline + 1);
-      input_.erase(0, newline + 1);
-      if (input_.empty() && input_.capacity() > 256) std::string().swap(input_);
-      co_return LineStatus::line;
-    }
-    if (input_.size() > ftp::max_command_line) {
-      input_.clear();
-      if (!discarding_) {
-        discarding_ = true;
-        co_return LineStatus::too_long;
-      }
-    }
-    if (co_await read_more()) co_return LineStatus::closed;  // EOF, reset or closed by us
-  }
-}
-
-asio::awaitable<std::error_code> Session::read_more() {
-  while (true) {
-    if (tls_) {
-      // Not a readiness wait first: the TLS layer may already hold bytes it read from the
-      // socket (e.g. the first command, sent right behind the handshake). TLS reads are
-      // cancellable in Asio 1.22, so watch_for_abort() can still stop this one.
-      if (!tls_buffer_) tls_buffer_ = std::make_unique<std::array<char, 4096>>();
-      auto [ec, n] = co_await tls_->async_read_some(asio::buffer(*tls_buffer_), as_tuple_awaitable);
-      if (ec) co_return ec;
-      input_.append(tls_buffer_->data(), n);
-      co_return std::error_code{};
-    }
-    // One read buffer per I/O thread, not per session: idle sessions hold no buffer.
-    thread_local std::array<char, 4096> buffer;
-    std::error_code ec;
-    std::size_t n = control_.read_some(asio::buffer(buffer), ec);
-    if (ec == asio::error::would_block || ec == asio::error::try_again) {
-      auto [wait_ec] = co_await control_.async_wait(asio::ip::tcp::socket::wait_read, as_tuple_awaitable);
-      if (wait_ec) co_return wait_ec;
-      continue;
-    }
-    if (ec) co_return ec;
-    input_.append(buffer.data(), n);
-    co_return std::error_code{};
-  }
-}
-
 asio::awaitable<void> Session::dispatch(std::string_view line) {
   ftp::ParseResult parsed = ftp::parse_command(line);
   // RNTO must come right after RNFR (RFC 959): any other line, even one refused below,
@@ -283,14 +223,7 @@ asio::awaitable<void> Session::reply(int code, std::string_view text) {
   output_.clear();
   ftp::append_reply(output_, code, text);
   if (log_enabled(LogLevel::debug)) log_debug("session ", id_, ": -> ", output_.substr(0, output_.size() - 2));
-  std::error_code ec;
-  if (tls_) {
-    auto [write_ec, n] = co_await with_timeout(asio::async_write(*tls_, asio::buffer(output_), as_tuple_awaitable),
-                                               std::chrono::seconds(state_->config.data_timeout));
-    ec = write_ec;
-  } else {
-    ec = co_await send_all(control_, output_, std::chrono::seconds(state_->config.data_timeout));
-  }
+  std::error_code ec = co_await control_.write(output_, std::chrono::seconds(state_->config.data_timeout));
   if (output_.capacity() > 1024) std::string().swap(output_);  // a big HELP/STAT reply: give it back
   if (ec) close();
 }
@@ -298,9 +231,7 @@ asio::awaitable<void> Session::reply(int code, std::string_view text) {
 void Session::close() {
   if (closing_) return;
   closing_ = true;
-  std::error_code ec;
-  control_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
-  control_.close(ec);
+  control_.close();
   watchdog_timer_.cancel();
   passive_.reset();
   if (digest_stop_) digest_stop_->store(true, std::memory_order_relaxed);
@@ -465,7 +396,7 @@ asio::awaitable<std::pair<Session::TransferEnd, std::error_code>> Session::watch
   transferring_ = false;
   if (result.index() == 0) co_return std::pair{TransferEnd::done, std::get<0>(result)};
   if (result.index() == 2) co_return std::pair{TransferEnd::stopped, std::error_code{}};
-  if (std::get<1>(result) == TransferEnd::aborted) input_.erase(abort_line_.first, abort_line_.second);  // answered
+  if (std::get<1>(result) == TransferEnd::aborted) control_.input().erase(abort_line_.first, abort_line_.second);  // answered
   co_return std::pair{std::get<1>(result), std::error_code{}};
 }
 
@@ -478,26 +409,27 @@ void Session::abort_transfer() {
 }
 
 // Other commands stay queued until the transfer is over (RFC 959 allows either), but an
-// ABOR behind them still stops it. The ABOR line is left in input_ (its place in
+// ABOR behind them still stops it. The ABOR line is left in the input (its place in
 // abort_line_): when the transfer ends in the same turn (the client closed the data
 // connection and sent ABOR together), the transfer wins the race and the command loop must
 // still answer the ABOR; watch_transfer() drops the line only when the abort won.
 asio::awaitable<Session::TransferEnd> Session::watch_for_abort() {
   // Enough queued commands to answer after the transfer; past this, reading waits for it.
   constexpr std::size_t max_queued = 4 * ftp::max_command_line;
+  std::string& input = control_.input();
   std::size_t scanned = 0;  // input_ before this holds whole lines, none of them ABOR
   while (true) {
-    for (std::size_t newline; (newline = input_.find('\n', scanned)) != std::string::npos; scanned = newline + 1) {
-      ftp::ParseResult parsed = ftp::parse_command(std::string_view(input_).substr(scanned, newline + 1 - scanned));
+    for (std::size_t newline; (newline = input.find('\n', scanned)) != std::string::npos; scanned = newline + 1) {
+      ftp::ParseResult parsed = ftp::parse_command(std::string_view(input).substr(scanned, newline + 1 - scanned));
       if (parsed.ok() && parsed.command.verb == "ABOR") {
         abort_line_ = {scanned, newline + 1 - scanned};
         co_return TransferEnd::aborted;
       }
     }
-    if (input_.size() - scanned > ftp::max_command_line) input_.erase(scanned);  // junk: drop it
+    if (input.size() - scanned > ftp::max_command_line) input.erase(scanned);  // junk: drop it
     std::error_code ec;
     if (scanned <= max_queued) {
-      ec = co_await read_more();
+      ec = co_await control_.read_more();
       // Cancelled because the transfer won; or our own close() (idle timeout, shutdown).
       if (ec == asio::error::operation_aborted && !closing_) co_return TransferEnd::done;
       // A client that sent its last commands (say, QUIT) and half-closed still gets the

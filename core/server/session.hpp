@@ -17,6 +17,7 @@
 
 #include "digest/digest.hpp"
 #include "ftp/listing.hpp"
+#include "server/control_channel.hpp"
 #include "server/data_channel.hpp"
 #include "server/server_state.hpp"
 #include "server/session_registry.hpp"
@@ -109,15 +110,11 @@ class Session {
   enum class ListingFormat { list, nlst, mlsd };
   // aborted: by the client's ABOR; stopped: by the operator (SessionRegistry::abort_transfer).
   enum class TransferEnd { done, aborted, stopped, control_lost };
-  enum class LineStatus { line, too_long, closed };
 
   asio::awaitable<void> command_loop();
   asio::awaitable<void> watchdog();
   // PORT/EPRT: checks the target (no FTP bounce) and remembers it.
   asio::awaitable<void> set_active_target(const asio::ip::address& address, std::uint16_t port);
-  asio::awaitable<LineStatus> read_line(std::string& line);
-  // Appends the next bytes from the client (plain or TLS) to input_.
-  asio::awaitable<std::error_code> read_more();
   // Server-side TLS handshake on the control connection (AUTH TLS, implicit FTPS).
   asio::awaitable<bool> start_control_tls();
   bool tls_required_for_login() const noexcept;
@@ -190,7 +187,7 @@ class Session {
 
   std::shared_ptr<ServerState> state_;
   SessionStatus status_;  // what the live view shows (SessionRegistry)
-  asio::ip::tcp::socket control_;
+  ControlChannel control_;
   asio::steady_timer watchdog_timer_;
   std::chrono::steady_clock::time_point deadline_;
   std::uint64_t id_;
@@ -198,8 +195,6 @@ class Session {
   asio::ip::address local_;  // the control connection's local address (IPv4-mapped as IPv4)
   std::string peer_text_;
 
-  std::string input_;   // bytes read but not yet consumed as a line
-  bool discarding_ = false;  // skipping the rest of an over-long line
   std::string output_;  // reply bytes being sent
 
   std::string pending_user_;
@@ -226,8 +221,6 @@ class Session {
   // FTPS: the control connection's TLS layer and its read buffer exist only after AUTH TLS.
   bool implicit_tls_ = false;
   std::optional<TlsSessionToken> tls_token_;  // carried by this connection's TLS sessions (TlsSessionOwners)
-  std::unique_ptr<asio::ssl::stream<asio::ip::tcp::socket&>> tls_;
-  std::unique_ptr<std::array<char, 4096>> tls_buffer_;
   bool pbsz_ = false;          // PBSZ 0 seen (required before PROT)
   bool prot_private_ = false;  // PROT P: data connections use TLS
 };
