@@ -12,12 +12,13 @@ namespace {
 
 constexpr bool login = true;
 constexpr bool anyone = false;
+constexpr bool uses_data = true;
 
 // Sorted by verb: find_command() searches it with a binary search.
 constexpr std::array commands = {
     CommandSpec{"ABOR", CommandId::abor, login, Argument::none, "ABOR (abort transfer)", {}},
     CommandSpec{"ALLO", CommandId::allo, login, Argument::optional, "ALLO <sp> size (not needed)", {}},
-    CommandSpec{"APPE", CommandId::appe, login, Argument::required, "APPE <sp> path (append)", {}},
+    CommandSpec{"APPE", CommandId::appe, login, Argument::required, "APPE <sp> path (append)", {}, false, uses_data},
     CommandSpec{"AUTH", CommandId::auth, anyone, Argument::required, "AUTH <sp> TLS", "AUTH TLS", tls_only},
     CommandSpec{"CCC", CommandId::ccc, anyone, Argument::none, "CCC (refused)", {}},
     CommandSpec{"CDUP", CommandId::cdup, login, Argument::none, "CDUP (change to parent directory)", {}},
@@ -28,14 +29,14 @@ constexpr std::array commands = {
     CommandSpec{"FEAT", CommandId::feat, anyone, Argument::none, "FEAT (list extensions)", {}},
     CommandSpec{"HASH", CommandId::hash, login, Argument::required, "HASH <sp> path", "HASH {hash}"},
     CommandSpec{"HELP", CommandId::help, anyone, Argument::optional, "HELP [<sp> command]", {}},
-    CommandSpec{"LIST", CommandId::list, login, Argument::optional, "LIST [<sp> path]", {}},
+    CommandSpec{"LIST", CommandId::list, login, Argument::optional, "LIST [<sp> path]", {}, false, uses_data},
     CommandSpec{"MDTM", CommandId::mdtm, login, Argument::required, "MDTM <sp> path", "MDTM"},
     CommandSpec{"MFMT", CommandId::mfmt, login, Argument::required, "MFMT <sp> YYYYMMDDHHMMSS path", "MFMT"},
     CommandSpec{"MKD", CommandId::mkd, login, Argument::required, "MKD <sp> path", {}},
-    CommandSpec{"MLSD", CommandId::mlsd, login, Argument::optional, "MLSD [<sp> path]", {}},
+    CommandSpec{"MLSD", CommandId::mlsd, login, Argument::optional, "MLSD [<sp> path]", {}, false, uses_data},
     CommandSpec{"MLST", CommandId::mlst, login, Argument::optional, "MLST [<sp> path]", "MLST {mlst}"},
     CommandSpec{"MODE", CommandId::mode, anyone, Argument::required, "MODE <sp> S", {}},
-    CommandSpec{"NLST", CommandId::nlst, login, Argument::optional, "NLST [<sp> path]", {}},
+    CommandSpec{"NLST", CommandId::nlst, login, Argument::optional, "NLST [<sp> path]", {}, false, uses_data},
     CommandSpec{"NOOP", CommandId::noop, anyone, Argument::none, "NOOP", {}},
     CommandSpec{"OPTS", CommandId::opts, anyone, Argument::required, "OPTS <sp> UTF8 ON | HASH alg | MLST facts", "UTF8"},
     CommandSpec{"PASS", CommandId::pass, anyone, Argument::optional, "PASS <sp> password", {}},
@@ -47,15 +48,15 @@ constexpr std::array commands = {
     CommandSpec{"QUIT", CommandId::quit, anyone, Argument::none, "QUIT (end the session)", {}},
     CommandSpec{"REIN", CommandId::rein, anyone, Argument::none, "REIN (log out, keep the connection)", {}},
     CommandSpec{"REST", CommandId::rest, login, Argument::required, "REST <sp> offset", "REST STREAM"},
-    CommandSpec{"RETR", CommandId::retr, login, Argument::required, "RETR <sp> path", {}},
+    CommandSpec{"RETR", CommandId::retr, login, Argument::required, "RETR <sp> path", {}, false, uses_data},
     CommandSpec{"RMD", CommandId::rmd, login, Argument::required, "RMD <sp> path", {}},
     CommandSpec{"RNFR", CommandId::rnfr, login, Argument::required, "RNFR <sp> path (rename from)", {}},
     CommandSpec{"RNTO", CommandId::rnto, login, Argument::required, "RNTO <sp> path (rename to)", {}},
     CommandSpec{"SITE", CommandId::site, login, Argument::required, "SITE <sp> CHMOD mode path | HELP", {}},
     CommandSpec{"SIZE", CommandId::size, login, Argument::required, "SIZE <sp> path", "SIZE"},
     CommandSpec{"STAT", CommandId::stat, anyone, Argument::optional, "STAT [<sp> path]", {}},
-    CommandSpec{"STOR", CommandId::stor, login, Argument::required, "STOR <sp> path (upload)", {}},
-    CommandSpec{"STOU", CommandId::stou, login, Argument::optional, "STOU [<sp> name] (upload, unique name)", {}},
+    CommandSpec{"STOR", CommandId::stor, login, Argument::required, "STOR <sp> path (upload)", {}, false, uses_data},
+    CommandSpec{"STOU", CommandId::stou, login, Argument::optional, "STOU [<sp> name] (upload, unique name)", {}, false, uses_data},
     CommandSpec{"STRU", CommandId::stru, anyone, Argument::required, "STRU <sp> F", {}},
     CommandSpec{"SYST", CommandId::syst, anyone, Argument::none, "SYST", {}},
     CommandSpec{"TYPE", CommandId::type, anyone, Argument::required, "TYPE <sp> A|I", {}},

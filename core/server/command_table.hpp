@@ -81,6 +81,7 @@ struct CommandSpec {
   std::string_view help;     // "VERB <sp> arg", shown by HELP VERB
   std::string_view feature;  // its FEAT line ("" none); {hash} and {mlst} filled per session
   bool feature_needs_tls = false;  // announced only where FTPS is configured
+  bool uses_data = false;          // a transfer command: it uses up the PASV/PORT set-up (DataPlan)
 };
 
 // nullptr for a verb the server does not implement.

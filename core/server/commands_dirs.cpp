@@ -74,10 +74,7 @@ asio::awaitable<void> Session::send_listing(std::string_view arg, ListingFormat 
     }
   }
   auto path = co_await resolve_or_refuse(arg);
-  if (!path) {
-    passive_.reset();
-    co_return;
-  }
+  if (!path) co_return;
   // Build the listing before touching the data connection, so errors get a clean 550.
   struct Listing {
     bool directory = true;
@@ -108,12 +105,11 @@ asio::awaitable<void> Session::send_listing(std::string_view arg, ListingFormat 
   };
   auto listing = co_await run_blocking(state_->blocking, std::move(list_job));
   if (!listing) {
-    passive_.reset();
     co_await reply_error(listing.error(), arg.empty() ? cwd_ : arg);
     co_return;
   }
   if (format == ListingFormat::mlsd && !listing->directory) {
-    passive_.reset();  // MLSD lists a directory; for a file, MLST is the command (RFC 3659 7.1)
+    // MLSD lists a directory; for a file, MLST is the command (RFC 3659 7.1).
     co_await reply(501, std::string(arg) + ": not a directory.");
     co_return;
   }

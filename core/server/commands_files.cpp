@@ -86,7 +86,6 @@ asio::awaitable<void> Session::receive_file(std::string_view arg, WriteMode mode
   std::string_view name = arg.empty() && mode == WriteMode::unique ? std::string_view("ferry.upload") : arg;
   auto path = resolve(name);
   if (!path || name.empty()) {
-    passive_.reset();
     co_await reply(name.empty() ? 501 : 553, name.empty() ? "STOR needs a file name." : "File name not allowed.");
     co_return;
   }
@@ -94,7 +93,6 @@ asio::awaitable<void> Session::receive_file(std::string_view arg, WriteMode mode
   auto open_job = [fs = *fs_, p = *path, mode, offset] { return fs.open_write(p, mode, offset); };
   auto opened = co_await run_blocking(state_->blocking, std::move(open_job));
   if (!opened) {
-    passive_.reset();
     if (mode == WriteMode::resume && opened.error().status == Status::not_supported) {
       // RFC 3659 5.4: a restart marker the server cannot honour is 554.
       std::string text = "Restart offset " + std::to_string(offset) + " refused: " + opened.error().message + ".";

@@ -109,8 +109,7 @@ asio::awaitable<void> Session::cmd_rein(std::string_view) {
   restart_offset_ = 0;
   hash_algorithm_ = digest::Algorithm::sha256;
   mlst_facts_ = ftp::all_mlst_facts;
-  passive_.reset();  // TLS stays: REIN does not undo AUTH
-  active_.reset();
+  data_plan_.forget();  // TLS stays: REIN does not undo AUTH
   set_deadline(std::chrono::steady_clock::now() + std::chrono::seconds(state_->config.login_timeout));
   co_await reply(220, state_->config.banner);
 }

@@ -71,16 +71,17 @@ asio::awaitable<void> Session::cmd_pasv(std::string_view) {
     co_await reply(425, "PASV is for IPv4 only; use EPSV.");
     co_return;
   }
-  active_.reset();
-  passive_.reset();  // a repeated PASV gives its port back before taking one
-  passive_ = PassiveListener::open(control_.get_executor(), local, state_->passive_ports);
-  if (!passive_) {
+  data_plan_.forget();  // a repeated PASV gives its port back before taking one
+  auto listener = PassiveListener::open(control_.get_executor(), local, state_->passive_ports);
+  if (!listener) {
     co_await reply(425, "No passive port available, try again later.");
     co_return;
   }
+  const std::uint16_t port = listener->port();
+  data_plan_.listen(std::move(listener));
   std::string announced =
       state_->config.passive_address.empty() ? local.to_string() : state_->config.passive_address;
-  co_await reply(227, ftp::format_pasv(announced, passive_->port()));
+  co_await reply(227, ftp::format_pasv(announced, port));
 }
 
 asio::awaitable<void> Session::cmd_epsv(std::string_view arg) {
@@ -102,14 +103,15 @@ asio::awaitable<void> Session::cmd_epsv(std::string_view arg) {
     co_await reply(522, local.is_v4() ? "Network protocol not supported, use (1)" : "Network protocol not supported, use (2)");
     co_return;
   }
-  active_.reset();
-  passive_.reset();  // a repeated PASV gives its port back before taking one
-  passive_ = PassiveListener::open(control_.get_executor(), local, state_->passive_ports);
-  if (!passive_) {
+  data_plan_.forget();  // a repeated EPSV gives its port back before taking one
+  auto listener = PassiveListener::open(control_.get_executor(), local, state_->passive_ports);
+  if (!listener) {
     co_await reply(425, "No passive port available, try again later.");
     co_return;
   }
-  co_await reply(229, ftp::format_epsv(passive_->port()));
+  const std::uint16_t port = listener->port();
+  data_plan_.listen(std::move(listener));
+  co_await reply(229, ftp::format_epsv(port));
 }
 
 asio::awaitable<void> Session::set_active_target(const asio::ip::address& address, std::uint16_t port) {
@@ -123,8 +125,7 @@ asio::awaitable<void> Session::set_active_target(const asio::ip::address& addres
     co_await reply(501, "Refused: PORT/EPRT only to your own address and a port >= 1024.");
     co_return;
   }
-  passive_.reset();
-  active_ = asio::ip::tcp::endpoint(address, port);
+  data_plan_.connect_to(asio::ip::tcp::endpoint(address, port));
   co_await reply(200, "PORT command successful. Consider using PASV.");
 }
 
@@ -179,18 +180,14 @@ asio::awaitable<void> Session::cmd_rest(std::string_view arg) {
 asio::awaitable<void> Session::cmd_abor(std::string_view) {
   // A transfer in progress is aborted by watch_for_abort(); here none is running, so only
   // a prepared data connection is dropped.
-  passive_.reset();
-  active_.reset();
+  data_plan_.forget();
   co_await reply(225, "No transfer to abort.");
 }
 
 asio::awaitable<void> Session::cmd_retr(std::string_view arg) {
   std::uint64_t offset = take_restart_offset();
   auto path = co_await resolve_or_refuse(arg);
-  if (!path) {
-    passive_.reset();
-    co_return;
-  }
+  if (!path) co_return;
   // open_read refuses a directory itself: no separate stat, one path resolution per RETR.
   auto open_job = [fs = *fs_, p = *path] { return fs.open_read(p); };
   Result<std::unique_ptr<ReadHandle>> opened{Status::io_error, ""};
@@ -200,14 +197,12 @@ asio::awaitable<void> Session::cmd_retr(std::string_view arg) {
     opened = co_await run_blocking(state_->blocking, std::move(open_job));
   }
   if (!opened) {
-    passive_.reset();
     co_await reply_error(opened.error(), arg);
     co_return;
   }
   std::unique_ptr<ReadHandle> file = std::move(opened.value());
   std::uint64_t size = file->size();
   if (offset > size) {
-    passive_.reset();
     co_await reply(554, "Restart offset " + std::to_string(offset) + " is beyond the end of the file.");
     co_return;
   }

@@ -208,6 +208,7 @@ asio::awaitable<void> Session::dispatch(std::string_view line) {
     co_return;
   }
   co_await run_handler(spec->id, command.argument);
+  if (spec->uses_data) data_plan_.forget();  // used, or refused: either way not for the next one
 }
 
 asio::awaitable<void> Session::reply(int code, std::string_view text) {
@@ -233,7 +234,7 @@ void Session::close() {
   closing_ = true;
   control_.close();
   watchdog_timer_.cancel();
-  passive_.reset();
+  data_plan_.forget();
   if (digest_stop_) digest_stop_->store(true, std::memory_order_relaxed);
 }
 
@@ -296,12 +297,10 @@ void Session::log_transfer(std::string_view verb, const std::string& path, std::
 
 asio::awaitable<bool> Session::data_connection_possible() {
   if (state_->config.tls && state_->config.tls->require && !prot_private_) {
-    passive_.reset();
-    active_.reset();
     co_await reply(521, "Data connections must be protected: use PBSZ 0 and PROT P.");
     co_return false;
   }
-  if (!active_ && !passive_) {
+  if (data_plan_.empty()) {
     co_await reply(425, "Use PORT, EPRT, PASV or EPSV first.");
     co_return false;
   }
@@ -311,8 +310,8 @@ asio::awaitable<bool> Session::data_connection_possible() {
 asio::awaitable<std::unique_ptr<DataConnection>> Session::open_data_connection() {
   auto timeout = std::chrono::seconds(state_->config.data_timeout);
   if (!co_await data_connection_possible()) co_return nullptr;
-  if (active_) {
-    asio::ip::tcp::endpoint target = *std::exchange(active_, std::nullopt);
+  if (auto active = data_plan_.take_active()) {
+    const asio::ip::tcp::endpoint target = *active;
     asio::ip::tcp::socket socket(control_.get_executor());
     std::error_code ec;
     asio::ip::address local = local_address();
@@ -332,7 +331,7 @@ asio::awaitable<std::unique_ptr<DataConnection>> Session::open_data_connection()
     }
     co_return std::make_unique<DataConnection>(std::move(socket), timeout);
   }
-  std::unique_ptr<PassiveListener> listener = std::move(passive_);
+  std::unique_ptr<PassiveListener> listener = data_plan_.take_passive();
   UniqueFd accepted = co_await listener->accept(peer_, timeout, id_, state_->runtime->events);
   if (!accepted) {
     co_await reply(425, "Can't open data connection.");

@@ -19,6 +19,7 @@
 #include "ftp/listing.hpp"
 #include "server/control_channel.hpp"
 #include "server/data_channel.hpp"
+#include "server/data_plan.hpp"
 #include "server/server_state.hpp"
 #include "server/session_registry.hpp"
 #include "vfs/virtual_fs.hpp"
@@ -215,8 +216,7 @@ class Session {
   std::uint64_t restart_offset_ = 0;
   digest::Algorithm hash_algorithm_ = digest::Algorithm::sha256;
   unsigned mlst_facts_ = ftp::all_mlst_facts;  // what MLST and MLSD show; OPTS MLST selects
-  std::unique_ptr<PassiveListener> passive_;
-  std::optional<asio::ip::tcp::endpoint> active_;  // PORT/EPRT target, used by the next transfer
+  DataPlan data_plan_;  // PASV/EPSV or PORT/EPRT, for the next transfer command
 
   // FTPS: the control connection's TLS layer and its read buffer exist only after AUTH TLS.
   bool implicit_tls_ = false;

@@ -52,3 +52,11 @@ TEST_CASE("HELP lists every verb, eight a line", "[commands]") {
   CHECK(help.substr(help.size() - 9) == "\nHelp OK.");
   for (const CommandSpec& spec : all_commands()) CHECK(help.find(std::string(spec.verb)) != std::string::npos);
 }
+
+TEST_CASE("the transfer commands are the ones that use up a PASV or PORT set-up", "[commands]") {
+  std::string users;
+  for (const CommandSpec& spec : all_commands()) {
+    if (spec.uses_data) users += std::string(spec.verb) + " ";
+  }
+  CHECK(users == "APPE LIST MLSD NLST RETR STOR STOU ");
+}
