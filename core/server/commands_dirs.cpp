@@ -64,45 +64,78 @@ asio::awaitable<void> Session::cmd_list(std::string_view arg) { co_await send_li
 asio::awaitable<void> Session::cmd_nlst(std::string_view arg) { co_await send_listing(arg, ListingFormat::nlst); }
 asio::awaitable<void> Session::cmd_mlsd(std::string_view arg) { co_await send_listing(arg, ListingFormat::mlsd); }
 
+namespace {
+
+// A listing, built before the data connection is touched, so errors get a clean 550.
+struct Listing {
+  bool directory = true;
+  std::vector<FileInfo> entries;
+  bool matched = false;  // the entries a pattern matched
+};
+
+// "NLST *.txt", as ftp(1)'s mget and mdelete send it: a pattern in the last component
+// lists the entries of its directory that match (a name that exists as written is not a
+// pattern). Blocking: runs on the pool.
+Result<Listing> build_listing(const vfs::VirtualFs& fs, const std::string& path, bool pattern) {
+  auto info = fs.stat(path);
+  if (!info && pattern && info.error().status == Status::not_found) {
+    auto entries = fs.list(vfs::parent_path(path));
+    if (!entries) return entries.error();
+    std::string glob(vfs::base_name(path));
+    std::erase_if(entries.value(), [&glob](const FileInfo& e) {
+      return ::fnmatch(glob.c_str(), e.name.c_str(), FNM_PERIOD) != 0;  // "*" skips dot files, as in a shell
+    });
+    if (entries->empty()) return info.error();
+    return Listing{false, std::move(entries.value()), true};
+  }
+  if (!info) return info.error();
+  if (info->type != FileType::directory) return Listing{false, {info.value()}};
+  auto entries = fs.list(path);
+  if (!entries) return entries.error();
+  return Listing{true, std::move(entries.value())};
+}
+
+// As ls does, NLST names a file as the client wrote it: ftp(1)'s "mget sub/a.txt" sends
+// NLST sub/a.txt and then RETRs each name it gets back, so a bare "a.txt" is not found.
+void name_as_written(Listing& listing, std::string_view written) {
+  while (written.size() > 1 && written.ends_with('/')) written.remove_suffix(1);
+  if (listing.matched) {  // "sub/*.txt": each match with the directory part as written
+    std::string_view dir = written.substr(0, written.rfind('/') + 1);
+    for (FileInfo& entry : listing.entries) entry.name.insert(0, dir);
+  } else {
+    listing.entries.front().name = written;
+  }
+}
+
+// "LIST -la dir": ls-style options are accepted and ignored (the format is fixed).
+std::string_view without_ls_options(std::string_view arg) {
+  while (arg.starts_with('-')) {
+    std::size_t space = arg.find(' ');
+    arg = space == std::string_view::npos ? std::string_view() : arg.substr(space + 1);
+  }
+  return arg;
+}
+
+// STAT path: the listing over the control connection, in a 213 reply's lines.
+std::string status_reply(const std::string& path, std::string_view listing) {
+  while (!listing.empty() && (listing.back() == '\n' || listing.back() == '\r')) listing.remove_suffix(1);
+  std::string body = "Status of " + path + ":\n";
+  for (char c : listing) {
+    if (c != '\r') body.push_back(c);
+  }
+  return body + "\nEnd of status.";
+}
+
+}  // namespace
+
 asio::awaitable<void> Session::send_listing(std::string_view arg, ListingFormat format, bool over_control) {
   restart_offset_ = 0;
-  if (format != ListingFormat::mlsd) {
-    // "LIST -la dir": ls-style options are accepted and ignored (the format is fixed).
-    while (arg.starts_with('-')) {
-      std::size_t space = arg.find(' ');
-      arg = space == std::string_view::npos ? std::string_view() : arg.substr(space + 1);
-    }
-  }
+  if (format != ListingFormat::mlsd) arg = without_ls_options(arg);
   auto path = co_await resolve_or_refuse(arg);
   if (!path) co_return;
-  // Build the listing before touching the data connection, so errors get a clean 550.
-  struct Listing {
-    bool directory = true;
-    std::vector<FileInfo> entries;
-    bool matched = false;  // the entries a pattern matched
-  };
-  // "NLST *.txt", as ftp(1)'s mget and mdelete send it: a pattern in the last component lists
-  // the entries of its directory that match (a name that exists as written is not a pattern).
   const bool pattern =
       format != ListingFormat::mlsd && vfs::base_name(*path).find_first_of("*?[") != std::string_view::npos;
-  auto list_job = [fs = *fs_, p = *path, pattern]() -> Result<Listing> {
-    auto info = fs.stat(p);
-    if (!info && pattern && info.error().status == Status::not_found) {
-      auto entries = fs.list(vfs::parent_path(p));
-      if (!entries) return entries.error();
-      std::string glob(vfs::base_name(p));
-      std::erase_if(entries.value(), [&glob](const FileInfo& e) {
-        return ::fnmatch(glob.c_str(), e.name.c_str(), FNM_PERIOD) != 0;  // "*" skips dot files, as in a shell
-      });
-      if (entries->empty()) return info.error();
-      return Listing{false, std::move(entries.value()), true};
-    }
-    if (!info) return info.error();
-    if (info->type != FileType::directory) return Listing{false, {info.value()}};
-    auto entries = fs.list(p);
-    if (!entries) return entries.error();
-    return Listing{true, std::move(entries.value())};
-  };
+  auto list_job = [fs = *fs_, p = *path, pattern] { return build_listing(fs, p, pattern); };
   auto listing = co_await run_blocking(state_->blocking, std::move(list_job));
   if (!listing) {
     co_await reply_error(listing.error(), arg.empty() ? cwd_ : arg);
@@ -113,21 +146,19 @@ asio::awaitable<void> Session::send_listing(std::string_view arg, ListingFormat 
     co_await reply(501, std::string(arg) + ": not a directory.");
     co_return;
   }
-  if (format == ListingFormat::nlst && !listing->directory) {
-    // As ls does, NLST names a file as the client wrote it: ftp(1)'s "mget sub/a.txt" sends
-    // NLST sub/a.txt and then RETRs each name it gets back, so a bare "a.txt" is not found.
-    std::string_view written = arg;
-    while (written.size() > 1 && written.ends_with('/')) written.remove_suffix(1);
-    if (listing->matched) {  // "sub/*.txt": each match with the directory part as written
-      std::string_view dir = written.substr(0, written.rfind('/') + 1);
-      for (FileInfo& entry : listing->entries) entry.name.insert(0, dir);
-    } else {
-      listing->entries.front().name = written;
-    }
+  if (format == ListingFormat::nlst && !listing->directory) name_as_written(*listing, arg);
+  std::string text = format_listing(listing->entries, format);
+  if (over_control) {
+    co_await reply(213, status_reply(*path, text));
+    co_return;
   }
+  co_await send_over_data(text);
+}
+
+std::string Session::format_listing(const std::vector<FileInfo>& entries, ListingFormat format) const {
   std::string text;
   std::time_t now = std::time(nullptr);
-  for (const FileInfo& entry : listing->entries) {
+  for (const FileInfo& entry : entries) {
     if (!ftp::listable_name(entry.name)) continue;
     switch (format) {
       case ListingFormat::list: ftp::append_list_line(text, entry, now); break;
@@ -138,15 +169,10 @@ asio::awaitable<void> Session::send_listing(std::string_view arg, ListingFormat 
         break;
     }
   }
-  if (over_control) {
-    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
-    std::string body = "Status of " + *path + ":\n";
-    for (char c : text) {
-      if (c != '\r') body.push_back(c);
-    }
-    co_await reply(213, body + "\nEnd of status.");
-    co_return;
-  }
+  return text;
+}
+
+asio::awaitable<void> Session::send_over_data(const std::string& text) {
   auto data = co_await open_data_connection();
   if (!data) co_return;
   if (!co_await begin_transfer(*data, "Here comes the directory listing.")) co_return;

@@ -166,6 +166,9 @@ class Session {
   asio::awaitable<bool> resumed_session_is_ours(DataConnection& data);
   // LIST/NLST/MLSD over the data connection, or (STAT path) over the control connection.
   asio::awaitable<void> send_listing(std::string_view arg, ListingFormat format, bool over_control = false);
+  std::string format_listing(const std::vector<FileInfo>& entries, ListingFormat format) const;
+  // A listing's bytes over the data connection: 150, the bytes, 226 (or 426).
+  asio::awaitable<void> send_over_data(const std::string& text);
   asio::awaitable<void> send_digest(std::string_view path_arg, digest::Algorithm algorithm, bool hash_style);
   asio::awaitable<void> receive_file(std::string_view arg, WriteMode mode);
   std::uint64_t take_restart_offset() noexcept;
