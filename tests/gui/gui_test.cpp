@@ -75,10 +75,11 @@ void fill_and_connect(MainWindow& window, quint16 port, const QString& user, con
   if (click) QTest::mouseClick(child<QPushButton>(dialog, "connect"), Qt::LeftButton);
 }
 
-// A key pressed where the keyboard focus is now, as a person's key press lands.
-void press(QWidget* fallback, Qt::Key key, Qt::KeyboardModifiers modifiers = Qt::NoModifier) {
-  QWidget* focused = QApplication::focusWidget();
-  QTest::keyClick(focused != nullptr ? focused : fallback, key, modifiers);
+// A key pressed in `window` where its keyboard focus is now, as a person's key press lands
+// (on the window's focus widget even when another window is the active one offscreen).
+void press(QWidget* window, Qt::Key key, Qt::KeyboardModifiers modifiers = Qt::NoModifier) {
+  QWidget* focused = window->focusWidget();
+  QTest::keyClick(focused != nullptr ? focused : window, key, modifiers);
 }
 
 // The view's index of the remote entry `name` (column 0), invalid when absent.
@@ -460,7 +461,7 @@ class GuiTest : public QObject {
     QTRY_VERIFY_WITH_TIMEOUT(child<QLineEdit>(dialog, "host")->isEnabled(), wait_ms);
     QVERIFY(dialog->isVisible());
     server.resume();
-    QVERIFY(QApplication::focusWidget() != child<QPushButton>(dialog, "cancel"));  // Enter would quit there
+    QVERIFY(dialog->focusWidget() != child<QPushButton>(dialog, "cancel"));  // Enter would quit there
     press(dialog, Qt::Key_Enter, Qt::KeypadModifier);
     QTRY_VERIFY_WITH_TIMEOUT(window.isVisible(), wait_ms);
     QTRY_VERIFY_WITH_TIMEOUT(remote_index(window, QStringLiteral("ferry.png")).isValid(), wait_ms);
