@@ -230,41 +230,39 @@ asio::awaitable<std::error_code> Session::splice_data(WriteHandle& file, DataCon
   }
 }
 
-asio::awaitable<void> Session::cmd_dele(std::string_view arg) {
+// A change to the tree at `arg`: the path resolved (553 when refused), the change run on
+// the blocking pool, a provider's refusal answered (550, 553, 552...). The path changed,
+// or nullopt once the refusal is answered.
+template <typename Change>
+asio::awaitable<std::optional<std::string>> Session::change_tree(std::string_view arg, Change change) {
   auto path = co_await resolve_or_refuse(arg);
-  if (!path) co_return;
-  auto job = [fs = *fs_, p = *path] { return fs.remove_file(p); };
+  if (!path) co_return std::nullopt;
+  auto job = [fs = *fs_, p = *path, change] { return change(fs, p); };
   auto done = co_await run_blocking(state_->blocking, std::move(job));
   if (!done) {
     co_await reply_error(done.error(), arg);
-    co_return;
+    co_return std::nullopt;
   }
+  co_return path;
+}
+
+asio::awaitable<void> Session::cmd_dele(std::string_view arg) {
+  auto path = co_await change_tree(arg, [](const vfs::VirtualFs& fs, const std::string& p) { return fs.remove_file(p); });
+  if (!path) co_return;
   emit({.kind = EventKind::deleted, .user = fs_->user(), .path = *path});
   co_await reply(250, "Delete operation successful.");
 }
 
 asio::awaitable<void> Session::cmd_mkd(std::string_view arg) {
-  auto path = co_await resolve_or_refuse(arg);
-  if (!path) co_return;
-  auto job = [fs = *fs_, p = *path] { return fs.make_directory(p); };
-  auto done = co_await run_blocking(state_->blocking, std::move(job));
-  if (!done) {
-    co_await reply_error(done.error(), arg);
-    co_return;
-  }
-  co_await reply(257, ftp::quote_path(*path) + " created.");
+  auto path =
+      co_await change_tree(arg, [](const vfs::VirtualFs& fs, const std::string& p) { return fs.make_directory(p); });
+  if (path) co_await reply(257, ftp::quote_path(*path) + " created.");
 }
 
 asio::awaitable<void> Session::cmd_rmd(std::string_view arg) {
-  auto path = co_await resolve_or_refuse(arg);
-  if (!path) co_return;
-  auto job = [fs = *fs_, p = *path] { return fs.remove_directory(p); };
-  auto done = co_await run_blocking(state_->blocking, std::move(job));
-  if (!done) {
-    co_await reply_error(done.error(), arg);
-    co_return;
-  }
-  co_await reply(250, "Remove directory operation successful.");
+  auto path =
+      co_await change_tree(arg, [](const vfs::VirtualFs& fs, const std::string& p) { return fs.remove_directory(p); });
+  if (path) co_await reply(250, "Remove directory operation successful.");
 }
 
 asio::awaitable<void> Session::cmd_rnfr(std::string_view arg) {
@@ -285,14 +283,11 @@ asio::awaitable<void> Session::cmd_rnto(std::string_view arg) {
     co_await reply(503, "RNFR required first.");
     co_return;
   }
-  auto path = co_await resolve_or_refuse(arg);
+  // By reference: g++ 12 relocates a co_await expression's temporaries bitwise, which
+  // corrupts a std::string captured by value (`from` outlives the call).
+  auto path = co_await change_tree(
+      arg, [&from](const vfs::VirtualFs& fs, const std::string& to) { return fs.rename(from, to); });
   if (!path) co_return;
-  auto job = [fs = *fs_, from, to = *path] { return fs.rename(from, to); };
-  auto done = co_await run_blocking(state_->blocking, std::move(job));
-  if (!done) {
-    co_await reply_error(done.error(), arg);
-    co_return;
-  }
   emit({.kind = EventKind::renamed, .user = fs_->user(), .path = from, .target = *path});
   co_await reply(250, "Rename successful.");
 }

@@ -149,6 +149,9 @@ class Session {
   asio::awaitable<Result<FileInfo>> stat(const std::string& path);
   // The reply for a provider's refusal (550, 553 for a bad name, 452/552 for space).
   asio::awaitable<void> reply_error(const Error& error, std::string_view path);
+  // DELE, MKD, RMD, RNTO: resolve, change on the pool, answer a refusal (commands_files.cpp).
+  template <typename Change>
+  asio::awaitable<std::optional<std::string>> change_tree(std::string_view arg, Change change);
 
   // A transfer's end, ok (`failure` empty) or not: one log event, and one line in the
   // transfer log when there is one. `verb` is RETR, STOR, APPE or STOU.
