@@ -114,6 +114,9 @@ struct Session::Impl {
   std::string password;
   client::TlsOptions tls;  // FTPS settings of the site, for every connection
   std::shared_ptr<FtpClient> browser;
+  // Escape before the login attempt has begun (it waits behind an earlier job, say the
+  // previous connection's QUIT): the attempt, when its turn comes, does not start.
+  bool open_aborted = false;
   std::deque<Job> jobs;
   bool draining = false;
   std::deque<std::shared_ptr<Transfer>> waiting;
@@ -211,6 +214,13 @@ struct Session::Impl {
   }
 
   asio::awaitable<void> open_job() {
+    if (std::exchange(open_aborted, false)) {
+      to_gui([q = q] {
+        q->open_ = false;
+        Q_EMIT q->failed(QStringLiteral("cancelled"));
+      });
+      co_return;
+    }
     auto ftp = make_client(0);
     browser = ftp;
     std::string error;
@@ -464,13 +474,20 @@ void Session::open(const ServerAddress& address) {
     impl->port = port;
     impl->user = user;
     impl->password = password;
+    impl->open_aborted = false;
     impl->enqueue([impl] { return impl->open_job(); });
   });
 }
 
 void Session::abortOpen() {
   Impl* impl = impl_.get();
-  asio::post(impl->io, [impl] { impl->cancel_client(impl->browser); });
+  asio::post(impl->io, [impl] {
+    if (impl->browser) {
+      impl->cancel_client(impl->browser);  // the attempt under way
+    } else {
+      impl->open_aborted = true;  // the attempt still queued
+    }
+  });
 }
 
 void Session::close() {
