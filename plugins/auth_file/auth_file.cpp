@@ -49,7 +49,9 @@ class FileAuthenticator final : public ferry::Authenticator {
       if (!ferry::passwd::verify_password(request.password, entry->hash)) {
         return ferry::Error{ferry::Status::permission_denied, "wrong password for " + entry->name};
       }
-      return ferry::Identity{entry->name};
+      ferry::Identity identity;
+      identity.name = entry->name;
+      return identity;
     } catch (const std::exception& e) {
       return ferry::Error{ferry::Status::io_error, std::string("auth_file: ") + e.what()};
     } catch (...) {

@@ -73,6 +73,7 @@
 #include <vector>
 
 #include "ferry/export.hpp"
+#include "ferry/io_hints.hpp"
 #include "ferry/plugin.hpp"
 
 namespace {
@@ -369,7 +370,7 @@ class LocalReadHandle final : public ferry::ReadHandle {
   std::uint64_t size_;
 };
 
-class LocalWriteHandle final : public ferry::WriteHandle {
+class LocalWriteHandle final : public ferry::WriteHandle, public ferry::WriteIoHints {
  public:
   struct Target {
     Fd dir;                 // the parent directory (O_PATH)
@@ -441,7 +442,7 @@ class LocalWriteHandle final : public ferry::WriteHandle {
     }
   }
 
-  std::string final_name() const override { return t_.name; }
+  std::string final_name() const noexcept override { return t_.name; }
   bool fast_write() const noexcept override { return t_.local; }  // pwrite into the page cache
   // splice(2) refuses a file opened O_APPEND (APPE); everything else takes it.
   bool accepts_splice() const noexcept override { return t_.local && !t_.append; }
@@ -511,7 +512,7 @@ class LocalWriteHandle final : public ferry::WriteHandle {
 // ---------------------------------------------------------------------------------------
 // The provider
 
-class LocalProvider final : public ferry::FileProvider {
+class LocalProvider final : public ferry::FileProvider, public ferry::ProviderIoHints {
  public:
   explicit LocalProvider(Settings s) : s_(std::move(s)), walk_(s_.force_walk) {}
 
