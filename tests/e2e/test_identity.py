@@ -3,7 +3,8 @@ it), a home that is no directory falls back to "/", and a read-only identity cha
 nothing on a writable mount (550, as a read-only mount answers) while it still reads.
 
 The identity comes from the identity_auth fixture (tests/fixtures), which hands out the
-home and read-only flag given in its [auth] table.
+home and read-only flag given in its [auth] table, and from auth_file's optional fields
+("name:hash:home:ro").
 """
 
 import ftplib
@@ -91,6 +92,26 @@ class ReadOnlyTest(unittest.TestCase):
             ftp.storbinary("STOR new.txt", io.BytesIO(b"new"))
             ftp.mkd("made")
             self.assertEqual(sorted(os.listdir(root)), ["made", "new.txt"])
+
+
+class AuthFileFieldsTest(unittest.TestCase):
+    def test_auth_file_gives_the_home_and_read_only_fields_of_its_line(self):
+        srv = FerryServer(mounts=fs_local_mounts(writable=True, welcome=False))
+        self.addCleanup(srv.cleanup)
+        srv.write_files()
+        with open(srv.users_path) as f:
+            line = f.read().strip()
+        with open(srv.users_path, "w") as f:
+            f.write(line + ":/docs:ro\n")
+        os.makedirs(os.path.join(srv.user_root(), "docs"))
+        with srv:
+            ftp = srv.ftp()
+            self.addCleanup(close_quietly, ftp)
+            self.assertEqual(ftp.pwd(), "/docs")
+            with self.assertRaises(ftplib.error_perm) as cm:
+                ftp.storbinary("STOR x.txt", io.BytesIO(b"x"))
+            self.assertTrue(str(cm.exception).startswith("550"), str(cm.exception))
+            self.assertEqual(os.listdir(os.path.join(srv.user_root(), "docs")), [])
 
 
 if __name__ == "__main__":
