@@ -16,9 +16,8 @@ namespace ferry::vfs {
 
 class VirtualFs {
  public:
-  VirtualFs(const MountTable& mounts, std::string user) : mounts_(&mounts), user_(std::move(user)) {}
-  // `home` must be normalised (see normalize()).
-  VirtualFs(const MountTable& mounts, std::string user, std::string home, bool read_only)
+  // `home` must be normalised (see normalize()); `read_only` refuses every change.
+  VirtualFs(const MountTable& mounts, std::string user, std::string home = "/", bool read_only = false)
       : mounts_(&mounts), user_(std::move(user)), home_(std::move(home)), read_only_(read_only) {}
 
   // All paths are normalised absolute virtual paths (see normalize()).
