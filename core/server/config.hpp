@@ -10,22 +10,10 @@
 
 #include "ferry/options.hpp"
 #include "ferry/plugin.hpp"
+#include "server/listen_address.hpp"
 #include "server/log.hpp"
 
 namespace ferry {
-
-struct ListenAddress {
-  std::string host;  // textual IP address, without brackets
-  std::uint16_t port = 0;
-  bool operator==(const ListenAddress&) const = default;
-};
-
-// "127.0.0.1:2121", "[::1]:21", "[::]:0". nullopt when malformed.
-std::optional<ListenAddress> parse_listen_address(std::string_view text);
-std::string to_string(const ListenAddress& address);
-// Whether two listening sockets could not both be bound: the same port (0 picks a free
-// one) and family (IPv6 sockets are v6-only), and the same address or a wildcard.
-bool listen_conflict(const ListenAddress& a, const ListenAddress& b);
 
 // One plugin table: which kind (see plugin_kinds.hpp), which plugin with its own keys, and
 // where it was configured (for messages).
