@@ -10,6 +10,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 
 namespace ferry::client {
@@ -89,19 +90,25 @@ std::optional<std::string> read_file(const std::string& path) {
   return text.str();
 }
 
-// The terminal state to restore if a signal arrives while echo is off.
+// The terminal state to restore if a signal arrives while echo is off. The signals are
+// those of `ferryd passwd`'s prompt: whatever ends the program gives the terminal back.
+constexpr int restoring_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
 int g_tty_fd = -1;
 struct termios g_saved_termios;
-struct sigaction g_saved_int;
-struct sigaction g_saved_term;
+struct sigaction g_saved_actions[std::size(restoring_signals)];
+
+void restore_signal_actions() {
+  for (std::size_t i = 0; i < std::size(restoring_signals); ++i) {
+    ::sigaction(restoring_signals[i], &g_saved_actions[i], nullptr);
+  }
+}
 
 extern "C" void restore_tty_and_reraise(int signo) {
   if (g_tty_fd >= 0) {
     ::tcsetattr(g_tty_fd, TCSAFLUSH, &g_saved_termios);
     [[maybe_unused]] auto ignored = ::write(g_tty_fd, "\n", 1);
   }
-  ::sigaction(SIGINT, &g_saved_int, nullptr);
-  ::sigaction(SIGTERM, &g_saved_term, nullptr);
+  restore_signal_actions();
   ::raise(signo);
 }
 
@@ -203,8 +210,9 @@ std::optional<std::string> prompt_password_on_tty(const std::string& prompt) {
   struct sigaction restore {};
   restore.sa_handler = restore_tty_and_reraise;
   ::sigemptyset(&restore.sa_mask);
-  ::sigaction(SIGINT, &restore, &g_saved_int);
-  ::sigaction(SIGTERM, &restore, &g_saved_term);
+  for (std::size_t i = 0; i < std::size(restoring_signals); ++i) {
+    ::sigaction(restoring_signals[i], &restore, &g_saved_actions[i]);
+  }
 
   struct termios quiet = saved;
   quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
@@ -227,8 +235,7 @@ std::optional<std::string> prompt_password_on_tty(const std::string& prompt) {
   }
 
   ::tcsetattr(fd, TCSAFLUSH, &saved);
-  ::sigaction(SIGINT, &g_saved_int, nullptr);
-  ::sigaction(SIGTERM, &g_saved_term, nullptr);
+  restore_signal_actions();
   g_tty_fd = -1;
   ::close(fd);
   // End of input (Ctrl-D) at an empty prompt means "no answer", not an empty password.

@@ -55,6 +55,28 @@ bool is_ignored_line(std::string_view line) {
 
 std::string errno_text(int error) { return std::strerror(error); }
 
+// "home" or "home:ro" / "home:rw" after the hash, into `entry`; "" or why not.
+std::string optional_fields(std::string_view extra, UserEntry& entry) {
+  if (extra.empty()) return {};
+  const auto colon = extra.find(':');
+  const std::string_view home = extra.substr(0, colon);
+  const std::string_view access = colon == std::string_view::npos ? std::string_view() : extra.substr(colon + 1);
+  if (!home.empty()) {
+    if (home.front() != '/') return "the home directory must start with '/'";
+    for (char c : home) {
+      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return "a control character in the home directory";
+    }
+    entry.home = std::string(home);
+  }
+  if (access == "ro") {
+    entry.read_only = true;
+  } else if (!access.empty() && access != "rw") {
+    return access.find(':') == std::string_view::npos ? "the field after the home must be 'ro' or 'rw'"
+                                                      : "too many fields (name:hash:home:ro at most)";
+  }
+  return {};
+}
+
 // Reads a whole file; on failure returns false and sets `error` to "PATH: reason".
 // `st_out`, when given, receives the file's status.
 bool read_file(const std::string& path, std::string& out, std::string& error, int* error_number = nullptr,
@@ -228,7 +250,13 @@ UsersFileResult parse_users(std::string_view text, std::string_view source) {
       return;
     }
     const std::string_view name = line.substr(0, colon);
-    const std::string_view hash = line.substr(colon + 1);
+    std::string_view hash = line.substr(colon + 1);
+    // crypt(3) hashes never hold ':': what follows one is the optional fields.
+    std::string_view extra;
+    if (const auto more = hash.find(':'); more != std::string_view::npos) {
+      extra = hash.substr(more + 1);
+      hash = hash.substr(0, more);
+    }
     if (!valid_user_name(name)) {
       fail(name.empty() ? std::string("empty user name")
                         : "invalid user name (allowed: letters, digits, '.', '_', '-', '@')");
@@ -255,7 +283,15 @@ UsersFileResult parse_users(std::string_view text, std::string_view source) {
       }
       return;
     }
-    file.users.push_back(UserEntry{std::string(name), std::string(hash), number});
+    UserEntry entry;
+    entry.name = std::string(name);
+    entry.hash = std::string(hash);
+    entry.line = number;
+    if (std::string why = optional_fields(extra, entry); !why.empty()) {
+      fail(why + " for user " + quoted);
+      return;
+    }
+    file.users.push_back(std::move(entry));
   });
   if (!error.empty()) return UsersFileResult{std::nullopt, std::move(error)};
   return UsersFileResult{std::move(file), {}};
@@ -295,7 +331,10 @@ SetUserResult set_user(const std::string& given_path, std::string_view user, std
     if (!is_ignored_line(line)) {
       const std::string_view t = trim(line);
       if (t.substr(0, t.find(':')) == user) {
-        if (!replaced) new_text += new_line + "\n";
+        // The optional fields after the old hash stay (see optional_fields).
+        const auto hash_end = t.find(':', t.find(':') + 1);
+        const std::string_view kept = hash_end == std::string_view::npos ? std::string_view() : t.substr(hash_end);
+        if (!replaced) new_text += new_line + std::string(kept) + "\n";
         replaced = true;
         return;
       }

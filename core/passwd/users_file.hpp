@@ -1,4 +1,6 @@
-// The users file: one "name:hash" a line, '#' starts a comment, blank lines ignored.
+// The users file: one "name:hash" a line, '#' starts a comment, blank lines ignored. Two
+// optional fields may follow: "name:hash:home" (the virtual directory a session starts in)
+// and "name:hash:home:ro" (a read-only account; "rw" or nothing: writable).
 #pragma once
 
 #include <optional>
@@ -12,6 +14,8 @@ struct UserEntry {
   std::string name;
   std::string hash;
   unsigned line = 0;
+  std::string home = "/";  // the optional third field
+  bool read_only = false;  // the optional fourth field is "ro"
 };
 
 struct UsersFile {
@@ -25,8 +29,9 @@ struct UsersFileResult {
 };
 
 // Parses the text of a users file. Rejects: a line without ':', an empty or invalid name
-// (allowed: letters, digits, '.', '_', '-', '@'), a duplicate name, and a hash of an
-// unknown scheme (plain text included) — naming `source` and the line.
+// (allowed: letters, digits, '.', '_', '-', '@'), a duplicate name, a hash of an unknown
+// scheme (plain text included), a home that does not start with '/', a fourth field other
+// than "ro" or "rw", and more fields — naming `source` and the line.
 UsersFileResult parse_users(std::string_view text, std::string_view source);
 UsersFileResult load_users_file(const std::string& path);
 
@@ -46,7 +51,7 @@ struct SetUserResult {
 constexpr unsigned users_file_mode(unsigned old_mode) { return old_mode & 0640u; }
 
 // Adds or replaces `user` with `hash` in the file at `path` (created when missing),
-// keeping other lines and comments. Atomic: writes PATH.tmp.XXXXXX and renames it over
+// keeping other lines and comments, and the user's optional fields (home, ro). Atomic: writes PATH.tmp.XXXXXX and renames it over
 // PATH. When PATH is a symbolic link, PATH here is the file it points to (the link stays;
 // a link to a missing file is refused). A new file gets mode 0600; an existing one keeps its mode (narrowed by
 // users_file_mode, with a note) and, when running as root, its owner and group, so a

@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "ferry/io_hints.hpp"
 #include "ftp/command.hpp"
 #include "ftp/listing.hpp"
 #include "ftp/reply.hpp"
@@ -165,13 +166,17 @@ asio::awaitable<void> Session::receive_file(std::string_view arg, WriteMode mode
 
 asio::awaitable<std::error_code> Session::receive_data(WriteHandle& file, DataConnection& data,
                                                        Received& received) {
-  if (binary_ && !data.is_tls() && file.accepts_splice()) {
-    if (auto pipe = SplicePipe::open()) co_return co_await splice_data(file, data, *pipe, received);
+  // A local file's handle says so (WriteIoHints): then a plain binary upload is spliced,
+  // and any other is written on this thread.
+  WriteIoHints* hints = dynamic_cast<WriteIoHints*>(&file);
+  if (binary_ && !data.is_tls() && hints && hints->accepts_splice()) {
+    if (auto pipe = SplicePipe::open()) co_return co_await splice_data(*hints, data, *pipe, received);
   }
+  const bool fast_write = hints && hints->fast_write();
   std::vector<std::byte> buffer(upload_buffer_size);
   std::vector<std::byte> converted;
   bool pending_cr = false;
-  auto write_all = [this, &file, &received](std::span<const std::byte> chunk) -> asio::awaitable<bool> {
+  auto write_all = [this, &file, &received, fast_write](std::span<const std::byte> chunk) -> asio::awaitable<bool> {
     auto write_job = [&file, chunk]() -> Result<void> {
       std::span<const std::byte> rest = chunk;
       while (!rest.empty()) {
@@ -183,7 +188,7 @@ asio::awaitable<std::error_code> Session::receive_data(WriteHandle& file, DataCo
     };
     // A local file takes the bytes at page-cache speed: no pool round trip per chunk.
     Result<void> written;
-    if (file.fast_write()) {
+    if (fast_write) {
       written = write_job();
     } else {
       written = co_await run_blocking(state_->blocking, std::move(write_job));
@@ -212,7 +217,7 @@ asio::awaitable<std::error_code> Session::receive_data(WriteHandle& file, DataCo
 
 // socket -> pipe -> file: the kernel moves the received pages into the pipe and copies
 // them once, into the page cache; read() + write() would copy each byte twice.
-asio::awaitable<std::error_code> Session::splice_data(WriteHandle& file, DataConnection& data, SplicePipe& pipe,
+asio::awaitable<std::error_code> Session::splice_data(WriteIoHints& file, DataConnection& data, SplicePipe& pipe,
                                                       Received& received) {
   while (true) {
     auto [ec, n] = co_await data.splice_some(pipe.write_end(), pipe.capacity());

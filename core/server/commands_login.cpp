@@ -6,6 +6,8 @@
 #include "server/log.hpp"
 #include "server/session.hpp"
 #include "server/tls_context.hpp"
+#include "vfs/path.hpp"
+#include "vfs/virtual_fs.hpp"
 
 namespace ferry {
 
@@ -14,6 +16,19 @@ namespace {
 // held up). That slows password guessing without costing the server a thread, and hides how
 // long the hash took: an unknown user, a cheap and a costly hash are refused alike.
 constexpr auto failed_login_delay = std::chrono::milliseconds(1000);
+
+// The directory a session starts in: the identity's home, normalised, when it is a
+// directory this user can see; "/" otherwise (with a warning: the account is misconfigured).
+std::string usable_home(const vfs::MountTable& mounts, const Identity& identity) {
+  auto home = vfs::normalize("/", identity.home.empty() ? std::string_view("/") : std::string_view(identity.home));
+  if (home && *home == "/") return *home;
+  if (home) {
+    auto info = vfs::VirtualFs(mounts, identity.name, *home, identity.read_only).stat(*home);
+    if (info && info->type == FileType::directory) return *home;
+  }
+  log_warning("login: the home directory of ", identity.name, " is no directory here: starting in /");
+  return "/";
+}
 }  // namespace
 
 asio::awaitable<void> Session::cmd_user(std::string_view arg) {
@@ -47,17 +62,18 @@ asio::awaitable<void> Session::cmd_pass(std::string_view arg) {
   const auto answer_refusal_at = std::chrono::steady_clock::now() + failed_login_delay;
   // A named closure, not a temporary inside the co_await expression: g++ 12 relocates such
   // temporaries bitwise, which corrupts captured std::strings.
-  auto login_job = [auth = state_->authenticator, user, password = std::string(arg), peer = peer_text_]() mutable {
-    auto r = auth->authenticate(LoginRequest{user, password, peer});
+  auto login_job = [state = state_, user, password = std::string(arg), peer = peer_text_]() mutable {
+    auto r = state->authenticator->authenticate(LoginRequest{user, password, peer});
     std::fill(password.begin(), password.end(), '\0');  // do not leave it lying in the heap
+    if (r) r->home = usable_home(state->mounts, *r);  // a provider call: here on the pool
     return r;
   };
   auto result = co_await run_blocking(state_->blocking, std::move(login_job));
   if (result) {
-    fs_.emplace(state_->mounts, result->name);
+    fs_.emplace(state_->mounts, result->name, result->home, result->read_only);
     if (tls_token_) state_->runtime->tls_owners.set_user(*tls_token_, result->name);
     if (control_.is_tls()) send_session_ticket(control_.tls_handle());  // owned now: see defer_session_tickets
-    cwd_ = "/";
+    cwd_ = result->home;
     status_.user(result->name);
     status_.cwd(cwd_);
     touch();

@@ -8,6 +8,7 @@
 #include <sstream>
 #include <toml++/toml.h>
 
+#include "server/plugin_kinds.hpp"
 #include "vfs/path.hpp"
 
 namespace ferry {
@@ -227,6 +228,49 @@ class Parser {
     return pc;
   }
 
+  // The tables of one plugin kind: one [table], or an array of them ([[table]]).
+  void plugin_tables(const PluginKindRow& row, const toml::node& node, Config& config) const {
+    const std::string name(row.table);
+    if (!row.many) {
+      const toml::table* t = node.as_table();
+      if (!t) fail(node.source(), "'" + name + "' must be a table");
+      config.plugins.push_back(plugin_table(*t, "[" + name + "]", {}));
+      config.plugins.back().kind = row.kind;
+      return;
+    }
+    const toml::array* tables = node.as_array();
+    if (!tables || !tables->is_homogeneous(toml::node_type::table)) {
+      fail(node.source(), "'" + name + "' must be an array of tables ([[" + name + "]])");
+    }
+    std::size_t number = 0;
+    for (const toml::node& item : *tables) {
+      const toml::table& t = *item.as_table();
+      std::string where = "[[" + name + "]] number " + std::to_string(++number);
+      std::string path;
+      if (row.mounted) {
+        path = mount_path(t, name, config.plugins_of(row.kind));
+        where = "[[" + name + "]] path = \"" + path + "\"";
+      }
+      config.plugins.push_back(row.mounted ? plugin_table(t, std::move(where), {"path"}) : plugin_table(t, std::move(where), {}));
+      config.plugins.back().kind = row.kind;
+      config.plugins.back().path = std::move(path);
+    }
+  }
+
+  // The core key 'path' of a mounted kind's table: normalised, not taken by another.
+  std::string mount_path(const toml::table& t, const std::string& name, const std::vector<const PluginConfig*>& others) const {
+    const toml::node* path = t.get("path");
+    if (!path) fail(t.source(), "[[" + name + "]] needs a 'path' key");
+    std::string p = string(*path, "path");
+    if (p.empty() || p.front() != '/') fail(path->source(), name + " 'path' must start with '/'");
+    auto normal = vfs::normalize("/", p);
+    if (!normal) fail(path->source(), name + " 'path' is not a valid path");
+    for (const PluginConfig* other : others) {
+      if (other->path == *normal) fail(path->source(), name + " path '" + *normal + "' is mounted twice");
+    }
+    return *normal;
+  }
+
   Config parse(std::string_view text) {
     config_dir_ = std::filesystem::path(file_).parent_path().string();
     if (config_dir_.empty()) config_dir_ = ".";
@@ -240,7 +284,6 @@ class Parser {
     config.file = file_;
     config.dir = config_dir_;
     config.listen = {ListenAddress{"127.0.0.1", 2121}};
-    bool have_auth = false;
     for (auto&& [key, node] : root) {
       std::string_view k = key.str();
       if (k == "server") {
@@ -255,29 +298,8 @@ class Parser {
         const toml::table* t = node.as_table();
         if (!t) fail(node.source(), "'tls' must be a table");
         config.tls = tls(*t);
-      } else if (k == "auth") {
-        const toml::table* t = node.as_table();
-        if (!t) fail(node.source(), "'auth' must be a table");
-        config.auth = plugin_table(*t, "[auth]", {});
-        have_auth = true;
-      } else if (k == "mount") {
-        const toml::array* mounts = node.as_array();
-        if (!mounts || !mounts->is_homogeneous(toml::node_type::table)) {
-          fail(node.source(), "'mount' must be an array of tables ([[mount]])");
-        }
-        for (const toml::node& m : *mounts) {
-          const toml::table& t = *m.as_table();
-          const toml::node* path = t.get("path");
-          if (!path) fail(t.source(), "[[mount]] needs a 'path' key");
-          std::string p = string(*path, "path");
-          if (p.empty() || p.front() != '/') fail(path->source(), "mount 'path' must start with '/'");
-          auto normal = vfs::normalize("/", p);
-          if (!normal) fail(path->source(), "mount 'path' is not a valid path");
-          for (const MountConfig& other : config.mounts) {
-            if (other.path == *normal) fail(path->source(), "mount path '" + *normal + "' is mounted twice");
-          }
-          config.mounts.push_back(MountConfig{*normal, plugin_table(t, "[[mount]] path = \"" + *normal + "\"", {"path"})});
-        }
+      } else if (const PluginKindRow* row = find_plugin_kind(k)) {
+        plugin_tables(*row, node, config);
       } else {
         fail(key.source(), "unknown key '" + std::string(k) + "'");
       }
@@ -290,8 +312,11 @@ class Parser {
         }
       }
     }
-    if (!have_auth) throw ConfigError{file_ + ": missing [auth] table (which plugin checks passwords)"};
-    if (config.mounts.empty()) throw ConfigError{file_ + ": no [[mount]]: a user would see no files"};
+    for (const PluginKindRow& row : plugin_kinds()) {
+      if (!row.missing.empty() && config.plugins_of(row.kind).empty()) {
+        throw ConfigError{file_ + ": " + std::string(row.missing)};
+      }
+    }
     return config;
   }
 
@@ -315,53 +340,12 @@ class Parser {
 
 }  // namespace
 
-std::optional<ListenAddress> parse_listen_address(std::string_view text) {
-  ListenAddress out;
-  std::string_view port;
-  if (!text.empty() && text.front() == '[') {
-    std::size_t close = text.find(']');
-    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') return std::nullopt;
-    out.host = std::string(text.substr(1, close - 1));
-    port = text.substr(close + 2);
-    in6_addr a{};
-    if (inet_pton(AF_INET6, out.host.c_str(), &a) != 1) return std::nullopt;
-  } else {
-    std::size_t colon = text.rfind(':');
-    if (colon == std::string_view::npos) return std::nullopt;
-    out.host = std::string(text.substr(0, colon));
-    port = text.substr(colon + 1);
-    in_addr a{};
-    if (inet_pton(AF_INET, out.host.c_str(), &a) != 1) return std::nullopt;
+std::vector<const PluginConfig*> Config::plugins_of(PluginKind kind) const {
+  std::vector<const PluginConfig*> found;
+  for (const PluginConfig& plugin : plugins) {
+    if (plugin.kind == kind) found.push_back(&plugin);
   }
-  if (port.empty() || port.size() > 5) return std::nullopt;
-  unsigned value = 0;
-  for (char c : port) {
-    if (c < '0' || c > '9') return std::nullopt;
-    value = value * 10 + static_cast<unsigned>(c - '0');
-  }
-  if (value > 65535) return std::nullopt;
-  out.port = static_cast<std::uint16_t>(value);
-  return out;
-}
-
-std::string to_string(const ListenAddress& address) {
-  bool v6 = address.host.find(':') != std::string::npos;
-  return (v6 ? "[" + address.host + "]" : address.host) + ":" + std::to_string(address.port);
-}
-
-bool listen_conflict(const ListenAddress& a, const ListenAddress& b) {
-  if (a.port == 0 || a.port != b.port) return false;
-  auto binary = [](const std::string& host, bool& v6) {
-    unsigned char bytes[16] = {};
-    v6 = host.find(':') != std::string::npos;
-    ::inet_pton(v6 ? AF_INET6 : AF_INET, host.c_str(), bytes);
-    return std::string(reinterpret_cast<const char*>(bytes), v6 ? 16 : 4);
-  };
-  bool a6 = false, b6 = false;
-  std::string x = binary(a.host, a6), y = binary(b.host, b6);
-  if (a6 != b6) return false;
-  std::string any(x.size(), '\0');
-  return x == y || x == any || y == any;
+  return found;
 }
 
 ConfigResult parse_config(std::string_view text, const std::string& file) {

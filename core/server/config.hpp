@@ -9,34 +9,21 @@
 #include <vector>
 
 #include "ferry/options.hpp"
+#include "ferry/plugin.hpp"
+#include "server/listen_address.hpp"
 #include "server/log.hpp"
 
 namespace ferry {
 
-struct ListenAddress {
-  std::string host;  // textual IP address, without brackets
-  std::uint16_t port = 0;
-  bool operator==(const ListenAddress&) const = default;
-};
-
-// "127.0.0.1:2121", "[::1]:21", "[::]:0". nullopt when malformed.
-std::optional<ListenAddress> parse_listen_address(std::string_view text);
-std::string to_string(const ListenAddress& address);
-// Whether two listening sockets could not both be bound: the same port (0 picks a free
-// one) and family (IPv6 sockets are v6-only), and the same address or a wildcard.
-bool listen_conflict(const ListenAddress& a, const ListenAddress& b);
-
-// Which plugin, with its own keys, and where it was configured (for messages).
+// One plugin table: which kind (see plugin_kinds.hpp), which plugin with its own keys, and
+// where it was configured (for messages).
 struct PluginConfig {
+  PluginKind kind{};
   std::string plugin;
   PluginOptions options;
   std::uint32_t line = 0;  // line of the "plugin = ..." key
   std::string where;       // e.g. "[auth]" or "[[mount]] path = \"/\""
-};
-
-struct MountConfig {
-  std::string path;  // normalised virtual path
-  PluginConfig plugin;
+  std::string path;        // kinds mounted at a path ([[mount]]): the normalised virtual path
 };
 
 // [tls]: FTPS (RFC 4217). Absent: no AUTH TLS.
@@ -89,8 +76,10 @@ struct Config {
 
   LogConfig log;
   std::optional<TlsConfig> tls;
-  PluginConfig auth;
-  std::vector<MountConfig> mounts;
+  std::vector<PluginConfig> plugins;  // every plugin table, in the file's order
+
+  // The tables of one kind, in the file's order.
+  std::vector<const PluginConfig*> plugins_of(PluginKind kind) const;
 };
 
 struct ConfigResult {

@@ -5,15 +5,12 @@
 
 #include "server/log.hpp"
 #include "server/plugin_host.hpp"
+#include "server/plugin_kinds.hpp"
 #include "server/tls_context.hpp"
 
 namespace ferry {
 
 namespace {
-
-const char* kind_name(PluginKind kind) {
-  return kind == PluginKind::authenticator ? "authenticator" : "file provider";
-}
 
 // A key a running server cannot change (bound sockets, I/O threads, identity): a reload
 // keeps its running value, and warns when the file changed it.
@@ -58,29 +55,32 @@ std::shared_ptr<ServerState> build_generation(Config config, std::shared_ptr<Ser
   auto state = std::make_shared<ServerState>(std::move(config), plugins, std::move(runtime));
   const Config& c = state->config;
 
-  auto auth = plugins->create_authenticator(c.auth);
-  if (!auth) {
-    error = auth.error().message;
-    return nullptr;
+  // Kind by kind, in the table's order: the authenticator's errors come first.
+  for (const PluginKindRow& kind : plugin_kinds()) {
+    for (const PluginConfig* plugin : c.plugins_of(kind.kind)) {
+      auto object = plugins->create(*plugin);
+      if (!object) {
+        error = object.error().message;
+        return nullptr;
+      }
+      if (auto installed = kind.install(*state, *plugin, std::move(object.value())); !installed) {
+        error = installed.error().message;
+        return nullptr;
+      }
+    }
   }
-  state->authenticator = auth.value();
   if (c.tls) {
     state->tls = make_tls_context(*c.tls, error);
     if (!state->tls) return nullptr;  // the error names the key's file, line and column
   }
-  for (const MountConfig& mount : c.mounts) {
-    auto provider = plugins->create_file_provider(mount.plugin);
-    if (!provider) {
-      error = provider.error().message;
-      return nullptr;
-    }
-    state->mounts.add(vfs::Mount{mount.path, provider.value(), mount.plugin.plugin});
-  }
 
   for (const auto& plugin : plugins->loaded()) {
-    log_info("loaded plugin ", plugin.name, " ", plugin.version, " (", kind_name(plugin.kind), ") from ", plugin.path);
+    log_info("loaded plugin ", plugin.name, " ", plugin.version, " (", plugin_kind_name(plugin.kind), ") from ",
+             plugin.path);
   }
-  for (const MountConfig& mount : c.mounts) log_info("mounted ", mount.plugin.plugin, " at ", mount.path);
+  for (const PluginConfig& plugin : c.plugins) {
+    if (!plugin.path.empty()) log_info("mounted ", plugin.plugin, " at ", plugin.path);
+  }
   if (c.tls) log_info("FTPS enabled", c.tls->require ? " and required" : "", " (certificate ", c.tls->certificate, ")");
   return state;
 }

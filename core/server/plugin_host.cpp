@@ -8,6 +8,8 @@
 #include <exception>
 #include <filesystem>
 
+#include "server/plugin_kinds.hpp"
+
 namespace ferry {
 
 struct PluginHost::Library {
@@ -17,10 +19,6 @@ struct PluginHost::Library {
 };
 
 namespace {
-
-const char* kind_name(PluginKind kind) {
-  return kind == PluginKind::authenticator ? "authenticator" : "file provider";
-}
 
 // Plugin names are file names: keep them to a safe alphabet (no path tricks).
 bool valid_plugin_name(const std::string& name) {
@@ -93,21 +91,25 @@ Result<std::shared_ptr<PluginHost::Library>> PluginHost::load(const PluginConfig
   if (!descriptor->create || !descriptor->name || !descriptor->version) {
     return Error{Status::not_supported, prefix + "its descriptor is incomplete"};
   }
+  if (!find_plugin_kind(descriptor->kind)) {
+    return Error{Status::not_supported, prefix + "makes objects of " + plugin_kind_name(descriptor->kind) +
+                                            ", which this ferryd does not know"};
+  }
   lib->descriptor = descriptor;
   libraries_.push_back(lib);
   loaded_.push_back(LoadedPluginInfo{descriptor->name, descriptor->version, descriptor->kind, path.string()});
   return lib;
 }
 
-Result<std::shared_ptr<PluginObject>> PluginHost::create(const PluginConfig& config, PluginKind kind) {
+Result<std::shared_ptr<PluginObject>> PluginHost::create(const PluginConfig& config) {
   auto lib = load(config);
   if (!lib) return lib.error();
   std::string prefix = config.options.config_file + ":" + std::to_string(config.line) + ": " + config.where +
                        " plugin '" + config.plugin + "': ";
   const PluginDescriptor& d = *lib.value()->descriptor;
-  if (d.kind != kind) {
-    return Error{Status::not_supported, prefix + "is " + std::string(kind_name(d.kind)) + ", but " +
-                                            std::string(kind_name(kind)) + " is needed here"};
+  if (d.kind != config.kind) {
+    return Error{Status::not_supported, prefix + "is " + plugin_kind_name(d.kind) + ", but " +
+                                            plugin_kind_name(config.kind) + " is needed here"};
   }
   std::string error;
   // No try here: create is noexcept by the ABI, so an exception in it calls std::terminate
@@ -117,22 +119,6 @@ Result<std::shared_ptr<PluginObject>> PluginHost::create(const PluginConfig& con
   // The deleter holds the library: it is unloaded only after the object is gone.
   std::shared_ptr<Library> keep = lib.value();
   return std::shared_ptr<PluginObject>(raw, [keep](PluginObject* object) { delete object; });
-}
-
-Result<std::shared_ptr<Authenticator>> PluginHost::create_authenticator(const PluginConfig& config) {
-  auto object = create(config, PluginKind::authenticator);
-  if (!object) return object.error();
-  auto typed = std::dynamic_pointer_cast<Authenticator>(object.value());
-  if (!typed) return Error{Status::not_supported, "plugin '" + config.plugin + "' did not create an authenticator"};
-  return typed;
-}
-
-Result<std::shared_ptr<FileProvider>> PluginHost::create_file_provider(const PluginConfig& config) {
-  auto object = create(config, PluginKind::file_provider);
-  if (!object) return object.error();
-  auto typed = std::dynamic_pointer_cast<FileProvider>(object.value());
-  if (!typed) return Error{Status::not_supported, "plugin '" + config.plugin + "' did not create a file provider"};
-  return typed;
 }
 
 }  // namespace ferry

@@ -25,9 +25,18 @@ class PluginHost {
   PluginHost(const PluginHost&) = delete;
   PluginHost& operator=(const PluginHost&) = delete;
 
-  // Each returns the object, or an error naming the plugin and the config line.
-  Result<std::shared_ptr<Authenticator>> create_authenticator(const PluginConfig& config);
-  Result<std::shared_ptr<FileProvider>> create_file_provider(const PluginConfig& config);
+  // Loads config.plugin, checks that it is of config.kind, and creates its object; or an
+  // error naming the plugin and the config line.
+  Result<std::shared_ptr<PluginObject>> create(const PluginConfig& config);
+  // The same, as the interface of the kind (for tests and tools that need one kind).
+  template <class Interface>
+  Result<std::shared_ptr<Interface>> create_as(const PluginConfig& config) {
+    auto object = create(config);
+    if (!object) return object.error();
+    auto typed = std::dynamic_pointer_cast<Interface>(object.value());
+    if (!typed) return Error{Status::not_supported, "plugin '" + config.plugin + "' created an object of another interface"};
+    return typed;
+  }
 
   // What was loaded so far (one entry per library), for the start-up log.
   const std::vector<LoadedPluginInfo>& loaded() const noexcept { return loaded_; }
@@ -35,7 +44,6 @@ class PluginHost {
 
  private:
   struct Library;
-  Result<std::shared_ptr<PluginObject>> create(const PluginConfig& config, PluginKind kind);
   Result<std::shared_ptr<Library>> load(const PluginConfig& config);
 
   std::string plugin_dir_;

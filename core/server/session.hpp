@@ -16,6 +16,7 @@
 #include <string_view>
 
 #include "digest/digest.hpp"
+#include "ferry/io_hints.hpp"
 #include "ftp/listing.hpp"
 #include "server/control_channel.hpp"
 #include "server/data_channel.hpp"
@@ -189,7 +190,7 @@ class Session {
     Error failure{Status::ok, {}};  // set when the provider refused a write
   };
   asio::awaitable<std::error_code> receive_data(WriteHandle& file, DataConnection& data, Received& received);
-  asio::awaitable<std::error_code> splice_data(WriteHandle& file, DataConnection& data, SplicePipe& pipe,
+  asio::awaitable<std::error_code> splice_data(WriteIoHints& file, DataConnection& data, SplicePipe& pipe,
                                                Received& received);
 
   std::shared_ptr<ServerState> state_;

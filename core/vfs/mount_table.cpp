@@ -19,6 +19,8 @@ bool MountTable::add(Mount mount) {
   for (const Mount& m : mounts_) {
     if (m.path == mount.path) return false;
   }
+  // Looked up once here, not per RETR.
+  mount.io_hints = dynamic_cast<const ProviderIoHints*>(mount.provider.get());
   mounts_.push_back(std::move(mount));
   std::stable_sort(mounts_.begin(), mounts_.end(),
                    [](const Mount& a, const Mount& b) { return a.path.size() > b.path.size(); });

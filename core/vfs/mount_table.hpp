@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "ferry/io_hints.hpp"
 #include "ferry/plugin.hpp"
 
 namespace ferry::vfs {
@@ -15,6 +16,7 @@ struct Mount {
   std::string path;                        // normalised, e.g. "/" or "/files"
   std::shared_ptr<FileProvider> provider;  // keeps its plugin library loaded
   std::string plugin;                      // plugin name, for logs
+  const ProviderIoHints* io_hints = nullptr;  // the provider's, if it has them (set by MountTable::add)
 };
 
 struct Resolved {

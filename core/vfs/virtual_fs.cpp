@@ -30,6 +30,7 @@ Result<FileInfo> VirtualFs::stat(std::string_view path) const {
     auto info = r.mount->provider->stat(context(), r.relative);
     if (info) {
       info->name = std::string(base_name(path));
+      if (read_only_) info->writable = false;
       return info;
     }
     if (info.error().status != Status::not_found || !mounts_->is_mount_ancestor(path)) return info;
@@ -63,6 +64,9 @@ Result<std::vector<FileInfo>> VirtualFs::list(std::string_view path) const {
     entries.back().name = name;
   }
   std::sort(entries.begin(), entries.end(), [](const FileInfo& a, const FileInfo& b) { return a.name < b.name; });
+  if (read_only_) {
+    for (FileInfo& entry : entries) entry.writable = false;
+  }
   return entries;
 }
 
@@ -75,10 +79,11 @@ Result<std::unique_ptr<ReadHandle>> VirtualFs::open_read(std::string_view path) 
 
 bool VirtualFs::fast_open(std::string_view path) const {
   Resolved r = mounts_->resolve(path);
-  return r.mount != nullptr && r.mount->provider->fast_open();
+  return r.mount != nullptr && r.mount->io_hints != nullptr && r.mount->io_hints->fast_open();
 }
 
 Result<Resolved> VirtualFs::resolve_for_change(std::string_view path) const {
+  if (read_only_) return Error{Status::permission_denied, "read-only account"};
   Resolved r = mounts_->resolve(path);
   if (!r.mount) return Error{Status::permission_denied, "nothing is mounted here"};
   if (r.relative == "/" || mounts_->is_mount_ancestor(path)) {

@@ -1,5 +1,6 @@
 // One user's view of the mount table: stat, list and open on virtual paths, merging the
-// mount points themselves into the listings of the directories that contain them.
+// mount points themselves into the listings of the directories that contain them. A
+// read-only user (Identity::read_only) sees every mount as a read-only one.
 // Calls into providers block: the server runs these on its blocking-work pool.
 #pragma once
 
@@ -15,13 +16,15 @@ namespace ferry::vfs {
 
 class VirtualFs {
  public:
-  VirtualFs(const MountTable& mounts, std::string user) : mounts_(&mounts), user_(std::move(user)) {}
+  // `home` must be normalised (see normalize()); `read_only` refuses every change.
+  VirtualFs(const MountTable& mounts, std::string user, std::string home = "/", bool read_only = false)
+      : mounts_(&mounts), user_(std::move(user)), home_(std::move(home)), read_only_(read_only) {}
 
   // All paths are normalised absolute virtual paths (see normalize()).
   Result<FileInfo> stat(std::string_view path) const;
   Result<std::vector<FileInfo>> list(std::string_view path) const;
   Result<std::unique_ptr<ReadHandle>> open_read(std::string_view path) const;
-  // Whether open_read(path) may run on an I/O thread (the provider's fast_open).
+  // Whether open_read(path) may run on an I/O thread (the provider's ProviderIoHints).
   bool fast_open(std::string_view path) const;
 
   // Changes: refused on a mount point itself (or a directory above one), and a rename
@@ -35,13 +38,17 @@ class VirtualFs {
   Result<void> set_mode(std::string_view path, std::uint32_t mode) const;
 
   const std::string& user() const noexcept { return user_; }
+  const std::string& home() const noexcept { return home_; }
+  bool read_only() const noexcept { return read_only_; }
 
  private:
-  UserContext context() const { return UserContext{user_}; }
+  UserContext context() const { return UserContext{user_, home_}; }
   // The mount and relative path for a change to `path`, or the refusal.
   Result<Resolved> resolve_for_change(std::string_view path) const;
   const MountTable* mounts_;
   std::string user_;
+  std::string home_ = "/";
+  bool read_only_ = false;
 };
 
 }  // namespace ferry::vfs

@@ -1,4 +1,5 @@
-// auth_file: an Authenticator backed by a users file of crypt(3) hashes ("name:hash" lines).
+// auth_file: an Authenticator backed by a users file of crypt(3) hashes ("name:hash" lines,
+// optionally "name:hash:home" and "name:hash:home:ro" for a home and a read-only account).
 // The file is loaded once at start-up into an immutable snapshot that a later reload can
 // swap atomically while logins are in flight.
 #include <sys/stat.h>
@@ -49,7 +50,11 @@ class FileAuthenticator final : public ferry::Authenticator {
       if (!ferry::passwd::verify_password(request.password, entry->hash)) {
         return ferry::Error{ferry::Status::permission_denied, "wrong password for " + entry->name};
       }
-      return ferry::Identity{entry->name};
+      ferry::Identity identity;
+      identity.name = entry->name;
+      identity.home = entry->home;
+      identity.read_only = entry->read_only;
+      return identity;
     } catch (const std::exception& e) {
       return ferry::Error{ferry::Status::io_error, std::string("auth_file: ") + e.what()};
     } catch (...) {

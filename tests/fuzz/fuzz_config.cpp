@@ -12,6 +12,7 @@
 
 #include "fuzz_check.hpp"
 #include "server/config.hpp"
+#include "server/plugin_kinds.hpp"
 #include "vfs/path.hpp"
 
 using namespace ferry;
@@ -95,8 +96,14 @@ std::string to_toml(const Config& c) {
     out += std::string("require_session_reuse = ") + (c.tls->require_session_reuse ? "true" : "false") + "\n";
     out += "implicit_listen = " + listen_list(c.tls->implicit_listen) + "\n";
   }
-  out += "[auth]\n" + plugin_keys(c.auth);
-  for (const MountConfig& mount : c.mounts) out += "[[mount]]\npath = " + quoted(mount.path) + "\n" + plugin_keys(mount.plugin);
+  for (const PluginKindRow& row : plugin_kinds()) {
+    const std::string table(row.table);
+    for (const PluginConfig* plugin : c.plugins_of(row.kind)) {
+      out += row.many ? "[[" + table + "]]\n" : "[" + table + "]\n";
+      if (row.mounted) out += "path = " + quoted(plugin->path) + "\n";
+      out += plugin_keys(*plugin);
+    }
+  }
   return out;
 }
 
@@ -117,7 +124,10 @@ bool same(const OptionValue& a, const OptionValue& b) {
 }
 
 bool same(const PluginConfig& a, const PluginConfig& b) {
-  if (a.plugin != b.plugin || a.where != b.where || a.options.values.size() != b.options.values.size()) return false;
+  if (a.kind != b.kind || a.plugin != b.plugin || a.where != b.where || a.path != b.path ||
+      a.options.values.size() != b.options.values.size()) {
+    return false;
+  }
   if (a.options.config_file != b.options.config_file || a.options.config_dir != b.options.config_dir) return false;
   for (std::size_t i = 0; i < a.options.values.size(); ++i) {
     if (!same(a.options.values[i], b.options.values[i])) return false;
@@ -131,15 +141,20 @@ void check_valid(const Config& c) {
   FUZZ_CHECK(c.banner.find_first_of("\r\n") == std::string::npos);
   FUZZ_CHECK(c.passive_port_min >= 1024 && c.passive_port_min <= c.passive_port_max);
   FUZZ_CHECK(c.max_sessions >= 1 && c.login_timeout >= 1 && c.idle_timeout >= 1 && c.data_timeout >= 1);
-  FUZZ_CHECK(!c.mounts.empty());
-  for (std::size_t i = 0; i < c.mounts.size(); ++i) {
-    // Mount paths are normalised and distinct.
-    FUZZ_CHECK(vfs::normalize("/", c.mounts[i].path) == c.mounts[i].path);
-    for (std::size_t j = 0; j < i; ++j) FUZZ_CHECK(c.mounts[j].path != c.mounts[i].path);
-    for (const OptionValue& option : c.mounts[i].plugin.options.values) {
-      FUZZ_CHECK(option.key != "path" && option.key != "plugin");
+  for (const PluginKindRow& row : plugin_kinds()) {
+    const auto tables = c.plugins_of(row.kind);
+    FUZZ_CHECK(row.missing.empty() || !tables.empty());
+    FUZZ_CHECK(row.many || tables.size() <= 1);
+    for (std::size_t i = 0; i < tables.size(); ++i) {
+      // Mount paths are normalised and distinct.
+      if (row.mounted) FUZZ_CHECK(vfs::normalize("/", tables[i]->path) == tables[i]->path);
+      for (std::size_t j = 0; row.mounted && j < i; ++j) FUZZ_CHECK(tables[j]->path != tables[i]->path);
+      for (const OptionValue& option : tables[i]->options.values) {
+        FUZZ_CHECK(option.key != "plugin" && (!row.mounted || option.key != "path"));
+      }
     }
   }
+  FUZZ_CHECK(!c.plugins_of(PluginKind::file_provider).empty());
   if (c.tls) {
     // Certificate and key resolve against the config's directory.
     FUZZ_CHECK(!c.tls->certificate.empty() && c.tls->certificate.front() == '/');
@@ -187,10 +202,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                c.tls->require_session_reuse == config.tls->require_session_reuse);
     FUZZ_CHECK(same(c.tls->implicit_listen, config.tls->implicit_listen));
   }
-  FUZZ_CHECK(same(c.auth, config.auth));
-  FUZZ_CHECK(c.mounts.size() == config.mounts.size());
-  for (std::size_t i = 0; i < c.mounts.size(); ++i) {
-    FUZZ_CHECK(c.mounts[i].path == config.mounts[i].path && same(c.mounts[i].plugin, config.mounts[i].plugin));
+  for (const PluginKindRow& row : plugin_kinds()) {
+    const auto before = config.plugins_of(row.kind);
+    const auto after = c.plugins_of(row.kind);
+    FUZZ_CHECK(before.size() == after.size());
+    for (std::size_t i = 0; i < before.size(); ++i) FUZZ_CHECK(same(*after[i], *before[i]));
   }
   return 0;
 }

@@ -2,11 +2,14 @@
 // This directory is the only thing a plugin includes. Bump plugin_api_version on ANY change
 // to a type under core/include/ferry/; the server refuses a plugin built against another.
 //
-// Threading: the core calls every method below from its blocking-work pool, never from an
-// I/O thread (except where a provider says a call is fast: fast_open, fast_write, and
-// splice_from after accepts_splice), and possibly from several threads at once:
-// implementations must be thread-safe. Methods are noexcept; a plugin catches everything
-// at its own edge.
+// Threading: the core calls a plugin from its blocking-work pool, and possibly from several
+// threads at once: implementations must be thread-safe. Three calls may run on an I/O
+// thread instead, where they must not stall:
+// - ReadHandle::read_at, when the handle exposes a descriptor (native_fd() >= 0): the
+//   core treats it as a local file, read at page-cache speed like sendfile would;
+// - FileProvider::open_read, and WriteHandle::write / splice_from, when the object also
+//   implements the optional interfaces of ferry/io_hints.hpp and says so there.
+// Methods are noexcept; a plugin catches everything at its own edge.
 #pragma once
 
 #include <cstddef>
@@ -26,8 +29,10 @@
 
 namespace ferry {
 
-inline constexpr std::uint32_t plugin_api_version = 5;
+inline constexpr std::uint32_t plugin_api_version = 6;
 
+// What a plugin makes. The server knows each kind by a row of its kind table
+// (core/server/plugin_kinds.cpp): its name, its config table, what it does with the object.
 enum class PluginKind : std::uint32_t { authenticator = 1, file_provider = 2 };
 
 // Base of every object a plugin creates. The core keeps the plugin's library loaded for
@@ -46,8 +51,24 @@ struct LoginRequest {
   std::string_view peer_address;  // textual IP of the client, for plugins that filter by it
 };
 
+// Per-user limits an authenticator may set. 0 means "no limit of this user's own": the
+// server's limits apply. Reserved: this ferryd does not enforce them yet (they are here so
+// that an authenticator written now need not change when it does).
+struct UserLimits {
+  std::uint32_t max_sessions = 0;            // control connections at once
+  std::uint64_t download_bytes_per_second = 0;
+  std::uint64_t upload_bytes_per_second = 0;
+};
+
 struct Identity {
   std::string name;  // the user name the session runs as (used for %u in mounts)
+  // The virtual directory the session starts in (PWD shows it after login). Absolute; the
+  // core starts in "/" instead when it is no directory this user can see.
+  std::string home = "/";
+  // The session may change nothing: uploads, deletes, renames, MKD/RMD, MFMT and SITE CHMOD
+  // are refused (550) as on a read-only mount, and listings show nothing writable.
+  bool read_only = false;
+  UserLimits limits;
 };
 
 class FERRY_INTERFACE Authenticator : public PluginObject {
@@ -80,6 +101,7 @@ struct FileInfo {
 // Who is asking: the provider may use it to pick a per-user root (fs_local's %u).
 struct UserContext {
   std::string_view user;
+  std::string_view home = "/";  // Identity::home (a virtual path), for providers that want it
 };
 
 class FERRY_INTERFACE ReadHandle {
@@ -108,20 +130,8 @@ class FERRY_INTERFACE WriteHandle {
   // Makes the upload visible under its final name. Without commit() the destructor
   // discards a replacing upload and keeps a partial new one (so it can be resumed).
   virtual Result<void> commit() noexcept = 0;
-  // The name the upload ends up with (STOU needs to tell the client).
-  virtual std::string final_name() const { return {}; }
-  // True when write() only copies into the kernel's page cache (a local file): the core
-  // then calls it on its I/O thread, as it reads local files there, instead of paying a
-  // hop to the blocking pool for every chunk. Keep false for anything that can stall.
-  virtual bool fast_write() const noexcept { return false; }
-  // True when splice_from() works: the core then moves a binary upload from the socket
-  // into the file through a pipe (splice(2)), without copying it through user space.
-  virtual bool accepts_splice() const noexcept { return false; }
-  // Moves up to `count` bytes from the pipe `pipe_fd` to where write() would put them
-  // (splice(2)); returns how many moved. Called on the I/O thread, like a fast_write().
-  virtual Result<std::size_t> splice_from(int /*pipe_fd*/, std::size_t /*count*/) noexcept {
-    return Error{Status::not_supported, "this provider takes no splice"};
-  }
+  // The name the upload ends up with (STOU needs to tell the client); "" = the one asked for.
+  virtual std::string final_name() const noexcept { return {}; }
 };
 
 class FERRY_INTERFACE FileProvider : public PluginObject {
@@ -130,11 +140,6 @@ class FERRY_INTERFACE FileProvider : public PluginObject {
   virtual Result<std::vector<FileInfo>> list(const UserContext& user, std::string_view path) noexcept = 0;
   // A directory is refused with Status::is_a_directory: RETR relies on it, with no stat first.
   virtual Result<std::unique_ptr<ReadHandle>> open_read(const UserContext& user, std::string_view path) noexcept = 0;
-  // True when open_read only looks up a local file system that the kernel caches (as nginx
-  // opens files on its event loop): the core then opens files to download on its I/O
-  // thread, sparing each RETR a round trip to the blocking pool. Keep false for anything
-  // that can stall: a network file system, a remote store.
-  virtual bool fast_open() const noexcept { return false; }
 
   // Everything below changes the tree. A read-only provider keeps the defaults, which refuse.
   virtual Result<std::unique_ptr<WriteHandle>> open_write(const UserContext&, std::string_view,

@@ -98,6 +98,50 @@ TEST_CASE("users file: entries, comments and blank lines", "[passwd]") {
   CHECK(result.file->find("nobody") == nullptr);
 }
 
+TEST_CASE("users file: the optional home and read-only fields", "[passwd]") {
+  const std::string text = std::string("plain:") + yescrypt_hash + "\n" + "homed:" + bcrypt_hash + ":/docs/alice\n" +
+                           "reader:" + sha512_hash + ":/pub:ro\n" + "writer:" + yescrypt_hash + "::rw\n";
+  const auto result = parse_users(text, "users.passwd");
+  REQUIRE(result.file.has_value());
+  const auto& users = result.file->users;
+  REQUIRE(users.size() == 4);
+  CHECK(users[0].hash == yescrypt_hash);  // name:hash lines as ever: home "/", writable
+  CHECK(users[0].home == "/");
+  CHECK_FALSE(users[0].read_only);
+  CHECK(users[1].hash == bcrypt_hash);
+  CHECK(users[1].home == "/docs/alice");
+  CHECK_FALSE(users[1].read_only);
+  CHECK(users[2].hash == sha512_hash);
+  CHECK(users[2].home == "/pub");
+  CHECK(users[2].read_only);
+  CHECK(users[3].home == "/");  // an empty home field is the default
+  CHECK_FALSE(users[3].read_only);
+}
+
+TEST_CASE("users file: bad optional fields are named with their line", "[passwd]") {
+  const std::string good = std::string("demo:") + yescrypt_hash + "\n";
+  auto error_of = [&](const std::string& extra) {
+    return parse_users(good + "bob:" + bcrypt_hash + extra + "\n", "u.passwd").error;
+  };
+  CHECK_THAT(error_of(":docs"), Catch::StartsWith("u.passwd:2: ") && Catch::Contains("must start with '/'") &&
+                                    Catch::Contains("'bob'"));
+  CHECK_THAT(error_of(":/docs:yes"), Catch::StartsWith("u.passwd:2: ") && Catch::Contains("'ro' or 'rw'"));
+  CHECK_THAT(error_of(":/docs:ro:more"), Catch::StartsWith("u.passwd:2: ") && Catch::Contains("too many fields"));
+  CHECK_THAT(error_of(":/do\x01cs"), Catch::StartsWith("u.passwd:2: ") && Catch::Contains("control character"));
+}
+
+TEST_CASE("set_user keeps a user's home and read-only fields", "[passwd]") {
+  TempDir dir;
+  const fs::path path = dir.path() / "users.passwd";
+  write_text(path, std::string("demo:") + yescrypt_hash + ":/pub:ro\n" + "alice:" + bcrypt_hash + "\n");
+  REQUIRE(set_user(path.string(), "demo", sha512_hash).ok());
+  CHECK(read_text(path) == std::string("demo:") + sha512_hash + ":/pub:ro\n" + "alice:" + bcrypt_hash + "\n");
+  const auto loaded = load_users_file(path.string());
+  REQUIRE(loaded.file.has_value());
+  CHECK(loaded.file->find("demo")->home == "/pub");
+  CHECK(loaded.file->find("demo")->read_only);
+}
+
 TEST_CASE("users file: an empty file has no users", "[passwd]") {
   const auto result = parse_users("", "users.passwd");
   REQUIRE(result.file.has_value());

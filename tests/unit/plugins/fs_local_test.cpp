@@ -82,6 +82,7 @@ ferry::OptionValue opt(std::string key, std::int64_t value, std::uint32_t line =
 ferry::PluginConfig config(const fs::path& dir, std::vector<ferry::OptionValue> values) {
   ferry::PluginConfig pc;
   pc.plugin = "fs_local";
+  pc.kind = ferry::PluginKind::file_provider;
   pc.line = 7;
   pc.where = "[[mount]] path = \"/\"";
   pc.options.config_file = "test.toml";
@@ -96,7 +97,7 @@ ferry::PluginConfig config(const fs::path& dir, std::vector<ferry::OptionValue> 
 
 std::shared_ptr<ferry::FileProvider> make(ferry::PluginHost& host, const fs::path& dir,
                                           std::vector<ferry::OptionValue> values) {
-  auto r = host.create_file_provider(config(dir, std::move(values)));
+  auto r = host.create_as<ferry::FileProvider>(config(dir, std::move(values)));
   INFO((r.ok() ? std::string() : r.error().message));
   REQUIRE(r.ok());
   return r.value();
@@ -819,7 +820,7 @@ TEST_CASE("fs_local is read-only unless the mount says writable = true", "[fs_lo
   ferry::PluginHost host(FERRY_PLUGIN_DIR);
   ferry::PluginConfig pc = config(tmp.path(), {opt("root", std::string("root"))});
   std::erase_if(pc.options.values, [](const ferry::OptionValue& v) { return v.key == "writable"; });
-  auto made = host.create_file_provider(pc);
+  auto made = host.create_as<ferry::FileProvider>(pc);
   REQUIRE(made.ok());
   auto p = made.value();
   CHECK_FALSE(p->stat(demo, "/")->writable);
@@ -858,7 +859,7 @@ TEST_CASE("fs_local option errors name the config file, line and key", "[fs_loca
   TempDir tmp;
   ferry::PluginHost host(FERRY_PLUGIN_DIR);
   auto error_of = [&](std::vector<ferry::OptionValue> values) {
-    auto r = host.create_file_provider(config(tmp.path(), std::move(values)));
+    auto r = host.create_as<ferry::FileProvider>(config(tmp.path(), std::move(values)));
     REQUIRE_FALSE(r.ok());
     CHECK(r.error().message.find("test.toml:7:") == 0);
     return r.error().message;
@@ -881,10 +882,10 @@ TEST_CASE("fs_local option errors name the config file, line and key", "[fs_loca
   CHECK_THAT(error_of({opt("root", std::string(""), 16)}), Catch::Contains("test.toml:16:1: key 'root' must not be empty"));
 
   // Without %u a missing root is made at start-up (create_root defaults to true).
-  auto made = host.create_file_provider(config(tmp.path(), {opt("root", std::string("made/here"))}));
+  auto made = host.create_as<ferry::FileProvider>(config(tmp.path(), {opt("root", std::string("made/here"))}));
   REQUIRE(made.ok());
   CHECK(fs::is_directory(tmp.path() / "made" / "here"));
   // An absolute root ignores the config directory.
-  auto absolute = host.create_file_provider(config("/nonexistent", {opt("root", (tmp.path() / "made").string())}));
+  auto absolute = host.create_as<ferry::FileProvider>(config("/nonexistent", {opt("root", (tmp.path() / "made").string())}));
   CHECK(absolute.ok());
 }

@@ -7,6 +7,14 @@ using ferry::parse_config;
 
 namespace {
 
+// The [auth] table and the [[mount]] tables, as the kind table files them.
+const ferry::PluginConfig& auth_of(const ferry::Config& c) {
+  return *c.plugins_of(ferry::PluginKind::authenticator).at(0);
+}
+std::vector<const ferry::PluginConfig*> mounts_of(const ferry::Config& c) {
+  return c.plugins_of(ferry::PluginKind::file_provider);
+}
+
 const char* minimal = R"(
 [auth]
 plugin = "auth_file"
@@ -33,13 +41,13 @@ TEST_CASE("a minimal config gets the documented defaults", "[config]") {
   CHECK(c.max_sessions_per_ip == 32);
   CHECK(c.passive_port_min == 50000);
   CHECK(c.passive_port_max == 50999);
-  CHECK(c.auth.plugin == "auth_file");
-  REQUIRE(c.auth.options.values.size() == 1);
-  CHECK(c.auth.options.values[0].key == "users");
-  CHECK(c.auth.options.config_dir == "/etc/ferry");
-  REQUIRE(c.mounts.size() == 1);
-  CHECK(c.mounts[0].path == "/");
-  CHECK(c.mounts[0].plugin.options.values[0].line == 9);
+  CHECK(auth_of(c).plugin == "auth_file");
+  REQUIRE(auth_of(c).options.values.size() == 1);
+  CHECK(auth_of(c).options.values[0].key == "users");
+  CHECK(auth_of(c).options.config_dir == "/etc/ferry");
+  REQUIRE(mounts_of(c).size() == 1);
+  CHECK(mounts_of(c)[0]->path == "/");
+  CHECK(mounts_of(c)[0]->options.values[0].line == 9);
 }
 
 TEST_CASE("server keys are read with their types", "[config]") {
@@ -133,9 +141,9 @@ hosts = ["a", "b"]
 )",
                         "c");
   REQUIRE(r.config);
-  const auto& mount = r.config->mounts[1];
+  const auto& mount = *mounts_of(*r.config)[1];
   CHECK(mount.path == "/files");
-  ferry::OptionReader reader(mount.plugin.options);
+  ferry::OptionReader reader(mount.options);
   CHECK(reader.required_string("root") == "/srv/%u");
   CHECK(reader.optional_bool("writable", false));
   CHECK(reader.optional_int("quota", 0) == 5);
@@ -146,10 +154,10 @@ hosts = ["a", "b"]
 TEST_CASE("OptionReader reports wrong types and missing keys", "[config][plugin]") {
   auto r = parse_config(minimal, "c");
   REQUIRE(r.config);
-  ferry::OptionReader reader(r.config->mounts[0].plugin.options);
+  ferry::OptionReader reader(mounts_of(*r.config)[0]->options);
   CHECK(reader.optional_bool("image", false) == false);
   CHECK(reader.error() == "c:9:1: key 'image' must be a boolean (true or false)");
-  ferry::OptionReader missing(r.config->auth.options);
+  ferry::OptionReader missing(auth_of(*r.config).options);
   missing.required_string("nope");
   CHECK(missing.error() == "c: missing required key 'nope'");
 }

@@ -10,6 +10,7 @@ namespace {
 ferry::PluginConfig plugin_config(std::string plugin, std::vector<ferry::OptionValue> values = {}) {
   ferry::PluginConfig pc;
   pc.plugin = std::move(plugin);
+  pc.kind = ferry::PluginKind::file_provider;
   pc.line = 7;
   pc.where = "[[mount]] path = \"/\"";
   pc.options.config_file = "test.toml";
@@ -26,7 +27,7 @@ ferry::OptionValue option(std::string key, std::string value, std::uint32_t line
 
 TEST_CASE("send_png loads, reports itself, and serves the shipped image read-only", "[plugin]") {
   ferry::PluginHost host(FERRY_PLUGIN_DIR);
-  auto provider = host.create_file_provider(plugin_config("send_png", {option("image", "plugins/send_png/ferry.png")}));
+  auto provider = host.create_as<ferry::FileProvider>(plugin_config("send_png", {option("image", "plugins/send_png/ferry.png")}));
   REQUIRE(provider.ok());
   REQUIRE(host.loaded().size() == 1);
   CHECK(host.loaded()[0].name == "send_png");
@@ -50,17 +51,17 @@ TEST_CASE("send_png loads, reports itself, and serves the shipped image read-onl
 
 TEST_CASE("a plugin's own option errors name the config file and line", "[plugin]") {
   ferry::PluginHost host(FERRY_PLUGIN_DIR);
-  auto missing = host.create_file_provider(plugin_config("send_png", {option("image", "no/such.png", 12)}));
+  auto missing = host.create_as<ferry::FileProvider>(plugin_config("send_png", {option("image", "no/such.png", 12)}));
   REQUIRE_FALSE(missing.ok());
   CHECK(missing.error().message.find("test.toml:7:") == 0);
   CHECK(missing.error().message.find("send_png") != std::string::npos);
   CHECK(missing.error().message.find("test.toml:12:1") != std::string::npos);
 
-  auto not_png = host.create_file_provider(plugin_config("send_png", {option("image", "config.toml")}));
+  auto not_png = host.create_as<ferry::FileProvider>(plugin_config("send_png", {option("image", "config.toml")}));
   REQUIRE_FALSE(not_png.ok());
   CHECK(not_png.error().message.find("not a PNG") != std::string::npos);
 
-  auto unknown = host.create_file_provider(
+  auto unknown = host.create_as<ferry::FileProvider>(
       plugin_config("send_png", {option("image", "plugins/send_png/ferry.png"), option("colour", "red", 9)}));
   REQUIRE_FALSE(unknown.ok());
   CHECK(unknown.error().message.find("test.toml:9:1: key 'colour' unknown key") != std::string::npos);
@@ -68,28 +69,30 @@ TEST_CASE("a plugin's own option errors name the config file and line", "[plugin
 
 TEST_CASE("the wrong kind of plugin for a role is refused", "[plugin]") {
   ferry::PluginHost host(FERRY_PLUGIN_DIR);
-  auto r = host.create_authenticator(plugin_config("send_png", {option("image", "plugins/send_png/ferry.png")}));
+  auto as_authenticator = plugin_config("send_png", {option("image", "plugins/send_png/ferry.png")});
+  as_authenticator.kind = ferry::PluginKind::authenticator;
+  auto r = host.create_as<ferry::Authenticator>(as_authenticator);
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().message.find("is file provider, but authenticator is needed") != std::string::npos);
 }
 
 TEST_CASE("a missing plugin file is a clear error", "[plugin]") {
   ferry::PluginHost host(FERRY_PLUGIN_DIR);
-  auto r = host.create_file_provider(plugin_config("no_such_plugin"));
+  auto r = host.create_as<ferry::FileProvider>(plugin_config("no_such_plugin"));
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().message.find("test.toml:7: [[mount]] path = \"/\" plugin 'no_such_plugin': no such plugin") == 0);
 }
 
 TEST_CASE("plugin names cannot reach outside the plugin directory", "[plugin]") {
   ferry::PluginHost host(FERRY_PLUGIN_DIR);
-  auto r = host.create_file_provider(plugin_config("../plugins/send_png"));
+  auto r = host.create_as<ferry::FileProvider>(plugin_config("../plugins/send_png"));
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().message.find("not a valid plugin name") != std::string::npos);
 }
 
 TEST_CASE("a plugin built for another API version is refused", "[plugin]") {
   ferry::PluginHost host(FERRY_TEST_FIXTURE_DIR);
-  auto r = host.create_file_provider(plugin_config("wrong_api"));
+  auto r = host.create_as<ferry::FileProvider>(plugin_config("wrong_api"));
   REQUIRE_FALSE(r.ok());
   std::string expected = "built for plugin API version " + std::to_string(ferry::plugin_api_version + 1) +
                          ", this ferryd has version " + std::to_string(ferry::plugin_api_version);
@@ -98,14 +101,14 @@ TEST_CASE("a plugin built for another API version is refused", "[plugin]") {
 
 TEST_CASE("a shared library without the ferry_plugin symbol is refused", "[plugin]") {
   ferry::PluginHost host(FERRY_TEST_FIXTURE_DIR);
-  auto r = host.create_file_provider(plugin_config("no_entry"));
+  auto r = host.create_as<ferry::FileProvider>(plugin_config("no_entry"));
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().message.find("is not a ferry plugin") != std::string::npos);
 }
 
 TEST_CASE("a plain function exported as ferry_plugin (not through FERRY_PLUGIN) is refused", "[plugin]") {
   ferry::PluginHost host(FERRY_TEST_FIXTURE_DIR);
-  auto r = host.create_file_provider(plugin_config("plain_export"));
+  auto r = host.create_as<ferry::FileProvider>(plugin_config("plain_export"));
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().message.find("test.toml:7: [[mount]] path = \"/\" plugin 'plain_export': ") == 0);
   CHECK(r.error().message.find("ferry_plugin is not exported with FERRY_PLUGIN(...)") != std::string::npos);
@@ -114,13 +117,13 @@ TEST_CASE("a plain function exported as ferry_plugin (not through FERRY_PLUGIN) 
 
 TEST_CASE("a plugin whose entry point throws is refused with the config line and its name", "[plugin]") {
   ferry::PluginHost host(FERRY_TEST_FIXTURE_DIR);
-  auto r = host.create_file_provider(plugin_config("throwing_entry"));
+  auto r = host.create_as<ferry::FileProvider>(plugin_config("throwing_entry"));
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().message ==
         "test.toml:7: [[mount]] path = \"/\" plugin 'throwing_entry': its entry point threw: entry blew up");
   CHECK(host.loaded().empty());
 
-  auto other = host.create_file_provider(plugin_config("throwing_entry_other"));
+  auto other = host.create_as<ferry::FileProvider>(plugin_config("throwing_entry_other"));
   REQUIRE_FALSE(other.ok());
   CHECK(other.error().message.find("test.toml:7: [[mount]] path = \"/\" plugin 'throwing_entry_other': its entry "
                                    "point threw something that is not a std::exception") == 0);
@@ -131,7 +134,7 @@ TEST_CASE("a file that is not a shared library is refused", "[plugin]") {
   std::filesystem::create_directories(dir);
   std::ofstream(dir / "libjunk.so") << "not an ELF file";
   ferry::PluginHost host(dir.string());
-  auto r = host.create_file_provider(plugin_config("junk"));
+  auto r = host.create_as<ferry::FileProvider>(plugin_config("junk"));
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().message.find("cannot load") != std::string::npos);
   std::filesystem::remove_all(dir);
