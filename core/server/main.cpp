@@ -17,6 +17,7 @@
 #include "server/privileges.hpp"
 #include "server/server.hpp"
 #include "server/server_state.hpp"
+#include "server/systemd_notify.hpp"
 
 namespace {
 
@@ -153,6 +154,7 @@ int serve(int argc, char** argv) {
       return ferry::reload_generation(running, previous, why);
     });
     ferry::log_info("ferryd ", FERRY_VERSION, " serving with ", workers, " I/O thread", workers == 1 ? "" : "s");
+    ferry::tell_systemd("READY=1\nSTATUS=serving");  // bound, privileges dropped, signals handled
     code = server.run();
     // Blocking work still queued must not resume sessions while they are torn down.
     blocking.stop();
