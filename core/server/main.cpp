@@ -44,7 +44,7 @@ void raise_descriptor_limit(unsigned max_sessions) {
 int serve(int argc, char** argv) {
   cxxopts::Options options("ferryd", "ferry FTP server");
   options.add_options()
-      ("config", "configuration file", cxxopts::value<std::string>()->default_value("config.toml"))
+      ("config", "configuration file", cxxopts::value<std::string>()->default_value(FERRY_DEFAULT_CONFIG))
       ("listen", "listen on HOST:PORT instead of server.listen (repeatable; port 0 picks a free port)",
        cxxopts::value<std::vector<std::string>>())
       ("log-level", "debug, info, warning or error", cxxopts::value<std::string>()->default_value("info"))
