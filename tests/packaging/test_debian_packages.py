@@ -133,11 +133,11 @@ class DebianPackagesTest(unittest.TestCase):
     # ----- the packages themselves --------------------------------------------------
     def test_1_lintian_finds_no_error_or_warning(self):
         self.assertEqual(len(self.changes), 1)
-        p = run(["lintian", "--fail-on", "none", self.changes[0]])
+        p = run(["lintian", "--fail-on", "none", "--display-info", "--pedantic", self.changes[0]])
         tags = [line for line in p.stdout.splitlines() if re.match(r"^[EW]: ", line)]
         self.assertEqual(tags, [], p.stdout)
-        print(f"\npackages built in {self.built_in:.0f} s; lintian: {len(p.stdout.splitlines())} info/pedantic lines, "
-              "no error, no warning")
+        print(f"\npackages built in {self.built_in:.0f} s; lintian: no error, no warning; info and pedantic:\n"
+              + p.stdout)
 
     def test_1_packages_split_as_designed(self):
         contents = {os.path.basename(d).split("_")[0]: run(["dpkg-deb", "-c", d]).stdout for d in self.debs}
@@ -190,25 +190,43 @@ class DebianPackagesTest(unittest.TestCase):
         p = self.chroot("ferryd --check")
         self.assertIn("/etc/ferry/config.toml: configuration OK", p.stdout)
 
-    def test_4_serves_as_ferry_and_a_new_user_downloads_with_curl_and_ferry(self):
-        password = "pw-" + os.urandom(6).hex()
-        self.chroot("ferryd passwd /etc/ferry/users.passwd alice", input=password + "\n")
-        self.assertEqual(self.owner_mode("/etc/ferry/users.passwd"), ("root:ferry", "0o640"))
-        # Started as root with the installed defaults (only the address differs): binds,
-        # then runs as the ferry user (server.user).
-        port = free_port()
-        server = subprocess.Popen(self.chroot_args(f"exec ferryd --listen 127.0.0.1:{port}"),
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        self.addCleanup(lambda: server.poll() is None and (server.kill(), server.wait(5)))
-        log = []
+    def read_log_until(self, server, log, text):
         deadline = time.monotonic() + TIMEOUT
-        while time.monotonic() < deadline and not any("running as user ferry" in l for l in log):
+        while time.monotonic() < deadline and not any(text in l for l in log):
             line = server.stderr.readline()
             if not line:
                 break
             log.append(line)
-        self.assertTrue(any(f"listening on 127.0.0.1:{port}" in l for l in log), "".join(log))
-        self.assertTrue(any("running as user ferry" in l for l in log), "".join(log))
+        self.assertTrue(any(text in l for l in log), f"no '{text}' in ferryd's log:\n" + "".join(log))
+
+    def start_ferryd(self, command, env=""):
+        server = subprocess.Popen(self.chroot_args(f"{env} exec {command}"), stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.PIPE, text=True)
+        self.addCleanup(server.stderr.close)
+        self.addCleanup(lambda: server.poll() is None and (server.kill(), server.wait(5)))
+        return server
+
+    def test_4_serves_as_ferry_and_a_new_user_downloads_with_curl_and_ferry(self):
+        password = "pw-" + os.urandom(6).hex()
+        self.chroot("ferryd passwd /etc/ferry/users.passwd alice", input=password + "\n")
+        self.assertEqual(self.owner_mode("/etc/ferry/users.passwd"), ("root:ferry", "0o640"))
+        # As ferryd.service starts it: its ExecStart, as User=ferry, with a notify socket;
+        # the installed defaults, but a free loopback port instead of port 21.
+        with open(self.path("/lib/systemd/system/ferryd.service")) as f:
+            exec_start = re.search(r"^ExecStart=(.*)$", f.read(), re.M).group(1)
+        self.assertEqual(exec_start, "/usr/sbin/ferryd --config /etc/ferry/config.toml")
+        notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.addCleanup(notify.close)
+        notify.bind(self.path("/run/ferryd-notify"))
+        os.chmod(self.path("/run/ferryd-notify"), 0o666)  # as systemd's own: ferry may send
+        notify.settimeout(TIMEOUT)
+        port = free_port()
+        server = self.start_ferryd(f"setpriv --reuid=ferry --regid=ferry --init-groups {exec_start} "
+                                   f"--listen 127.0.0.1:{port}", env="NOTIFY_SOCKET=/run/ferryd-notify")
+        log = []
+        self.assertIn(b"READY=1", notify.recv(4096))
+        self.read_log_until(server, log, f"listening on 127.0.0.1:{port}")
+        self.assertFalse(any("warning" in l for l in log), "".join(log))
         ferry_uid = int(self.chroot("id -u ferry").stdout)
         with open(f"/proc/{server.pid}/status") as f:
             uids = next(l for l in f if l.startswith("Uid:")).split()[1:]
@@ -233,18 +251,28 @@ class DebianPackagesTest(unittest.TestCase):
         self.assertEqual(self.owner_mode("/var/log/ferry/xferlog")[0], "ferry:adm")
         self.chroot("logrotate -f /etc/logrotate.d/ferryd")
         self.assertTrue(os.path.exists(xferlog + ".1"), os.listdir(self.path("/var/log/ferry")))
-        server.send_signal(signal.SIGHUP)
-        deadline = time.monotonic() + TIMEOUT
-        while time.monotonic() < deadline and not any("reloaded" in l for l in log):
-            line = server.stderr.readline()
-            if not line:
-                break
-            log.append(line)
-        self.assertTrue(any("reloaded /etc/ferry/config.toml" in l for l in log), "".join(log))
+        server.send_signal(signal.SIGHUP)  # ExecReload=
+        self.assertIn(b"RELOADING=1", notify.recv(4096))
+        self.assertIn(b"READY=1", notify.recv(4096))
+        self.read_log_until(server, log, "reloaded /etc/ferry/config.toml")
         self.chroot(f"curl -sS --max-time {TIMEOUT} -u alice:{password} ftp://127.0.0.1:{port}/ferry.png -o /dev/null")
         with open(xferlog) as f:
             self.assertEqual(len(f.read().splitlines()), 1, "the new transfer went to the new file")
 
+        server.send_signal(signal.SIGTERM)
+        self.assertEqual(server.wait(TIMEOUT), 0, server.stderr.read())
+        self.assertIn(b"STOPPING=1", notify.recv(4096))
+
+    def test_4b_started_as_root_it_becomes_ferry(self):
+        # An administrator running it by hand: it binds as root, then server.user = "ferry".
+        port = free_port()
+        server = self.start_ferryd(f"ferryd --listen 127.0.0.1:{port}")
+        log = []
+        self.read_log_until(server, log, "running as user ferry")
+        ferry_uid = int(self.chroot("id -u ferry").stdout)
+        with open(f"/proc/{server.pid}/status") as f:
+            uids = next(l for l in f if l.startswith("Uid:")).split()[1:]
+        self.assertEqual(uids, [str(ferry_uid)] * 4)
         server.send_signal(signal.SIGTERM)
         self.assertEqual(server.wait(TIMEOUT), 0, server.stderr.read())
 
