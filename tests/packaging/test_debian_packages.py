@@ -84,7 +84,7 @@ class DebianPackagesTest(unittest.TestCase):
         cls.built_in = time.monotonic() - started
         if not fresh:
             partial = ROOT_TARBALL + ".part"
-            run(["mmdebstrap", "--variant=apt", "--mode=root", "--include=" + ROOT_INCLUDES,
+            run(["mmdebstrap", "--variant=apt", "--mode=root", "--format=tar", "--include=" + ROOT_INCLUDES,
                  "--skip=cleanup/apt/lists", "bookworm", partial], timeout=1200)
             os.replace(partial, ROOT_TARBALL)
         cls.root = tempfile.mkdtemp(prefix="ferry-debian-root-")
@@ -218,6 +218,7 @@ class DebianPackagesTest(unittest.TestCase):
     def test_4_serves_as_ferry_and_a_new_user_downloads_with_curl_and_ferry(self):
         password = "pw-" + os.urandom(6).hex()
         self.chroot("ferryd passwd /etc/ferry/users.passwd alice", input=password + "\n")
+        type(self).password = password
         self.assertEqual(self.owner_mode("/etc/ferry/users.passwd"), ("root:ferry", "0o640"))
         # As ferryd.service starts it: its ExecStart, as User=ferry, with a notify socket;
         # the installed defaults, but a free loopback port instead of port 21.
@@ -284,6 +285,66 @@ class DebianPackagesTest(unittest.TestCase):
         self.assertEqual(uids, [str(ferry_uid)] * 4)
         server.send_signal(signal.SIGTERM)
         self.assertEqual(server.wait(TIMEOUT), 0, server.stderr.read())
+
+    def test_4c_runs_as_a_hardened_service_under_systemd(self):
+        # The root booted by systemd-nspawn, with a network of its own (only its loopback):
+        # ferryd.service as installed (enabled by the postinst), with all its hardening,
+        # on port 21 inside.
+        if shutil.which("systemd-nspawn") is None:
+            self.skipTest("systemd-nspawn is missing (systemd-container): the unit is checked only statically")
+        if not getattr(type(self), "password", None):
+            self.skipTest("needs the user added by test_4")
+        boot = subprocess.Popen(["systemd-nspawn", "-D", self.root, "-b", "--private-network", "--register=no",
+                                 "--keep-unit", "--console=pipe", "-M", "ferry-packaging-test"],
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+        def power_off():
+            if boot.poll() is None:
+                boot.terminate()  # nspawn asks the container's systemd to shut down
+                try:
+                    boot.wait(TIMEOUT)
+                except subprocess.TimeoutExpired:
+                    boot.kill()
+                    boot.wait(5)
+            boot.stdout.close()
+        self.addCleanup(power_off)
+        init = None
+        deadline = time.monotonic() + 30
+        state = ""
+        while time.monotonic() < deadline and boot.poll() is None:
+            children = run(["pgrep", "-P", str(boot.pid)], check=False).stdout.split()
+            if children:
+                init = children[0]
+                state = run(["nsenter", "-t", init, "-a", "systemctl", "is-system-running"], check=False).stdout.strip()
+                if state in ("running", "degraded"):
+                    break
+            time.sleep(0.5)
+        if boot.poll() is not None:
+            self.skipTest("systemd-nspawn cannot boot a container here: " + boot.stdout.read()[-2000:])
+        self.assertIn(state, ("running", "degraded"), "the container did not finish booting")
+
+        def inside(command, check=True):
+            return run(["nsenter", "-t", init, "-a", "sh", "-c", command], check=check, timeout=60)
+
+        status = inside("systemctl show ferryd -p ActiveState -p SubState -p StatusText -p User").stdout
+        self.assertIn("ActiveState=active", status, inside("journalctl -u ferryd --no-pager", check=False).stdout)
+        self.assertIn("StatusText=serving", status)  # READY=1 came through the notify socket
+        pw = type(self).password
+        inside(f"curl -sS --max-time {TIMEOUT} -u alice:{pw} ftp://127.0.0.1/ferry.png -o /tmp/service.png")
+        with open(IMAGE, "rb") as f, open(self.path("/tmp/service.png"), "rb") as g:
+            self.assertEqual(f.read(), g.read())
+        p = inside(f"cd /tmp && FERRY_PASSWORD={pw} ferry get -o ipv6.png 'ftp://alice@[::1]/ferry.png' 2>&1")
+        self.assertIn("SHA-256 matches the server", p.stdout)
+        inside("systemctl reload ferryd")
+        self.assertIn("reloaded /etc/ferry/config.toml", inside("journalctl -u ferryd --no-pager").stdout)
+        self.assertIn("ActiveState=active", inside("systemctl show ferryd -p ActiveState").stdout)
+        pid = inside("systemctl show ferryd -p MainPID --value").stdout.strip()
+        uid_line = inside(f"grep ^Uid: /proc/{pid}/status").stdout.split()
+        self.assertEqual(uid_line[1:], [inside("id -u ferry").stdout.strip()] * 4)
+        inside("systemctl stop ferryd")
+        journal = inside("journalctl -u ferryd --no-pager").stdout
+        self.assertIn("info stopped", journal)
+        self.assertNotIn("Failed", journal)
 
     def test_5_man_ferryd_renders_inside(self):
         p = self.chroot("MANWIDTH=80 man ferryd 2>&1; MANWIDTH=80 man 5 ferryd.toml 2>&1")
