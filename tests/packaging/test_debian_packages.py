@@ -330,8 +330,8 @@ class DebianPackagesTest(unittest.TestCase):
         self.assertIn("ActiveState=active", status, inside("journalctl -u ferryd --no-pager", check=False).stdout)
         self.assertIn("StatusText=serving", status)  # READY=1 came through the notify socket
         pw = type(self).password
-        inside(f"curl -sS --max-time {TIMEOUT} -u alice:{pw} ftp://127.0.0.1/ferry.png -o /tmp/service.png")
-        with open(IMAGE, "rb") as f, open(self.path("/tmp/service.png"), "rb") as g:
+        inside(f"curl -sS --max-time {TIMEOUT} -u alice:{pw} ftp://127.0.0.1/ferry.png -o /root/service.png")
+        with open(IMAGE, "rb") as f, open(self.path("/root/service.png"), "rb") as g:  # the booted /tmp is a tmpfs
             self.assertEqual(f.read(), g.read())
         p = inside(f"cd /tmp && FERRY_PASSWORD={pw} ferry get -o ipv6.png 'ftp://alice@[::1]/ferry.png' 2>&1")
         self.assertIn("SHA-256 matches the server", p.stdout)
