@@ -17,6 +17,7 @@
 #include "server/privileges.hpp"
 #include "server/server.hpp"
 #include "server/server_state.hpp"
+#include "server/systemd_notify.hpp"
 
 namespace {
 
@@ -43,7 +44,7 @@ void raise_descriptor_limit(unsigned max_sessions) {
 int serve(int argc, char** argv) {
   cxxopts::Options options("ferryd", "ferry FTP server");
   options.add_options()
-      ("config", "configuration file", cxxopts::value<std::string>()->default_value("config.toml"))
+      ("config", "configuration file", cxxopts::value<std::string>()->default_value(FERRY_DEFAULT_CONFIG))
       ("listen", "listen on HOST:PORT instead of server.listen (repeatable; port 0 picks a free port)",
        cxxopts::value<std::vector<std::string>>())
       ("log-level", "debug, info, warning or error", cxxopts::value<std::string>()->default_value("info"))
@@ -153,6 +154,7 @@ int serve(int argc, char** argv) {
       return ferry::reload_generation(running, previous, why);
     });
     ferry::log_info("ferryd ", FERRY_VERSION, " serving with ", workers, " I/O thread", workers == 1 ? "" : "s");
+    ferry::tell_systemd("READY=1\nSTATUS=serving");  // bound, privileges dropped, signals handled
     code = server.run();
     // Blocking work still queued must not resume sessions while they are torn down.
     blocking.stop();

@@ -1,9 +1,11 @@
 // The plugin host (see plugin_host.hpp).
 #include "server/plugin_host.hpp"
 
+#include <dlfcn.h>
+#include <link.h>
+
 #include <algorithm>
 #include <boost/dll/import.hpp>
-#include <boost/dll/library_info.hpp>
 #include <boost/dll/shared_library.hpp>
 #include <exception>
 #include <filesystem>
@@ -27,6 +29,17 @@ bool valid_plugin_name(const std::string& name) {
     if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-')) return false;
   }
   return true;
+}
+
+// True if `address` is where a dynamic symbol of a pointer's size holding data (not code)
+// starts: what BOOST_DLL_ALIAS exports.
+bool is_pointer_symbol(const void* address) {
+  Dl_info info{};
+  void* entry = nullptr;  // the ElfW(Sym) of the symbol
+  if (::dladdr1(address, &info, &entry, RTLD_DL_SYMENT) == 0 || !entry) return false;
+  const auto* symbol = static_cast<const ElfW(Sym)*>(entry);
+  return info.dli_saddr == address && ELF64_ST_TYPE(symbol->st_info) == STT_OBJECT &&
+         symbol->st_size == sizeof(void*);
 }
 
 }  // namespace
@@ -59,17 +72,13 @@ Result<std::shared_ptr<PluginHost::Library>> PluginHost::load(const PluginConfig
     return Error{Status::not_supported,
                  prefix + path.string() + " is not a ferry plugin (it exports no '" + plugin_entry_alias + "')"};
   }
-  // The alias is a pointer to the entry function, in Boost.DLL's section "boostdll".
-  // A plain exported function of that name would have its code read as that pointer.
-  try {
-    boost::dll::library_info info(path);
-    std::vector<std::string> aliases = info.symbols("boostdll");
-    if (std::find(aliases.begin(), aliases.end(), plugin_entry_alias) == aliases.end()) {
-      return Error{Status::not_supported, prefix + path.string() + ": " + plugin_entry_alias +
-                                              " is not exported with FERRY_PLUGIN(...) from ferry/export.hpp"};
-    }
-  } catch (const std::exception& e) {
-    return Error{Status::io_error, prefix + "cannot read the symbols of " + path.string() + ": " + e.what()};
+  // The alias is a pointer to the entry function (Boost.DLL puts it in its section
+  // "boostdll"). A plain exported function of that name would have its code read as that
+  // pointer. Judged from the dynamic symbol's type, which stripping keeps (the packages'
+  // plugins are stripped; boost::dll::library_info reads only the .symtab strip removes).
+  if (!is_pointer_symbol(&lib->library.get<void*>(plugin_entry_alias))) {
+    return Error{Status::not_supported, prefix + path.string() + ": " + plugin_entry_alias +
+                                            " is not exported with FERRY_PLUGIN(...) from ferry/export.hpp"};
   }
   auto entry = lib->library.get_alias<PluginEntry>(plugin_entry_alias);
   // The entry function is not noexcept. What it throws is turned into a message here,

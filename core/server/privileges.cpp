@@ -17,12 +17,21 @@ namespace {
 
 std::string errno_text(const char* what) { return std::string(what) + ": " + std::strerror(errno); }
 
+bool is_current_user(const std::string& name) {
+  std::vector<char> buffer(16384);
+  passwd pw{};
+  passwd* found = nullptr;
+  return ::getpwnam_r(name.c_str(), &pw, buffer.data(), buffer.size(), &found) == 0 && found &&
+         pw.pw_uid == ::geteuid();
+}
+
 }  // namespace
 
 std::string plan_privileges(const Config& config, RunAs& plan) {
   plan = RunAs{};
   if (::geteuid() != 0) {
-    if (!config.user.empty()) {
+    // Already that user (a systemd unit's User=, runuser): nothing to drop, nothing to say.
+    if (!config.user.empty() && !is_current_user(config.user)) {
       log_warning("server.user = \"", config.user, "\" ignored: ferryd was not started as root, it runs as uid ",
                   ::geteuid());
     }

@@ -27,6 +27,7 @@
 #include "server/log.hpp"
 #include "server/poll_window.hpp"
 #include "server/session.hpp"
+#include "server/systemd_notify.hpp"
 
 namespace ferry {
 
@@ -233,6 +234,7 @@ struct Server::Impl {
     }
     std::shared_ptr<ServerState> running = current();
     log_info("received SIGHUP: reloading ", running->config.file);
+    tell_systemd(systemd_reloading_state());
     asio::post(runtime->blocking, [this, running] {
       std::string error;
       std::shared_ptr<ServerState> next;
@@ -267,6 +269,7 @@ struct Server::Impl {
   }
 
   void finish_reload(std::shared_ptr<ServerState> next, const std::string& error) {
+    const bool reloaded = next != nullptr;
     if (!next) {
       log_error("reload failed, the running configuration stays in force: ", error);
     } else if (!stopping) {
@@ -279,6 +282,7 @@ struct Server::Impl {
       log_info("reloaded ", current()->config.file, ": new sessions use it, ", runtime->sessions.size(),
                " session(s) in progress keep the previous configuration");
     }
+    if (!stopping) tell_systemd(reloaded ? "READY=1\nSTATUS=serving" : "READY=1\nSTATUS=serving; the last reload failed");
     reloading = false;
     if (reload_again.exchange(false) && !stopping) reload();
   }
@@ -339,6 +343,7 @@ int Server::run() {
   impl.signals.async_wait([&impl](std::error_code ec, int signal) {
     if (ec) return;
     impl.stopping = true;
+    tell_systemd("STOPPING=1");
     std::error_code ignored;
     impl.hangup.cancel(ignored);
     for (auto& listener : impl.acceptors) {

@@ -200,7 +200,7 @@ class LocalProvider final : public ferry::FileProvider, public ferry::ProviderIo
       const char* name = parent->base.c_str();
       if (::mkdirat(dir, name, s_.dir_mode) != 0) return errno_error(errno, "mkdir", path);
       // The configured mode, not the one the process umask left; never through a symlink.
-      (void)::fchmodat(dir, name, s_.dir_mode, AT_SYMLINK_NOFOLLOW);
+      [[maybe_unused]] const int ignored = ::fchmodat(dir, name, s_.dir_mode, AT_SYMLINK_NOFOLLOW);
       return {};
     } catch (...) {
       return out_of_memory();

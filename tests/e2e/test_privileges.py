@@ -6,9 +6,10 @@ import grp
 import io
 import os
 import socket
+import subprocess
 import unittest
 
-from ferryd_harness import FerryServer, close_quietly, fs_local_mounts, run_ferryd
+from ferryd_harness import FERRYD, FerryServer, close_quietly, fs_local_mounts, run_ferryd
 
 IS_ROOT = os.geteuid() == 0
 
@@ -134,6 +135,23 @@ class PrivilegeTest(unittest.TestCase):
         p = run_ferryd(["--config", srv.config_path, "--check"])
         self.assertEqual(p.returncode, 2)
         self.assertIn("server.user 'root' is root", p.stderr)
+
+    def test_started_as_server_user_already_it_says_nothing(self):
+        # What a systemd unit with User= does: ferryd starts as server.user itself.
+        srv = self.server('user = "nobody"')
+        os.chmod(srv.users_path, 0o644)  # nobody reads the config's files
+        ferryd = FERRYD
+        if subprocess.run(["runuser", "-u", "nobody", "--", ferryd, "--version"], capture_output=True).returncode:
+            self.skipTest(f"nobody cannot run {ferryd} (the checkout is not readable by others)")
+        as_nobody = subprocess.run(["runuser", "-u", "nobody", "--", ferryd, "--config", srv.config_path, "--check"],
+                                   capture_output=True, text=True, timeout=30)
+        self.assertEqual(as_nobody.returncode, 0, as_nobody.stderr)
+        self.assertNotIn("server.user", as_nobody.stderr)
+        # Started as another unprivileged user, the key is still ignored with a warning.
+        as_daemon = subprocess.run(["runuser", "-u", "daemon", "--", ferryd, "--config", srv.config_path, "--check"],
+                                   capture_output=True, text=True, timeout=30)
+        self.assertEqual(as_daemon.returncode, 0, as_daemon.stderr)
+        self.assertIn('server.user = "nobody" ignored: ferryd was not started as root', as_daemon.stderr)
 
 
 if __name__ == "__main__":

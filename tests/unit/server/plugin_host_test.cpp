@@ -2,6 +2,8 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+#include <cstdlib>
+#include <unistd.h>
 
 #include "server/plugin_host.hpp"
 
@@ -113,6 +115,30 @@ TEST_CASE("a plain function exported as ferry_plugin (not through FERRY_PLUGIN) 
   CHECK(r.error().message.find("test.toml:7: [[mount]] path = \"/\" plugin 'plain_export': ") == 0);
   CHECK(r.error().message.find("ferry_plugin is not exported with FERRY_PLUGIN(...)") != std::string::npos);
   CHECK(host.loaded().empty());
+}
+
+TEST_CASE("stripped plugins load as the packages ship them, and a stripped plain export is still refused", "[plugin]") {
+  // dh_strip runs strip --strip-unneeded: the .symtab goes, the dynamic symbols stay.
+  auto dir = std::filesystem::temp_directory_path() / ("ferry-stripped-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  for (const std::string& source : {std::string(FERRY_PLUGIN_DIR) + "/libsend_png.so",
+                                    std::string(FERRY_TEST_FIXTURE_DIR) + "/libplain_export.so"}) {
+    auto target = dir / std::filesystem::path(source).filename();
+    std::string command = "strip --strip-unneeded -o '" + target.string() + "' '" + source + "'";
+    REQUIRE(std::system(command.c_str()) == 0);
+    std::string symtab = "readelf -S '" + target.string() + "' | grep -q '\\.symtab'";
+    REQUIRE(std::system(symtab.c_str()) != 0);  // really stripped
+  }
+  {
+    ferry::PluginHost host(dir.string());
+    auto provider = host.create_file_provider(plugin_config("send_png", {option("image", "plugins/send_png/ferry.png")}));
+    REQUIRE(provider.ok());
+    CHECK(host.loaded().at(0).name == "send_png");
+    auto plain = host.create_file_provider(plugin_config("plain_export"));
+    REQUIRE_FALSE(plain.ok());
+    CHECK(plain.error().message.find("ferry_plugin is not exported with FERRY_PLUGIN(...)") != std::string::npos);
+  }
+  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("a plugin whose entry point throws is refused with the config line and its name", "[plugin]") {
