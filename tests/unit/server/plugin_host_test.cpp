@@ -131,10 +131,10 @@ TEST_CASE("stripped plugins load as the packages ship them, and a stripped plain
   }
   {
     ferry::PluginHost host(dir.string());
-    auto provider = host.create_file_provider(plugin_config("send_png", {option("image", "plugins/send_png/ferry.png")}));
+    auto provider = host.create_as<ferry::FileProvider>(plugin_config("send_png", {option("image", "plugins/send_png/ferry.png")}));
     REQUIRE(provider.ok());
     CHECK(host.loaded().at(0).name == "send_png");
-    auto plain = host.create_file_provider(plugin_config("plain_export"));
+    auto plain = host.create_as<ferry::FileProvider>(plugin_config("plain_export"));
     REQUIRE_FALSE(plain.ok());
     CHECK(plain.error().message.find("ferry_plugin is not exported with FERRY_PLUGIN(...)") != std::string::npos);
   }
