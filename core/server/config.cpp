@@ -100,6 +100,7 @@ class Parser {
         if (first > last) fail(node.source(), "'passive_ports' first port is above the last");
         config.passive_port_min = static_cast<std::uint16_t>(first);
         config.passive_port_max = static_cast<std::uint16_t>(last);
+        config.passive_ports_at = at(node.source());
       } else if (k == "passive_address") {
         config.passive_address = string(node, k);
         in_addr a{};
@@ -108,6 +109,7 @@ class Parser {
         }
       } else if (k == "plugin_dir") {
         config.plugin_dir = string(node, k);
+        config.plugin_dir_at = at(node.source());
       } else if (k == "user") {
         config.user = string(node, k);
         config.user_at = at(node.source());
@@ -116,6 +118,8 @@ class Parser {
         config.group_at = at(node.source());
       } else if (k == "allow_root") {
         config.allow_root = boolean(node, k);
+      } else if (k == "confine") {
+        config.confine = boolean(node, k);
       } else {
         fail(key.source(), "unknown key 'server." + std::string(k) + "'");
       }

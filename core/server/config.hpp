@@ -70,9 +70,12 @@ struct Config {
   std::string user;         // run as this user once bound ("" = stay who we are)
   std::string group;        // and this group ("" = the user's primary group)
   bool allow_root = false;  // without `user`, keep running as root instead of refusing
+  bool confine = true;      // Landlock + seccomp once started (server/confinement/)
   // "FILE:LINE:COLUMN" of user and group, for the errors of looking them up ("" if not set).
   std::string user_at;
   std::string group_at;
+  std::string plugin_dir_at;     // "FILE:LINE:COLUMN" of plugin_dir and passive_ports, for a reload
+  std::string passive_ports_at;  // that confinement refuses
 
   LogConfig log;
   std::optional<TlsConfig> tls;

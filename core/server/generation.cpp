@@ -42,6 +42,7 @@ const RestartOnlyKey restart_only_keys[] = {
     server_key<&Config::user>("server.user"),
     server_key<&Config::group>("server.group"),
     server_key<&Config::allow_root>("server.allow_root"),
+    server_key<&Config::confine>("server.confine"),
 };
 
 }  // namespace
@@ -51,6 +52,9 @@ std::shared_ptr<ServerState> build_generation(Config config, std::shared_ptr<Ser
   std::string plugin_dir = config.plugin_dir.empty()                               ? std::string(FERRY_DEFAULT_PLUGIN_DIR)
                            : std::filesystem::path(config.plugin_dir).is_absolute() ? config.plugin_dir
                                                                                     : config.dir + "/" + config.plugin_dir;
+  // Under confinement (a reload): the core's paths and ports must be those start-up allowed.
+  if (error = Confinement::process().check(core_confinement_needs(config, plugin_dir)); !error.empty()) return nullptr;
+  if (error = Confinement::process().check_ports(config); !error.empty()) return nullptr;
   auto plugins = std::make_shared<PluginHost>(plugin_dir);
   auto state = std::make_shared<ServerState>(std::move(config), plugins, std::move(runtime));
   const Config& c = state->config;

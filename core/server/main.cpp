@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "server/config.hpp"
+#include "server/confinement/confinement.hpp"
 #include "server/log.hpp"
 #include "server/passwd_command.hpp"
 #include "server/generation.hpp"
@@ -116,8 +117,10 @@ int serve(int argc, char** argv) {
   }
   raise_descriptor_limit(config.max_sessions);
   unsigned cores = std::max(1u, std::thread::hardware_concurrency());
-  asio::thread_pool blocking(std::max(2u, cores));
-  asio::thread_pool digests(std::max(1u, cores / 2));
+  const unsigned blocking_threads = std::max(2u, cores);
+  const unsigned digest_threads = std::max(1u, cores / 2);
+  asio::thread_pool blocking(blocking_threads);
+  asio::thread_pool digests(digest_threads);
   auto runtime = std::make_shared<ferry::ServerRuntime>(config, blocking, digests);
   // Opened before privileges are dropped: the log may live where only root writes. --check
   // only asks whether it could be.
@@ -146,6 +149,14 @@ int serve(int argc, char** argv) {
     error = server.bind(config.listen);
     if (error.empty() && config.tls) error = server.bind(config.tls->implicit_listen, true);
     if (error.empty()) error = ferry::drop_privileges(run_as);
+    // Last: what start-up needed (binding, loading, root) is done. I/O threads start later
+    // and inherit it.
+    if (error.empty() && config.confine) {
+      error = ferry::Confinement::process().apply(*state, {{&blocking, blocking_threads}, {&digests, digest_threads}});
+    } else if (error.empty()) {
+      ferry::log_warning("confinement off (server.confine = false): ferryd can reach every file, port and system "
+                         "call its user can");
+    }
     if (!error.empty()) {
       std::cerr << "ferryd: " << error << "\n";
       return exit_failure;

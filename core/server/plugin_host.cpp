@@ -120,6 +120,11 @@ Result<std::shared_ptr<PluginObject>> PluginHost::create(const PluginConfig& con
     return Error{Status::not_supported, prefix + "is " + plugin_kind_name(d.kind) + ", but " +
                                             plugin_kind_name(config.kind) + " is needed here"};
   }
+  // Under confinement (a reload), a path start-up did not allow is refused before create()
+  // would fail on it half-way.
+  std::vector<ConfinementNeed> needs =
+      plugin_confinement_needs(config, d.confinement_paths ? d.confinement_paths(config.options) : std::vector<PathNeed>{});
+  if (std::string why = Confinement::process().check(needs); !why.empty()) return Error{Status::permission_denied, why};
   std::string error;
   // No try here: create is noexcept by the ABI, so an exception in it calls std::terminate
   // inside the plugin before any handler of ours could see it (the plugin must catch).
@@ -127,6 +132,7 @@ Result<std::shared_ptr<PluginObject>> PluginHost::create(const PluginConfig& con
   if (!raw) return Error{Status::io_error, prefix + (error.empty() ? "could not be created" : error)};
   // The deleter holds the library: it is unloaded only after the object is gone.
   std::shared_ptr<Library> keep = lib.value();
+  confinement_needs_.insert(confinement_needs_.end(), needs.begin(), needs.end());
   return std::shared_ptr<PluginObject>(raw, [keep](PluginObject* object) { delete object; });
 }
 

@@ -8,6 +8,7 @@
 
 #include "ferry/plugin.hpp"
 #include "server/config.hpp"
+#include "server/confinement/confinement.hpp"
 
 namespace ferry {
 
@@ -41,6 +42,8 @@ class PluginHost {
   // What was loaded so far (one entry per library), for the start-up log.
   const std::vector<LoadedPluginInfo>& loaded() const noexcept { return loaded_; }
   const std::string& plugin_dir() const noexcept { return plugin_dir_; }
+  // The paths the created objects need once ferryd is confined (their descriptors say).
+  const std::vector<ConfinementNeed>& confinement_needs() const noexcept { return confinement_needs_; }
 
  private:
   struct Library;
@@ -49,6 +52,7 @@ class PluginHost {
   std::string plugin_dir_;
   std::vector<std::shared_ptr<Library>> libraries_;
   std::vector<LoadedPluginInfo> loaded_;
+  std::vector<ConfinementNeed> confinement_needs_;
 };
 
 }  // namespace ferry

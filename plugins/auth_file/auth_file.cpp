@@ -112,8 +112,20 @@ ferry::PluginObject* create(const ferry::PluginOptions& options, std::string* er
   return nullptr;
 }
 
+// Once ferryd is confined: the users file, read again on reload.
+std::vector<ferry::PathNeed> confinement_paths(const ferry::PluginOptions& options) noexcept {
+  try {
+    ferry::OptionReader reader(options);
+    const std::string path = reader.optional_string("users", "");
+    if (path.empty()) return {};
+    return {ferry::PathNeed{reader.resolve(path), ferry::path_read, "users"}};
+  } catch (...) {
+    return {};
+  }
+}
+
 const ferry::PluginDescriptor descriptor{ferry::plugin_api_version, ferry::PluginKind::authenticator, "auth_file",
-                                         "0.1.0", &create};
+                                         "0.1.0", &create, &confinement_paths};
 
 const ferry::PluginDescriptor* entry() { return &descriptor; }
 

@@ -134,8 +134,31 @@ ferry::PluginObject* create(const ferry::PluginOptions& options, std::string* er
   return nullptr;
 }
 
+// Once ferryd is confined: the root (a per-user root: the directory above its first %u,
+// where the users' roots are made), read-only or, on a writable mount, to change too.
+std::vector<ferry::PathNeed> confinement_paths(const ferry::PluginOptions& options) noexcept {
+  try {
+    ferry::OptionReader reader(options);
+    const std::string configured = reader.optional_string("root", "");
+    const bool writable = reader.optional_bool("writable", false);
+    const bool create_root = reader.optional_bool("create_root", true);
+    if (configured.empty() || configured.find('\0') != std::string::npos) return {};
+    std::string root = std::filesystem::absolute(reader.resolve(configured)).lexically_normal().string();
+    std::uint32_t access = ferry::path_read;
+    if (writable) access |= ferry::path_write | ferry::path_create | ferry::path_remove;
+    if (const std::size_t user = root.find("%u"); user != std::string::npos) {
+      root = root.substr(0, root.rfind('/', user));  // the directory holding the first %u component
+      if (root.empty()) root = "/";
+      if (create_root) access |= ferry::path_create;
+    }
+    return {ferry::PathNeed{root, access, "root"}};
+  } catch (...) {
+    return {};
+  }
+}
+
 const ferry::PluginDescriptor descriptor{ferry::plugin_api_version, ferry::PluginKind::file_provider, "fs_local",
-                                         "0.1.0", &create};
+                                         "0.1.0", &create, &confinement_paths};
 
 const ferry::PluginDescriptor* entry() { return &descriptor; }
 

@@ -253,8 +253,20 @@ ferry::PluginObject* create(const ferry::PluginOptions& options, std::string* er
   return nullptr;
 }
 
+// Once ferryd is confined: the image, opened for every download.
+std::vector<ferry::PathNeed> confinement_paths(const ferry::PluginOptions& options) noexcept {
+  try {
+    ferry::OptionReader reader(options);
+    const std::string image = reader.optional_string("image", "");
+    if (image.empty()) return {};
+    return {ferry::PathNeed{reader.resolve(image), ferry::path_read, "image"}};
+  } catch (...) {
+    return {};
+  }
+}
+
 const ferry::PluginDescriptor descriptor{ferry::plugin_api_version, ferry::PluginKind::file_provider, "send_png",
-                                         "0.1.0", &create};
+                                         "0.1.0", &create, &confinement_paths};
 
 const ferry::PluginDescriptor* entry() { return &descriptor; }
 

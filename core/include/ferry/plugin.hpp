@@ -29,7 +29,7 @@
 
 namespace ferry {
 
-inline constexpr std::uint32_t plugin_api_version = 6;
+inline constexpr std::uint32_t plugin_api_version = 7;  // 7: PluginDescriptor::confinement_paths
 
 // What a plugin makes. The server knows each kind by a row of its kind table
 // (core/server/plugin_kinds.cpp): its name, its config table, what it does with the object.
@@ -167,6 +167,26 @@ class FERRY_INTERFACE FileProvider : public PluginObject {
 };
 
 // ---------------------------------------------------------------------------------------
+// Confinement (API 7). After start-up ferryd confines itself (Landlock, `server.confine`):
+// from then on it can open only the paths its configuration needs. A plugin says which of
+// its paths it needs, from its options, before create() runs, so that a SIGHUP naming a
+// path outside them is refused ("needs a restart") instead of failing half-way.
+
+enum PathAccess : std::uint32_t {
+  path_read = 1,    // open files for reading, list directories
+  path_write = 2,   // open existing files for writing, truncate them
+  path_create = 4,  // create files and directories (also: be the target of a rename)
+  path_remove = 8,  // remove files and directories (also: be the source of a rename)
+};
+
+struct PathNeed {
+  std::string path;  // absolute; a directory covers everything beneath it. One that does not
+                     // exist yet is granted on its deepest existing ancestor (to be created)
+  std::uint32_t access = path_read;  // PathAccess bits
+  std::string key;   // the option that named it, for messages ("" = none)
+};
+
+// ---------------------------------------------------------------------------------------
 // The exported symbol. Every plugin defines exactly one descriptor and exports a function
 // returning it under the alias "ferry_plugin" with FERRY_PLUGIN(fn) from ferry/export.hpp.
 
@@ -178,6 +198,10 @@ struct PluginDescriptor {
   // Validates the options and builds the object, or returns nullptr and sets *error
   // (a message naming the config file, line and key; see OptionReader).
   PluginObject* (*create)(const PluginOptions& options, std::string* error) noexcept;
+  // Optional (API 7): the files and directories the object that `options` would create needs
+  // after start-up. Must not touch them; options create() would refuse may give anything.
+  // nullptr: the plugin needs no path of its own once ferryd is confined.
+  std::vector<PathNeed> (*confinement_paths)(const PluginOptions& options) noexcept = nullptr;
 };
 
 using PluginEntry = const PluginDescriptor*();
