@@ -143,6 +143,15 @@ std::vector<ConfinementNeed> core_confinement_needs(const Config& config, const 
   needs.push_back({PathNeed{config.dir, path_read, ""}, config.file, "the configuration's directory"});
   needs.push_back({PathNeed{plugin_dir, path_read, ""}, config.plugin_dir_at.empty() ? config.file : config.plugin_dir_at,
                    "server.plugin_dir"});
+  // Plugins linked into plugin_dir from elsewhere are read (and loaded) where they really are.
+  std::error_code ec;
+  for (fs::directory_iterator it(plugin_dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (it->is_symlink(ec) && name.starts_with("lib") && name.ends_with(".so")) {
+      needs.push_back({PathNeed{it->path().string(), path_read, ""}, config.plugin_dir_at.empty() ? config.file : config.plugin_dir_at,
+                       "server.plugin_dir " + name});
+    }
+  }
   if (config.tls) {
     needs.push_back({PathNeed{config.tls->certificate, path_read, ""}, config.tls->certificate_at, "tls.certificate"});
     needs.push_back({PathNeed{config.tls->private_key, path_read, ""}, config.tls->private_key_at, "tls.private_key"});
