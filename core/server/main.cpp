@@ -117,10 +117,10 @@ int serve(int argc, char** argv) {
   }
   raise_descriptor_limit(config.max_sessions);
   unsigned cores = std::max(1u, std::thread::hardware_concurrency());
-  const unsigned blocking_threads = std::max(2u, cores);
-  const unsigned digest_threads = std::max(1u, cores / 2);
-  asio::thread_pool blocking(blocking_threads);
-  asio::thread_pool digests(digest_threads);
+  // The pools' threads start only once ferryd is confined (below), so that they inherit the
+  // confinement: until then nothing is posted to them.
+  asio::thread_pool blocking(0);
+  asio::thread_pool digests(0);
   auto runtime = std::make_shared<ferry::ServerRuntime>(config, blocking, digests);
   // Opened before privileges are dropped: the log may live where only root writes. --check
   // only asks whether it could be.
@@ -152,7 +152,7 @@ int serve(int argc, char** argv) {
     // Last: what start-up needed (binding, loading, root) is done. I/O threads start later
     // and inherit it.
     if (error.empty() && config.confine) {
-      error = ferry::Confinement::process().apply(*state, {{&blocking, blocking_threads}, {&digests, digest_threads}});
+      error = ferry::Confinement::process().apply(*state);
     } else if (error.empty()) {
       ferry::log_warning("confinement off (server.confine = false): ferryd can reach every file, port and system "
                          "call its user can");
@@ -161,6 +161,9 @@ int serve(int argc, char** argv) {
       std::cerr << "ferryd: " << error << "\n";
       return exit_failure;
     }
+    std::vector<std::thread> pool_threads;
+    for (unsigned i = 0; i < std::max(2u, cores); ++i) pool_threads.emplace_back([&blocking] { blocking.attach(); });
+    for (unsigned i = 0; i < std::max(1u, cores / 2); ++i) pool_threads.emplace_back([&digests] { digests.attach(); });
     server.on_reload([previous = file_config](const ferry::ServerState& running, std::string& why) mutable {
       return ferry::reload_generation(running, previous, why);
     });
@@ -170,8 +173,7 @@ int serve(int argc, char** argv) {
     // Blocking work still queued must not resume sessions while they are torn down.
     blocking.stop();
     digests.stop();
-    blocking.join();
-    digests.join();  // a running digest stops at its next chunk: its session was closed
+    for (std::thread& thread : pool_threads) thread.join();  // a running digest stops at its next chunk
   }
   return code;
 }

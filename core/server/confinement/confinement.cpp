@@ -6,14 +6,8 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 
-#include <asio/post.hpp>
-#include <asio/thread_pool.hpp>
-#include <chrono>
-#include <condition_variable>
 #include <ctime>
 #include <filesystem>
-#include <memory>
-#include <mutex>
 
 #include "server/confinement/landlock.hpp"
 #include "server/confinement/seccomp.hpp"
@@ -95,38 +89,6 @@ std::string option_at(const PluginConfig& config, const std::string& key) {
   return config.options.config_file + ":" + std::to_string(config.line);
 }
 
-// Runs `restrict` once on every thread of each pool: every task waits until all have
-// started, so no thread can take two.
-std::string confine_pools(const landlock::Ruleset& ruleset, const std::vector<PoolThreads>& pools) {
-  struct Rendezvous {
-    std::mutex mutex;
-    std::condition_variable changed;
-    unsigned total = 0;
-    unsigned arrived = 0;
-    std::string error;
-  };
-  auto rendezvous = std::make_shared<Rendezvous>();
-  for (const PoolThreads& p : pools) rendezvous->total += p.threads;
-  for (const PoolThreads& p : pools) {
-    for (unsigned i = 0; i < p.threads; ++i) {
-      asio::post(*p.pool, [rendezvous, &ruleset] {
-        std::string error = ruleset.restrict_calling_thread();
-        std::unique_lock lock(rendezvous->mutex);
-        if (!error.empty() && rendezvous->error.empty()) rendezvous->error = error;
-        ++rendezvous->arrived;
-        rendezvous->changed.notify_all();
-        rendezvous->changed.wait(lock, [&] { return rendezvous->arrived >= rendezvous->total; });
-      });
-    }
-  }
-  std::unique_lock lock(rendezvous->mutex);
-  if (!rendezvous->changed.wait_for(lock, std::chrono::seconds(30),
-                                    [&] { return rendezvous->arrived >= rendezvous->total; })) {
-    return "Landlock: the worker threads did not all take the confinement within 30 s";
-  }
-  return rendezvous->error;
-}
-
 std::size_t thread_count() {
   std::size_t count = 0;
   if (DIR* dir = ::opendir("/proc/self/task")) {
@@ -178,7 +140,7 @@ Confinement& Confinement::process() {
   return confinement;
 }
 
-std::string Confinement::apply(const ServerState& state, const std::vector<PoolThreads>& pools) {
+std::string Confinement::apply(const ServerState& state) {
   const Config& config = state.config;
   std::vector<ConfinementNeed> needs = core_confinement_needs(config, state.plugins->plugin_dir());
   for (const ConfinementNeed& need : state.plugins->confinement_needs()) needs.push_back(need);
@@ -214,16 +176,12 @@ std::string Confinement::apply(const ServerState& state, const std::vector<PoolT
     if (abi < 2) {
       log_warning("confinement: Landlock ABI ", abi, " refuses every rename between directories (EXDEV)");
     }
-    const std::size_t threads = thread_count();
-    std::size_t expected = 1;
-    for (const PoolThreads& p : pools) expected += p.threads;
-    if (threads > expected) {
-      log_warning("confinement: ", threads - expected, " thread(s) started by a library or plugin before "
+    if (const std::size_t threads = thread_count(); threads > 1) {
+      log_warning("confinement: ", threads - 1, " thread(s) started by a library or plugin before "
                   "confinement are not confined by Landlock");
     }
     if (std::string error = ruleset.make(abi, rules); !error.empty()) return "confinement: " + error;
     if (std::string error = ruleset.restrict_calling_thread(); !error.empty()) return "confinement: " + error;
-    if (std::string error = confine_pools(ruleset, pools); !error.empty()) return "confinement: " + error;
     grants_ = std::move(grants);
     paths_confined_ = true;
     ports_confined_ = ruleset.handles_network();

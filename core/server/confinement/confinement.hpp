@@ -11,10 +11,6 @@
 #include "ferry/plugin.hpp"
 #include "server/config.hpp"
 
-namespace asio {
-class thread_pool;
-}
-
 namespace ferry {
 
 struct ServerState;
@@ -33,21 +29,16 @@ std::vector<ConfinementNeed> core_confinement_needs(const Config& config, const 
 // A plugin's own paths (its descriptor's confinement_paths), positioned at their keys.
 std::vector<ConfinementNeed> plugin_confinement_needs(const PluginConfig& config, std::vector<PathNeed> needs);
 
-// A pool whose threads exist already and must be confined too, and how many it has.
-struct PoolThreads {
-  asio::thread_pool* pool;
-  unsigned threads;
-};
-
 class Confinement {
  public:
   // The process's confinement (one per process: Landlock and seccomp are).
   static Confinement& process();
 
-  // Confines the process for `state`: the calling thread, every thread of `pools`, and all
-  // threads started later. Logs what it did. Returns "" or why it failed (ferryd must then
-  // stop: it is half confined).
-  std::string apply(const ServerState& state, const std::vector<PoolThreads>& pools);
+  // Confines the process for `state`: the calling thread and every thread started later
+  // (up to Landlock ABI 7 a thread confines only itself; ferryd starts its other threads
+  // afterwards, so that all share one Landlock domain). Logs what it did. Returns "" or why
+  // it failed (ferryd must then stop: it may be half confined).
+  std::string apply(const ServerState& state);
 
   // For a reload: "" when the confinement (if any) allows each of `needs` and the passive
   // ports of `config`; else "FILE:LINE:COLUMN: ... needs a restart" for the first that it

@@ -1,7 +1,7 @@
 // Landlock through its raw system calls (no library): a ruleset of the paths and TCP ports
-// ferryd may use once started, and its enforcement on a thread. Up to ABI 7 a thread can
-// confine only itself (threads it starts afterwards inherit the confinement), so the
-// caller applies the one ruleset on every thread that exists at that moment.
+// ferryd may use once started, and its enforcement. Up to ABI 7 a thread can confine only
+// itself (threads it starts afterwards inherit the confinement): ferryd confines its main
+// thread before it starts any other.
 #pragma once
 
 #include <cstdint>
