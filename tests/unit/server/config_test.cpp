@@ -212,3 +212,16 @@ TEST_CASE("who to run as and the [log] table", "[config]") {
         "c:2:10: 'format' must be \"text\" or \"json\"");
   CHECK(parse_config("[log]\nlevel = \"debug\"\n" + std::string(minimal), "c").error == "c:2:1: unknown key 'log.level'");
 }
+
+TEST_CASE("server.confine is on by default, false turns it off, and anything else is refused", "[config]") {
+  auto defaults = parse_config(minimal, "c");
+  REQUIRE(defaults.config);
+  CHECK(defaults.config->confine);
+  auto off = parse_config(with_server("confine = false\npassive_ports = [40000, 40009]\nplugin_dir = \"p\""), "c");
+  REQUIRE(off.config);
+  CHECK_FALSE(off.config->confine);
+  // Where a reload under confinement points when it refuses them.
+  CHECK(off.config->passive_ports_at == "c:3:17");
+  CHECK(off.config->plugin_dir_at == "c:4:14");
+  CHECK(parse_config(with_server("confine = \"yes\""), "c").error == "c:2:11: 'confine' must be true or false");
+}
