@@ -88,6 +88,7 @@ std::string to_toml(const Config& c) {
   out += "passive_ports = [" + std::to_string(c.passive_port_min) + ", " + std::to_string(c.passive_port_max) + "]\n";
   out += "passive_address = " + quoted(c.passive_address) + "\n";
   out += "plugin_dir = " + quoted(c.plugin_dir) + "\n";
+  out += std::string("confine = ") + (c.confine ? "true" : "false") + "\n";
   if (c.tls) {
     out += "[tls]\n";
     out += "certificate = " + quoted(c.tls->certificate) + "\n";
@@ -195,6 +196,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
              c.ban_window == config.ban_window && c.ban_duration == config.ban_duration);
   FUZZ_CHECK(c.passive_port_min == config.passive_port_min && c.passive_port_max == config.passive_port_max);
   FUZZ_CHECK(c.passive_address == config.passive_address && c.plugin_dir == config.plugin_dir);
+  FUZZ_CHECK(c.confine == config.confine);
   FUZZ_CHECK(c.tls.has_value() == config.tls.has_value());
   if (c.tls) {
     FUZZ_CHECK(c.tls->certificate == config.tls->certificate && c.tls->private_key == config.tls->private_key);
