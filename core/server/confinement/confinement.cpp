@@ -24,8 +24,9 @@ namespace fs = std::filesystem;
 // The path as the kernel resolves it (symbolic links followed as far as it exists).
 std::string canonical(const std::string& path) {
   std::error_code ec;
-  fs::path out = fs::weakly_canonical(fs::absolute(path, ec), ec);
-  return ec ? fs::path(path).lexically_normal().string() : out.string();
+  const fs::path absolute = fs::absolute(path, ec).lexically_normal();
+  fs::path out = fs::weakly_canonical(absolute, ec);
+  return ec ? absolute.string() : out.string();
 }
 
 bool beneath(const std::string& path, const std::string& dir) {

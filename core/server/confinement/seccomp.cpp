@@ -44,6 +44,7 @@ const char* const allowed[] = {
     "readlink", "readlinkat", "statfs", "mkdir", "mkdirat", "unlinkat", "renameat", "chmod", "fchmod", "fchmodat",
     "utimensat", "ftruncate", "fdatasync", "flock", "fcntl",
     "getcwd",  // not measured: std::filesystem::absolute() of a relative path on reload
+    "access", "faccessat", "faccessat2",  // not measured: realpath() of a path with ".." on reload
     // zero-copy transfers: sendfile for downloads, splice through a pipe for uploads
     "sendfile", "splice", "pipe2",
     // sockets: accept loops, passive listeners, active-mode connects, TCP options
