@@ -48,7 +48,7 @@ const char* const allowed[] = {
     // zero-copy transfers: sendfile for downloads, splice through a pipe for uploads
     "sendfile", "splice", "pipe2",
     // sockets: accept loops, passive listeners, active-mode connects, TCP options
-    "socket", "bind", "listen", "accept", "accept4", "connect", "getsockname", "getpeername", "setsockopt",
+    "bind", "listen", "accept", "accept4", "connect", "getsockname", "getpeername", "setsockopt",
     "getsockopt", "sendto", "recvfrom", "shutdown", "poll",
     "sendmsg", "recvmsg",  // not measured: Asio's path for a sequence of several buffers
     // Asio's event loops, timers and wake-ups; the I/O threads' polling (sched_yield)
@@ -136,6 +136,12 @@ std::string install(std::string& summary) {
   if (rc != 0) return rule_error("clone", rc);
   rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
   if (rc != 0) return rule_error("clone3", rc);
+  // socket: TCP over IPv4 and IPv6, and Unix sockets for a plugin's local database; no
+  // netlink, packet or other families.
+  for (int family : {AF_INET, AF_INET6, AF_UNIX}) {
+    rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_EQ, static_cast<scmp_datum_t>(family)));
+    if (rc != 0) return rule_error("socket", rc);
+  }
   // ioctl: non-blocking mode and readable bytes (Asio), is-a-terminal (the log), and the
   // supervisor's own two requests.
   for (unsigned long request : {static_cast<unsigned long>(FIONBIO), static_cast<unsigned long>(FIONREAD),
@@ -168,8 +174,8 @@ std::string install(std::string& summary) {
   const int notify_fd = seccomp_notify_fd(ctx);
   if (notify_fd < 0) return "seccomp: the filter has no notification descriptor";
   std::thread(supervise, notify_fd, request, response).detach();
-  summary = "seccomp allow-list of " + std::to_string(count + 2) + " system calls (and ioctl: " +
-            "FIONBIO, FIONREAD, TCGETS)";
+  summary = "seccomp allow-list of " + std::to_string(count + 3) + " system calls (socket: IPv4, IPv6, Unix; " +
+            "clone: threads; ioctl: FIONBIO, FIONREAD, TCGETS)";
   return {};
 }
 
