@@ -154,10 +154,12 @@ std::string install(std::string& summary) {
   }
 #if defined(__SANITIZE_ADDRESS__)
   // ASan's leak check at exit stops the world: a tracer task (clone without CLONE_THREAD)
-  // attaches to every thread with ptrace, after making the process dumpable again. Only in
-  // sanitizer builds; a release ferryd can do none of it.
+  // attaches to every thread with ptrace, after making the process dumpable again; each new
+  // thread gets an alternate signal stack. Only in sanitizer builds; a release ferryd can do
+  // none of it.
   for (const char* name : {"clone", "ptrace", "wait4", "waitid", "prctl", "kill", "sched_getaffinity",
-                           "process_vm_readv"}) {
+                           "process_vm_readv", "sigaltstack", "getppid", "getrlimit", "prlimit64", "mincore",
+                           "socket"}) {
     rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, seccomp_syscall_resolve_name(name), 0);
     if (rc != 0 && rc != -EEXIST) return rule_error(name, rc);
   }
