@@ -167,8 +167,10 @@ std::string Confinement::apply(const ServerState& state) {
                 at.files_only ? " (its files)" : "");
     }
 #if defined(__SANITIZE_ADDRESS__)
-    // The leak check at exit reads the process's own /proc entries (sanitizer builds only).
-    rules.paths.push_back({"/proc/self", landlock::fs_read_file | landlock::fs_read_dir});
+    // The leak check at exit reads the process's /proc entries from a tracer task of its own
+    // (sanitizer builds only). A rule on /proc/PID would not hold: procfs makes those inodes
+    // afresh.
+    rules.paths.push_back({"/proc", landlock::fs_read_file | landlock::fs_read_dir});
 #endif
     const std::uint16_t min = config.passive_port_min, max = config.passive_port_max;
     for (std::uint32_t port = min; port <= max; ++port) rules.bind_ports.push_back(static_cast<std::uint16_t>(port));
