@@ -194,7 +194,7 @@ std::string Confinement::apply(const ServerState& state) {
               (ports_confined_ ? ", TCP bind to ports " + std::to_string(min) + "-" + std::to_string(max) +
                                      " and ephemeral, connect to ports >= 1024"
                                : ", TCP ports unrestricted (ABI < 4)") +
-              (ruleset.scoped() ? ", signals and abstract sockets scoped" : "") + ")";
+              (ruleset.scoped() ? ", signals scoped" : "") + ")";
   }
   // No core dumps, no ptrace by other processes of this user, no /proc/PID/mem for them.
   if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) return "confinement: prctl(PR_SET_DUMPABLE): cannot turn core dumps off";

@@ -41,7 +41,6 @@ constexpr int rule_path_beneath = 1;
 constexpr int rule_net_port = 2;
 constexpr std::uint64_t net_bind_tcp = 1ULL << 0;
 constexpr std::uint64_t net_connect_tcp = 1ULL << 1;
-constexpr std::uint64_t scope_abstract_unix_socket = 1ULL << 0;
 constexpr std::uint64_t scope_signal = 1ULL << 1;
 
 std::string errno_text(const std::string& what) { return what + ": " + std::strerror(errno); }
@@ -66,7 +65,8 @@ std::string Ruleset::make(int abi, const Rules& rules) {
   abi_ = abi;
   handled_fs_ = fs_rights_of(abi);
   handled_net_ = abi >= 4 ? net_bind_tcp | net_connect_tcp : 0;
-  scoped_ = abi >= 6 ? (scope_abstract_unix_socket | scope_signal) : 0;
+  // Signals only: systemd's notification socket ($NOTIFY_SOCKET) may be an abstract one.
+  scoped_ = abi >= 6 ? scope_signal : 0;
   RulesetAttr attr{handled_fs_, handled_net_, scoped_};
   // Older ABIs take the structure only as far as they know it.
   const std::size_t size = abi >= 6 ? sizeof attr : abi >= 4 ? 2 * sizeof(std::uint64_t) : sizeof(std::uint64_t);
