@@ -29,7 +29,9 @@
 
 namespace ferry {
 
-inline constexpr std::uint32_t plugin_api_version = 7;  // 7: PluginDescriptor::confinement_paths
+// 6: plugin kinds by table, Identity's home and read-only flag, optional I/O hints,
+// PluginDescriptor::confinement_paths (one bump for all of them).
+inline constexpr std::uint32_t plugin_api_version = 6;
 
 // What a plugin makes. The server knows each kind by a row of its kind table
 // (core/server/plugin_kinds.cpp): its name, its config table, what it does with the object.
@@ -167,7 +169,7 @@ class FERRY_INTERFACE FileProvider : public PluginObject {
 };
 
 // ---------------------------------------------------------------------------------------
-// Confinement (API 7). After start-up ferryd confines itself (Landlock, `server.confine`):
+// Confinement (API 6). After start-up ferryd confines itself (Landlock, `server.confine`):
 // from then on it can open only the paths its configuration needs. A plugin says which of
 // its paths it needs, from its options, before create() runs, so that a SIGHUP naming a
 // path outside them is refused ("needs a restart") instead of failing half-way.
@@ -198,7 +200,7 @@ struct PluginDescriptor {
   // Validates the options and builds the object, or returns nullptr and sets *error
   // (a message naming the config file, line and key; see OptionReader).
   PluginObject* (*create)(const PluginOptions& options, std::string* error) noexcept;
-  // Optional (API 7): the files and directories the object that `options` would create needs
+  // Optional (API 6): the files and directories the object that `options` would create needs
   // after start-up. Must not touch them; options create() would refuse may give anything.
   // nullptr: the plugin needs no path of its own once ferryd is confined.
   std::vector<PathNeed> (*confinement_paths)(const PluginOptions& options) noexcept = nullptr;
