@@ -14,7 +14,6 @@ account, even from the same address, gets 522.
 
 import ftplib
 import hashlib
-import io
 import os
 import shutil
 import socket
@@ -239,32 +238,25 @@ class Ftps13Test(ServerTestCase):
                 bob = self.login_tls("bob", self.other_password, context)
                 bob.voidcmd("NOOP")
                 mark = self.server.log_mark()
-                stolen = self.retr_resuming(victim, bob.sock.session, context, "mine.txt")
-                self.assertEqual(stolen, b"")
-                self.assertTrue(victim.getresp().startswith("150"))
-                with self.assertRaises(ftplib.error_perm) as cm:
-                    victim.getresp()
-                self.assertTrue(str(cm.exception).startswith("522"), str(cm.exception))
+                self.assert_refused(victim, bob.sock.session, context)
                 self.assertIsNotNone(self.server.wait_for_log(r"resumed a session not of user alice", start=mark))
                 # A session whose connection logged out (REIN) is no longer alice's.
                 sibling.sendcmd("REIN")
-                stolen = self.retr_resuming(victim, sibling.sock.session, context, "mine.txt")
-                self.assertEqual(stolen, b"")
-                self.assertTrue(victim.getresp().startswith("150"))
-                with self.assertRaises(ftplib.error_perm) as cm:
-                    victim.getresp()
-                self.assertTrue(str(cm.exception).startswith("522"), str(cm.exception))
-                out = io.BytesIO()  # the victim's own session still works
-                port = ftplib.parse229(victim.sendcmd("EPSV"), victim.sock.getpeername())[1]
-                victim.putcmd("RETR mine.txt")
-                raw = socket.create_connection(("127.0.0.1", port), timeout=NET_TIMEOUT)
-                conn = context.wrap_socket(raw, server_hostname="127.0.0.1", session=victim.sock.session)
-                while chunk := conn.recv(65536):
-                    out.write(chunk)
-                conn.close()
+                self.assert_refused(victim, sibling.sock.session, context)
+                # The victim's own session still works.
+                got = self.retr_resuming(victim, victim.sock.session, context, "mine.txt")
                 self.assertTrue(victim.getresp().startswith("150"))
                 self.assertTrue(victim.voidresp().startswith("226"))
-                self.assertEqual(out.getvalue(), b"alice's file\n")
+                self.assertEqual(got, b"alice's file\n")
+
+    def assert_refused(self, control, session, context):
+        """RETR on `control` with a data connection resuming `session`: 150, no byte, 522."""
+        stolen = self.retr_resuming(control, session, context, "mine.txt")
+        self.assertEqual(stolen, b"")
+        self.assertTrue(control.getresp().startswith("150"))
+        with self.assertRaises(ftplib.error_perm) as cm:
+            control.getresp()
+        self.assertTrue(str(cm.exception).startswith("522"), str(cm.exception))
 
 
 if __name__ == "__main__":
