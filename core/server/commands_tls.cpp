@@ -27,7 +27,7 @@ asio::awaitable<bool> Session::start_control_tls() {
   // one is accepted for the same user from the same address (see TlsSessionOwners).
   if (!tls_token_) tls_token_ = state_->runtime->tls_owners.issue(peer_);
   if (!carry_session_token(ssl, &*tls_token_)) {
-    emit({.kind = EventKind::tls_failed,
+    emit({.kind = EventKind::tls_unavailable,
           .level = LogLevel::error,
           .peer = peer_text_,
           .reason = "no session token",

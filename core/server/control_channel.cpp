@@ -4,7 +4,6 @@
 #include <asio/ssl/stream.hpp>
 #include <asio/write.hpp>
 
-#include "server/data_channel.hpp"
 #include "server/with_timeout.hpp"
 
 namespace ferry {
@@ -74,9 +73,24 @@ asio::awaitable<std::error_code> ControlChannel::read_more() {
 }
 
 asio::awaitable<std::error_code> ControlChannel::write(std::string_view bytes, std::chrono::seconds timeout) {
-  if (!tls_) co_return co_await send_all(socket_, bytes, timeout);
-  auto [ec, n] = co_await with_timeout(asio::async_write(*tls_, asio::buffer(bytes), as_tuple_awaitable), timeout);
-  co_return ec;
+  if (tls_) {
+    auto [ec, n] = co_await with_timeout(asio::async_write(*tls_, asio::buffer(bytes), as_tuple_awaitable), timeout);
+    co_return ec;
+  }
+  // The socket is non-blocking: a reply usually fits at once; wait only on EAGAIN.
+  while (!bytes.empty()) {
+    std::error_code ec;
+    std::size_t n = socket_.write_some(asio::buffer(bytes.data(), bytes.size()), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+      auto [wait_ec] = co_await with_timeout(socket_.async_wait(asio::ip::tcp::socket::wait_write, as_tuple_awaitable),
+                                             timeout);
+      if (wait_ec) co_return wait_ec;
+      continue;
+    }
+    if (ec) co_return ec;
+    bytes.remove_prefix(n);
+  }
+  co_return std::error_code{};
 }
 
 void ControlChannel::write_now(std::string_view bytes) {

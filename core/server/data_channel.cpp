@@ -223,21 +223,6 @@ asio::awaitable<void> DataConnection::close() {
   pending_.reset();
 }
 
-asio::awaitable<std::error_code> send_all(tcp::socket& socket, std::span<const char> data,
-                                          std::chrono::seconds timeout) {
-  while (!data.empty()) {
-    std::error_code ec;
-    std::size_t n = socket.write_some(asio::buffer(data.data(), data.size()), ec);
-    if (ec == asio::error::would_block || ec == asio::error::try_again) {
-      if (auto wait_ec = co_await wait_ready(socket, tcp::socket::wait_write, timeout)) co_return wait_ec;
-      continue;
-    }
-    if (ec) co_return ec;
-    data = data.subspan(n);
-  }
-  co_return std::error_code{};
-}
-
 std::error_code DataConnection::try_send_file(int file_fd, std::uint64_t offset, std::uint64_t count,
                                              ByteCounter& sent) {
   while (count > 0) {

@@ -1,6 +1,5 @@
 // The data connection: a passive listener (PASV/EPSV) that admits only the control
-// connection's peer, the connection itself with its bounded-time transfers, and send_all,
-// which the control connection uses too.
+// connection's peer, and the connection itself with its bounded-time transfers.
 #pragma once
 
 #include <asio/awaitable.hpp>
@@ -110,11 +109,5 @@ class DataConnection {
   std::chrono::seconds timeout_;
   std::unique_ptr<asio::ssl::stream<asio::ip::tcp::socket&>> tls_;
 };
-
-// The control connection's writes. Takes a socket already in non-blocking mode: tries the
-// call directly and waits for the socket only on EAGAIN.
-// Writes all of `data`, failing with timed_out when the peer stalls for `timeout`.
-asio::awaitable<std::error_code> send_all(asio::ip::tcp::socket& socket, std::span<const char> data,
-                                          std::chrono::seconds timeout);
 
 }  // namespace ferry

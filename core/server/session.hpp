@@ -47,8 +47,6 @@ class Session {
   void force_close() { close(); }
   // The operator's abort: the transfer under way ends with 426 (nothing when there is none).
   void abort_transfer();
-  // What the live view shows of this session.
-  const SessionStatus& status() const noexcept { return status_; }
 
   // ---- command handlers (one per verb; families in commands_*.cpp) ----
   // login

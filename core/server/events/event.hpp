@@ -25,7 +25,8 @@ enum class EventKind : std::uint8_t {
   refused_tls_not_resumed,  // peer
   refused_file,          // user, path, reason: a provider's refusal
   tls_established,       // verb (TLS version), detail (cipher)
-  tls_failed,            // peer, reason; level error when ferryd itself failed
+  tls_failed,            // peer, reason: the client's handshake failed
+  tls_unavailable,       // peer, reason, detail: ferryd could not set TLS up
   login,                 // user, peer
   login_refused,         // user, peer, reason
   login_failed,          // user, peer, reason: the authenticator failed

@@ -31,7 +31,8 @@ std::string_view event_name(EventKind kind) noexcept {
     case EventKind::refused_tls_not_resumed:
     case EventKind::refused_file: return "refused";
     case EventKind::tls_established: return "tls";
-    case EventKind::tls_failed: return "tls_failed";
+    case EventKind::tls_failed:
+    case EventKind::tls_unavailable: return "tls_failed";
     case EventKind::login: return "login";
     case EventKind::login_refused: return "login_refused";
     case EventKind::login_failed: return "login_failed";
@@ -65,9 +66,8 @@ std::string describe(const Event& e) {
     case EventKind::refused_tls_not_resumed: return "refused a TLS data connection that did not resume the control session";
     case EventKind::refused_file: return text({e.user, ": ", e.path, ": ", e.reason});
     case EventKind::tls_established: return text({"TLS ", e.verb, " ", e.detail});
-    case EventKind::tls_failed:
-      // ferryd's own failure (error level) is a refusal; otherwise the client's handshake failed.
-      return e.level == LogLevel::error ? "TLS refused: " + e.detail : "TLS handshake failed: " + e.reason;
+    case EventKind::tls_failed: return "TLS handshake failed: " + e.reason;
+    case EventKind::tls_unavailable: return "TLS refused: " + e.detail;
     case EventKind::login: return text({"login ok: user ", e.user, " from ", e.peer});
     case EventKind::login_refused: return text({"login refused: ", e.reason, " (from ", e.peer, ")"});
     case EventKind::login_failed: return "login impossible: the authenticator failed: " + e.reason;
@@ -108,7 +108,8 @@ std::vector<LogField> log_fields(const Event& e) {
     case EventKind::refused_tls_not_resumed: return {{"peer", e.peer}, {"reason", "TLS session not resumed"}};
     case EventKind::refused_file: return {{"user", e.user}, {"path", e.path}, {"reason", e.reason}};
     case EventKind::tls_established: return {{"version", e.verb}};
-    case EventKind::tls_failed: return {{"peer", e.peer}, {"reason", e.reason}};
+    case EventKind::tls_failed:
+    case EventKind::tls_unavailable: return {{"peer", e.peer}, {"reason", e.reason}};
     case EventKind::login: return {{"user", e.user}, {"peer", e.peer}};
     case EventKind::login_refused:
     case EventKind::login_failed: return {{"user", e.user}, {"peer", e.peer}, {"reason", e.reason}};
