@@ -36,7 +36,6 @@ Session::Session(std::shared_ptr<ServerState> state, asio::ip::tcp::socket socke
       control_(std::move(socket)),
       watchdog_timer_(control_.get_executor()),
       id_(id),
-      stop_transfer_(control_.get_executor()),
       implicit_tls_(implicit_tls) {
   std::error_code ec;
   auto remote = control_.socket().remote_endpoint(ec);

@@ -179,7 +179,7 @@ class Session {
   // lost control connection too; any other command waits until the transfer is over.
   asio::awaitable<std::pair<TransferEnd, std::error_code>> watch_transfer(asio::awaitable<std::error_code> transfer);
   asio::awaitable<TransferEnd> watch_for_abort();
-  asio::awaitable<void> watch_for_stop();
+  asio::awaitable<void> watch_for_stop(asio::steady_timer& stop);
   asio::awaitable<void> reply_transfer_failed(TransferEnd end);
   asio::awaitable<std::error_code> send_data(ReadHandle& file, DataConnection& data, std::uint64_t offset,
                                              std::uint64_t size, ByteCounter& sent);
@@ -212,7 +212,7 @@ class Session {
   bool closing_ = false;
   bool transferring_ = false;
   std::pair<std::size_t, std::size_t> abort_line_{};  // where watch_for_abort() found ABOR in input_
-  asio::steady_timer stop_transfer_;  // cancelled by abort_transfer(): the operator's abort
+  asio::steady_timer* stop_transfer_ = nullptr;  // the running transfer's; abort_transfer() cancels it
   bool rearm_watchdog_ = false;  // the watchdog's wait was cancelled to move its deadline
   bool replying_ = false;        // reply() is writing output_
   std::shared_ptr<std::atomic<bool>> digest_stop_;  // set by close(): a running digest stops

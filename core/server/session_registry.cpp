@@ -41,7 +41,8 @@ void SessionStatus::tls(bool on) {
 
 void SessionStatus::begin_transfer(std::string_view verb, std::string_view path, bool incoming,
                                    std::optional<std::uint64_t> size, const ByteCounter& bytes) {
-  Transfer transfer{std::string(verb), std::string(path), incoming, size, &bytes, std::chrono::steady_clock::now()};
+  auto transfer = std::make_unique<Transfer>(
+      Transfer{std::string(verb), std::string(path), incoming, size, &bytes, std::chrono::steady_clock::now()});
   std::lock_guard lock(mutex_);
   transfer_ = std::move(transfer);
 }

@@ -12,6 +12,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -82,7 +83,7 @@ class SessionStatus {
     const ByteCounter* bytes;
     std::chrono::steady_clock::time_point started;
   };
-  std::optional<Transfer> transfer_;
+  std::unique_ptr<Transfer> transfer_;  // while one runs: an idle session holds none
 };
 
 // Shows a transfer in its session's live view for as long as it exists.

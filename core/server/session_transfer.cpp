@@ -106,10 +106,14 @@ std::uint64_t Session::take_restart_offset() noexcept { return std::exchange(res
 
 asio::awaitable<std::pair<Session::TransferEnd, std::error_code>> Session::watch_transfer(
     asio::awaitable<std::error_code> transfer) {
+  // The operator's abort cancels this timer; it lives in this frame, only while a transfer
+  // runs (an idle session holds none).
+  asio::steady_timer stop(control_.get_executor(), std::chrono::steady_clock::time_point::max());
+  stop_transfer_ = &stop;
   transferring_ = true;
-  stop_transfer_.expires_at(std::chrono::steady_clock::time_point::max());
-  auto result = co_await (std::move(transfer) || watch_for_abort() || watch_for_stop());
+  auto result = co_await (std::move(transfer) || watch_for_abort() || watch_for_stop(stop));
   transferring_ = false;
+  stop_transfer_ = nullptr;
   if (result.index() == 0) co_return std::pair{TransferEnd::done, std::get<0>(result)};
   if (result.index() == 2) co_return std::pair{TransferEnd::stopped, std::error_code{}};
   if (std::get<1>(result) == TransferEnd::aborted) control_.input().erase(abort_line_.first, abort_line_.second);  // answered
@@ -118,10 +122,10 @@ asio::awaitable<std::pair<Session::TransferEnd, std::error_code>> Session::watch
 
 // Ends when the operator stops the transfer (abort_transfer cancels the wait); when the
 // transfer ends first, the operator cancels this wait instead, and its result is dropped.
-asio::awaitable<void> Session::watch_for_stop() { co_await stop_transfer_.async_wait(as_tuple_awaitable); }
+asio::awaitable<void> Session::watch_for_stop(asio::steady_timer& stop) { co_await stop.async_wait(as_tuple_awaitable); }
 
 void Session::abort_transfer() {
-  if (transferring_) stop_transfer_.cancel();
+  if (stop_transfer_) stop_transfer_->cancel();
 }
 
 // Other commands stay queued until the transfer is over (RFC 959 allows either), but an
