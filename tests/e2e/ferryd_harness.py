@@ -130,8 +130,9 @@ class FerryServer:
                  password=None, passive_ports=None, log_level="info", mounts=None,
                  auth_extra="", image_source=IMAGE_SOURCE, image_mtime=IMAGE_MTIME,
                  data_timeout=20, keep_dir=False, login_timeout=30, idle_timeout=60, allow_root=True,
-                 auth_plugin="auth_file", fixture_plugins=False):
+                 auth_plugin="auth_file", fixture_plugins=False, wrapper=()):
         self.listen = list(listen)
+        self.wrapper = list(wrapper)  # a command ferryd runs under, e.g. a sandbox
         self.auth_plugin = auth_plugin
         # With the test fixtures (tests/fixtures) beside the real plugins in plugin_dir.
         self.fixture_plugins = fixture_plugins
@@ -212,7 +213,7 @@ class FerryServer:
     def start(self):
         if self.dir is None:
             self.write_files()
-        args = [FERRYD, "--config", self.config_path, "--log-level", self.log_level]
+        args = self.wrapper + [FERRYD, "--config", self.config_path, "--log-level", self.log_level]
         for a in self.listen:
             args += ["--listen", a]
         self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,

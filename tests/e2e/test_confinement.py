@@ -14,7 +14,7 @@ import socket
 import tempfile
 import unittest
 
-from ferryd_harness import FerryServer, close_quietly, toml_str
+from ferryd_harness import FIXTURE_DIR, FerryServer, close_quietly, toml_str
 
 ATTEMPTS_RE = re.compile(r"escape attempts: shadow=(\S+) beside=(\S+) write=(\S+) execve=(\S+) connect=(\S+)")
 
@@ -51,7 +51,7 @@ class ConfinementTest(unittest.TestCase):
             self.addCleanup(self.listener.close)
         self.port = self.listener.getsockname()[1] if self.listener else 1
 
-    def start(self, confine):
+    def start(self, confine, wrapper=()):
         mounts = (
             '[[mount]]\npath = "/"\nplugin = "fs_local"\n'
             f"root = {toml_str(self.root)}\nwritable = true\n\n"
@@ -59,7 +59,7 @@ class ConfinementTest(unittest.TestCase):
             '[[mount]]\npath = "/probe"\nplugin = "escape_attempts"\n'
             f"root = {toml_str(self.root)}\nbeside = {toml_str(self.beside)}\n"
             f"outside = {toml_str(self.outside)}\nport = {self.port}\n")
-        srv = FerryServer(mounts=mounts, fixture_plugins=True,
+        srv = FerryServer(mounts=mounts, fixture_plugins=True, wrapper=wrapper,
                           server_extra="" if confine else "confine = false\n")
         self.addCleanup(srv.cleanup)
         srv.start()
@@ -116,6 +116,20 @@ class ConfinementTest(unittest.TestCase):
         f.delete("sub/moved.bin")
         f.rmd("sub")
         self.assertEqual(os.listdir(self.root), [])
+        self.assertEqual(srv.stop(), 0)
+
+    def test_under_a_foreign_seccomp_listener_the_filter_still_applies_unlogged(self):
+        # A container supervisor may hold the one seccomp listener a task may have: ferryd's
+        # supervised filter is refused (EBUSY) and the same allow-list applies unsupervised.
+        srv = self.start(confine=True, wrapper=[os.path.join(FIXTURE_DIR, "seccomp_listener")])
+        self.assertIsNotNone(srv.wait_for_log(r"refused a supervised seccomp filter .*: calls off ferryd's seccomp "
+                                              r"allow-list fail with EPERM without a log line"), srv.log_text())
+        self.assertIsNotNone(srv.wait_for_log(r"confined: .*seccomp allow-list of \d+ system calls"), srv.log_text())
+        shadow, beside, write, execve, connect = self.attempt(srv)
+        self.assertEqual(execve, "EPERM")
+        self.assertEqual(write, "EACCES")
+        self.assertNotIn("refused system call", srv.log_text())
+        self.still_serves(srv)
         self.assertEqual(srv.stop(), 0)
 
     def test_unconfined_the_same_attempts_succeed(self):

@@ -341,6 +341,11 @@ class DebianPackagesTest(unittest.TestCase):
         pid = inside("systemctl show ferryd -p MainPID --value").stdout.strip()
         uid_line = inside(f"grep ^Uid: /proc/{pid}/status").stdout.split()
         self.assertEqual(uid_line[1:], [inside("id -u ferry").stdout.strip()] * 4)
+        # The unit's own filter lets ferryd confine itself further: its seccomp filter is
+        # stacked under systemd's (Landlock depends on what nspawn lets through).
+        journal = inside("journalctl -u ferryd --no-pager").stdout
+        self.assertIn("seccomp allow-list of", journal)
+        self.assertIn("Seccomp:\t2", inside(f"cat /proc/{pid}/status").stdout)
         inside("systemctl stop ferryd")
         journal = inside("journalctl -u ferryd --no-pager").stdout
         self.assertIn("info stopped", journal)

@@ -112,17 +112,16 @@ struct FilterDeleter {
 
 std::string rule_error(const char* what, int rc) { return std::string("seccomp: ") + what + ": " + std::strerror(-rc); }
 
-}  // namespace
-
-std::string install(std::string& summary) {
-  std::unique_ptr<void, FilterDeleter> filter(seccomp_init(SCMP_ACT_NOTIFY));
-  if (!filter) return "seccomp: cannot create a filter";
-  void* ctx = filter.get();
+// Every rule but the default action, which the caller chooses.
+std::string add_rules(void* ctx, std::size_t& count) {
   int rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
   if (rc != 0) return rule_error("TSYNC", rc);
   rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 1);
   if (rc != 0) return rule_error("no_new_privs", rc);
-  std::size_t count = 0;
+  // The kernel's own error when loading fails (EBUSY, EPERM...), not libseccomp's ECANCELED.
+  rc = seccomp_attr_set(ctx, SCMP_FLTATR_API_SYSRAWRC, 1);
+  if (rc != 0) return rule_error("raw errors", rc);
+  count = 0;
   for (const char* name : allowed) {
     const int number = seccomp_syscall_resolve_name(name);
     if (number == __NR_SCMP_ERROR) continue;  // not a system call on this architecture
@@ -165,20 +164,74 @@ std::string install(std::string& summary) {
     if (rc != 0 && rc != -EEXIST) return rule_error(name, rc);
   }
 #endif
+  return {};
+}
+
+std::string describe(std::size_t count) {
+  return "seccomp allow-list of " + std::to_string(count + 3) + " system calls (socket: IPv4, IPv6, Unix; " +
+         "clone: threads; ioctl: FIONBIO, FIONREAD, TCGETS)";
+}
+
+// The filter whose refusals a supervisor thread logs. Returns "" when loaded, or why not;
+// `unavailable` tells a kernel or sandbox without user notification from a real error.
+std::string install_supervised(std::string& summary, bool& unavailable) {
+  unavailable = false;
+  // User notification needs libseccomp's API level 5 (kernel 5.5, and seccomp(2) reachable:
+  // a service manager's own filter may refuse it, then libseccomp reports a lower level).
+  if (seccomp_api_get() < 5) {
+    unavailable = true;
+    return "no seccomp user notification here (libseccomp API level " + std::to_string(seccomp_api_get()) + ")";
+  }
+  std::unique_ptr<void, FilterDeleter> filter(seccomp_init(SCMP_ACT_NOTIFY));
+  if (!filter) {
+    unavailable = true;
+    return "seccomp: cannot create a filter with user notification";
+  }
+  std::size_t count = 0;
+  if (std::string error = add_rules(filter.get(), count); !error.empty()) return error;
   seccomp_notif* request = nullptr;
   seccomp_notif_resp* response = nullptr;
-  rc = seccomp_notify_alloc(&request, &response);
+  int rc = seccomp_notify_alloc(&request, &response);
   if (rc != 0) return rule_error("notification buffers", rc);
-  rc = seccomp_load(ctx);
+  rc = seccomp_load(filter.get());
   if (rc != 0) {
     seccomp_notify_free(request, response);
-    return rule_error("load", rc);
+    // Typically EBUSY: a filter above ferryd (a container's supervisor) holds the one
+    // listener a process may have. libseccomp 2.5.4 may report another errno for it
+    // (EFAULT, from a probe it made before), so any refusal here tries the plain filter.
+    unavailable = true;
+    return std::string("the kernel refused a supervised seccomp filter (") + std::strerror(-rc) +
+           "; a container's supervisor may hold the one seccomp listener a process may have)";
   }
-  const int notify_fd = seccomp_notify_fd(ctx);
+  const int notify_fd = seccomp_notify_fd(filter.get());
   if (notify_fd < 0) return "seccomp: the filter has no notification descriptor";
   std::thread(supervise, notify_fd, request, response).detach();
-  summary = "seccomp allow-list of " + std::to_string(count + 3) + " system calls (socket: IPv4, IPv6, Unix; " +
-            "clone: threads; ioctl: FIONBIO, FIONREAD, TCGETS)";
+  summary = describe(count);
+  return {};
+}
+
+// The same list where no supervisor can be had: calls off it fail with EPERM, unlogged.
+std::string install_silent(std::string& summary) {
+  std::unique_ptr<void, FilterDeleter> filter(seccomp_init(SCMP_ACT_ERRNO(EPERM)));
+  if (!filter) return "seccomp: cannot create a filter";
+  std::size_t count = 0;
+  if (std::string error = add_rules(filter.get(), count); !error.empty()) return error;
+  if (int rc = seccomp_load(filter.get()); rc != 0) return rule_error("load", rc);
+  summary = describe(count);
+  return {};
+}
+
+}  // namespace
+
+std::string install(std::string& summary) {
+  bool unavailable = false;
+  std::string error = install_supervised(summary, unavailable);
+  if (error.empty() || !unavailable) return error;
+  if (std::string fallback = install_silent(summary); !fallback.empty()) {
+    return fallback + " (and " + error + "); a service manager's own filter may refuse seccomp(2): allow it " +
+           "(systemd: SystemCallFilter=seccomp) or set server.confine = false";
+  }
+  log_warning("confinement: ", error, ": calls off ferryd's seccomp allow-list fail with EPERM without a log line");
   return {};
 }
 
