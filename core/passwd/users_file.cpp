@@ -304,6 +304,89 @@ UsersFileResult load_users_file(const std::string& path) {
   return parse_users(text, path);
 }
 
+namespace {
+
+// `old_text` with `user`'s line replaced (the first one; later duplicates, which would make
+// the file invalid, are dropped) or appended at the end; every other line as it is.
+std::string with_user_line(std::string_view old_text, std::string_view user, std::string_view hash, bool& replaced) {
+  const std::string new_line = std::string(user) + ":" + std::string(hash);
+  std::string new_text;
+  replaced = false;
+  for_each_line(old_text, [&](unsigned, std::string_view line) {
+    if (!is_ignored_line(line)) {
+      const std::string_view t = trim(line);
+      if (t.substr(0, t.find(':')) == user) {
+        // The optional fields after the old hash stay (see optional_fields).
+        const auto hash_end = t.find(':', t.find(':') + 1);
+        const std::string_view kept = hash_end == std::string_view::npos ? std::string_view() : t.substr(hash_end);
+        if (!replaced) new_text += new_line + std::string(kept) + "\n";
+        replaced = true;
+        return;
+      }
+    }
+    new_text.append(line);
+    new_text += '\n';
+  });
+  if (!replaced) new_text += new_line + "\n";
+  return new_text;
+}
+
+// Writes `text` to a temporary file beside `path` and renames it over `path`, durably. The
+// replacement keeps the old file's owner and group (`old`, when it `existed`) where it
+// can, and gets `mode`. Returns "" or what failed; `notes` gets what changed.
+std::string replace_file(const std::string& path, const std::string& text, bool existed, const struct stat& old,
+                         mode_t mode, std::vector<std::string>& notes) {
+  std::string temp = path + ".tmp.XXXXXX";
+  const int fd = ::mkstemp(temp.data());
+  if (fd < 0) return temp + ": " + errno_text(errno);
+  auto abandon = [&](const std::string& what) {
+    const std::string message = what + ": " + errno_text(errno);
+    ::close(fd);
+    ::unlink(temp.c_str());
+    return message;
+  };
+  if (existed) {
+    if (::geteuid() == 0) {
+      if (::fchown(fd, old.st_uid, old.st_gid) != 0) return abandon(temp);
+    } else {
+      // Not root: the file becomes the caller's; its group can stay if the caller is in it.
+      if (old.st_gid != ::getegid()) {
+        [[maybe_unused]] const int ignored = ::fchown(fd, static_cast<uid_t>(-1), old.st_gid);
+      }
+      struct stat now {};
+      if (::fstat(fd, &now) != 0) return abandon(temp);
+      if (now.st_uid != old.st_uid || now.st_gid != old.st_gid) {
+        notes.push_back(path + ": now owned by " + std::to_string(now.st_uid) + ":" + std::to_string(now.st_gid) +
+                        " (was " + std::to_string(old.st_uid) + ":" + std::to_string(old.st_gid) +
+                        "; only root can keep the owner)");
+      }
+    }
+  }
+  // After fchown, which may clear bits; fchmod is not narrowed by the umask.
+  if (::fchmod(fd, mode) != 0) return abandon(temp);
+  if (!write_all(fd, text)) return abandon(temp);
+  if (::fsync(fd) != 0) return abandon(temp);
+  if (::close(fd) != 0) {
+    const std::string message = temp + ": " + errno_text(errno);
+    ::unlink(temp.c_str());
+    return message;
+  }
+  if (::rename(temp.c_str(), path.c_str()) != 0) {
+    const std::string message = path + ": " + errno_text(errno);
+    ::unlink(temp.c_str());
+    return message;
+  }
+  // Make the rename itself durable. A failure here does not undo the update: ignore it.
+  const int dir_fd = ::open(directory_of(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd >= 0) {
+    ::fsync(dir_fd);
+    ::close(dir_fd);
+  }
+  return {};
+}
+
+}  // namespace
+
 SetUserResult set_user(const std::string& given_path, std::string_view user, std::string_view hash) {
   auto failure = [](std::string error) { return SetUserResult{std::move(error), {}}; };
   if (!valid_user_name(user)) return failure("invalid user name '" + std::string(user) + "'");
@@ -322,30 +405,8 @@ SetUserResult set_user(const std::string& given_path, std::string_view user, std
   const bool existed = read_file(path, old_text, error, &error_number, &old_st);
   if (!existed && error_number != ENOENT) return failure(error);
 
-  // Copy every line as it is, replacing the user's line (the first one; later duplicates,
-  // which would make the file invalid, are dropped) or appending it at the end.
-  const std::string new_line = std::string(user) + ":" + std::string(hash);
-  std::string new_text;
-  bool replaced = false;
-  for_each_line(old_text, [&](unsigned, std::string_view line) {
-    if (!is_ignored_line(line)) {
-      const std::string_view t = trim(line);
-      if (t.substr(0, t.find(':')) == user) {
-        // The optional fields after the old hash stay (see optional_fields).
-        const auto hash_end = t.find(':', t.find(':') + 1);
-        const std::string_view kept = hash_end == std::string_view::npos ? std::string_view() : t.substr(hash_end);
-        if (!replaced) new_text += new_line + std::string(kept) + "\n";
-        replaced = true;
-        return;
-      }
-    }
-    new_text.append(line);
-    new_text += '\n';
-  });
-  if (!replaced) new_text += new_line + "\n";
-
   SetUserResult result;
-  result.replaced = replaced;
+  const std::string new_text = with_user_line(old_text, user, hash, result.replaced);
   // The replacement must stay readable by whoever read the old file (e.g. ferryd after
   // dropping to server.user, on SIGHUP): same owner and group, same mode — except that a
   // users file is never wider than 0640. A new file is the caller's, 0600.
@@ -358,52 +419,8 @@ SetUserResult set_user(const std::string& given_path, std::string_view user, std
                              " (a users file is never writable by its group, nor open to others)");
     }
   }
-
-  std::string temp = path + ".tmp.XXXXXX";
-  const int fd = ::mkstemp(temp.data());
-  if (fd < 0) return failure(temp + ": " + errno_text(errno));
-  auto abandon = [&](const std::string& what) {
-    const std::string message = what + ": " + errno_text(errno);
-    ::close(fd);
-    ::unlink(temp.c_str());
-    return failure(message);
-  };
-  if (existed) {
-    if (::geteuid() == 0) {
-      if (::fchown(fd, old_st.st_uid, old_st.st_gid) != 0) return abandon(temp);
-    } else {
-      // Not root: the file becomes the caller's; its group can stay if the caller is in it.
-      if (old_st.st_gid != ::getegid()) {
-        [[maybe_unused]] const int ignored = ::fchown(fd, static_cast<uid_t>(-1), old_st.st_gid);
-      }
-      struct stat new_st {};
-      if (::fstat(fd, &new_st) != 0) return abandon(temp);
-      if (new_st.st_uid != old_st.st_uid || new_st.st_gid != old_st.st_gid) {
-        result.notes.push_back(path + ": now owned by " + std::to_string(new_st.st_uid) + ":" +
-                               std::to_string(new_st.st_gid) + " (was " + std::to_string(old_st.st_uid) + ":" +
-                               std::to_string(old_st.st_gid) + "; only root can keep the owner)");
-      }
-    }
-  }
-  // After fchown, which may clear bits; fchmod is not narrowed by the umask.
-  if (::fchmod(fd, mode) != 0) return abandon(temp);
-  if (!write_all(fd, new_text)) return abandon(temp);
-  if (::fsync(fd) != 0) return abandon(temp);
-  if (::close(fd) != 0) {
-    const std::string message = temp + ": " + errno_text(errno);
-    ::unlink(temp.c_str());
-    return failure(message);
-  }
-  if (::rename(temp.c_str(), path.c_str()) != 0) {
-    const std::string message = path + ": " + errno_text(errno);
-    ::unlink(temp.c_str());
-    return failure(message);
-  }
-  // Make the rename itself durable. A failure here does not undo the update: ignore it.
-  const int dir_fd = ::open(directory_of(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir_fd >= 0) {
-    ::fsync(dir_fd);
-    ::close(dir_fd);
+  if (error = replace_file(path, new_text, existed, old_st, mode, result.notes); !error.empty()) {
+    return failure(error);
   }
   return result;
 }

@@ -80,6 +80,30 @@ asio::awaitable<void> Session::cmd_stor(std::string_view arg) { co_await receive
 asio::awaitable<void> Session::cmd_appe(std::string_view arg) { co_await receive_file(arg, WriteMode::append); }
 asio::awaitable<void> Session::cmd_stou(std::string_view arg) { co_await receive_file(arg, WriteMode::unique); }
 
+namespace {
+
+// What an upload is called: in the log, and in STOU's replies.
+struct UploadNames {
+  const char* verb;         // STOR, APPE or STOU
+  std::string written;      // the file's path as written (STOU may have picked another name)
+  std::string unique_path;  // STOU's reply: the bare name in the current directory, else the path
+};
+
+UploadNames upload_names(WriteMode mode, const std::string& path, const std::string& final_name,
+                         const std::string& cwd) {
+  UploadNames names;
+  names.verb = mode == WriteMode::append ? "APPE" : mode == WriteMode::unique ? "STOU" : "STOR";
+  const std::string_view parent = vfs::parent_path(path);
+  names.written = final_name.empty() ? path : std::string(parent) + (parent == "/" ? "" : "/") + final_name;
+  // RFC 1123 4.1.2.9: STOU's reply names the file's path: its bare name in the current
+  // directory, the whole path elsewhere ("STOU sub/x" may write /sub/x.1, not x.1).
+  names.unique_path =
+      vfs::parent_path(names.written) == cwd ? std::string(vfs::base_name(names.written)) : names.written;
+  return names;
+}
+
+}  // namespace
+
 asio::awaitable<void> Session::receive_file(std::string_view arg, WriteMode mode) {
   std::uint64_t offset = take_restart_offset();
   if (mode == WriteMode::replace && offset > 0) mode = WriteMode::resume;
@@ -91,37 +115,20 @@ asio::awaitable<void> Session::receive_file(std::string_view arg, WriteMode mode
     co_return;
   }
   if (!co_await data_connection_possible()) co_return;
-  auto open_job = [fs = *fs_, p = *path, mode, offset] { return fs.open_write(p, mode, offset); };
-  auto opened = co_await run_blocking(state_->blocking, std::move(open_job));
-  if (!opened) {
-    if (mode == WriteMode::resume && opened.error().status == Status::not_supported) {
-      // RFC 3659 5.4: a restart marker the server cannot honour is 554.
-      std::string text = "Restart offset " + std::to_string(offset) + " refused: " + opened.error().message + ".";
-      co_await reply(554, text);
-    } else {
-      co_await reply_error(opened.error(), name);  // STOU without a name: the one tried
-    }
-    co_return;
-  }
-  std::shared_ptr<WriteHandle> file = std::move(opened.value());
+  std::shared_ptr<WriteHandle> file = co_await open_upload(*path, name, mode, offset);
+  if (!file) co_return;
   auto data = co_await open_data_connection();
   if (!data) co_return;
-  std::string final_name = file->final_name();
-  const char* verb = mode == WriteMode::append ? "APPE" : mode == WriteMode::unique ? "STOU" : "STOR";
-  // STOU may have picked another name: log the file that was really written.
-  std::string written = final_name.empty() ? *path : std::string(vfs::parent_path(*path)) +
-                                                         (vfs::parent_path(*path) == "/" ? "" : "/") + final_name;
-  // RFC 1123 4.1.2.9: STOU's reply names the file's path: its bare name in the current
-  // directory, the whole path elsewhere ("STOU sub/x" may write /sub/x.1, not x.1).
-  std::string unique_path = vfs::parent_path(written) == cwd_ ? std::string(vfs::base_name(written)) : written;
+  const std::string final_name = file->final_name();
+  const UploadNames names = upload_names(mode, *path, final_name, cwd_);
   // Reply texts are built outside co_await: g++ 12 mishandles a ?: temporary inside one.
-  std::string opening = mode != WriteMode::unique ? std::string("Ok to send data.") : "FILE: " + unique_path;
+  std::string opening = mode != WriteMode::unique ? std::string("Ok to send data.") : "FILE: " + names.unique_path;
   if (!co_await begin_transfer(*data, opening)) co_return;
 
   auto started = std::chrono::steady_clock::now();
   suspend_idle_timeout();
   Received received;
-  LiveTransfer live(status_, verb, written, true, std::nullopt, received.bytes);
+  LiveTransfer live(status_, names.verb, names.written, true, std::nullopt, received.bytes);
   auto [end, ec] = co_await watch_transfer(receive_data(*file, *data, received));
   co_await data->close();
   touch();
@@ -132,12 +139,10 @@ asio::awaitable<void> Session::receive_file(std::string_view arg, WriteMode mode
       return 0;
     };
     co_await run_blocking(state_->blocking, std::move(discard_job));
-    std::string why = end == TransferEnd::aborted        ? "aborted by the client"
-                      : end == TransferEnd::stopped      ? "aborted by the operator"
-                      : end == TransferEnd::control_lost ? "control connection lost"
-                      : ec                               ? "data connection: " + ec.message()
-                                                         : received.failure.message;
-    log_transfer(verb, written, received.bytes, started, why);
+    std::string why = end != TransferEnd::done ? transfer_end_reason(end)
+                      : ec                     ? "data connection: " + ec.message()
+                                               : received.failure.message;
+    log_transfer(names.verb, names.written, received.bytes, started, why);
     if (end != TransferEnd::done) {
       co_await reply_transfer_failed(end);
     } else if (ec) {
@@ -154,14 +159,29 @@ asio::awaitable<void> Session::receive_file(std::string_view arg, WriteMode mode
   };
   auto committed = co_await run_blocking(state_->blocking, std::move(commit_job));
   if (!committed) {
-    log_transfer(verb, written, received.bytes, started, committed.error().message);
+    log_transfer(names.verb, names.written, received.bytes, started, committed.error().message);
     co_await reply_error(committed.error(), arg);
     co_return;
   }
-  log_transfer(verb, written, received.bytes, started, {});
-  std::string done = mode == WriteMode::unique && !final_name.empty() ? "Transfer complete: " + unique_path
+  log_transfer(names.verb, names.written, received.bytes, started, {});
+  std::string done = mode == WriteMode::unique && !final_name.empty() ? "Transfer complete: " + names.unique_path
                                                                      : std::string("Transfer complete.");
   co_await reply(226, done);
+}
+
+asio::awaitable<std::shared_ptr<WriteHandle>> Session::open_upload(const std::string& path, std::string_view name,
+                                                                   WriteMode mode, std::uint64_t offset) {
+  auto open_job = [fs = *fs_, p = path, mode, offset] { return fs.open_write(p, mode, offset); };
+  auto opened = co_await run_blocking(state_->blocking, std::move(open_job));
+  if (opened) co_return std::shared_ptr<WriteHandle>(std::move(opened.value()));
+  if (mode == WriteMode::resume && opened.error().status == Status::not_supported) {
+    // RFC 3659 5.4: a restart marker the server cannot honour is 554.
+    std::string text = "Restart offset " + std::to_string(offset) + " refused: " + opened.error().message + ".";
+    co_await reply(554, text);
+  } else {
+    co_await reply_error(opened.error(), name);  // STOU without a name: the one tried
+  }
+  co_return nullptr;
 }
 
 asio::awaitable<std::error_code> Session::receive_data(WriteHandle& file, DataConnection& data,

@@ -70,29 +70,36 @@ asio::awaitable<void> Session::cmd_pass(std::string_view arg) {
   };
   auto result = co_await run_blocking(state_->blocking, std::move(login_job));
   if (result) {
-    fs_.emplace(state_->mounts, result->name, result->home, result->read_only);
-    if (tls_token_) state_->runtime->tls_owners.set_user(*tls_token_, result->name);
-    if (control_.is_tls()) send_session_ticket(control_.tls_handle());  // owned now: see defer_session_tickets
-    cwd_ = result->home;
-    status_.user(result->name);
-    status_.cwd(cwd_);
-    touch();
-    emit({.kind = EventKind::login, .peer = peer_text_, .user = result->name});
-    co_await reply(230, "Login successful.");
-    co_return;
-  }
-  if (result.error().status != Status::permission_denied) {
+    co_await begin_logged_in(*result);
+  } else if (result.error().status != Status::permission_denied) {
     // The authenticator itself failed (its users file, a directory server...): not the
     // client's fault, so no failed login and no ban; the client may try again later.
     emit({.kind = EventKind::login_failed, .level = LogLevel::error, .peer = peer_text_, .user = user,
           .reason = result.error().message});
     co_await reply(421, "Login service unavailable, try again later.");
     close();
-    co_return;
+  } else {
+    co_await refuse_login(user, result.error().message, answer_refusal_at);
   }
+}
+
+asio::awaitable<void> Session::begin_logged_in(const Identity& identity) {
+  fs_.emplace(state_->mounts, identity.name, identity.home, identity.read_only);
+  if (tls_token_) state_->runtime->tls_owners.set_user(*tls_token_, identity.name);
+  if (control_.is_tls()) send_session_ticket(control_.tls_handle());  // owned now: see defer_session_tickets
+  cwd_ = identity.home;
+  status_.user(identity.name);
+  status_.cwd(cwd_);
+  touch();
+  emit({.kind = EventKind::login, .peer = peer_text_, .user = identity.name});
+  co_await reply(230, "Login successful.");
+}
+
+asio::awaitable<void> Session::refuse_login(const std::string& user, const std::string& reason,
+                                            std::chrono::steady_clock::time_point answer_at) {
   ++failed_logins_;
   emit({.kind = EventKind::login_refused, .level = LogLevel::warning, .peer = peer_text_, .user = user,
-        .reason = result.error().message});
+        .reason = reason});
   if (state_->bans.record_failure(peer_)) {
     emit({.kind = EventKind::ban,
           .level = LogLevel::warning,
@@ -100,7 +107,8 @@ asio::awaitable<void> Session::cmd_pass(std::string_view arg) {
           .count = state_->config.ban_failures,
           .seconds = static_cast<std::uint32_t>(state_->config.ban_duration)});
   }
-  asio::steady_timer pause(control_.get_executor(), answer_refusal_at);
+  // Every refusal takes as long, found or not: timing tells no names.
+  asio::steady_timer pause(control_.get_executor(), answer_at);
   co_await pause.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
   if (failed_logins_ >= state_->config.max_login_failures) {
     co_await reply(421, "Too many failed logins, closing control connection.");

@@ -234,11 +234,8 @@ asio::awaitable<void> Session::cmd_retr(std::string_view arg) {
   co_await data->close();
   touch();
   if (end != TransferEnd::done || ec) {
-    log_transfer("RETR", *path, sent, started,
-                 end == TransferEnd::aborted   ? "aborted by the client"
-                 : end == TransferEnd::stopped ? "aborted by the operator"
-                 : ec                          ? ec.message()
-                                               : "control connection lost");
+    const bool data_failed = ec && (end == TransferEnd::done || end == TransferEnd::control_lost);
+    log_transfer("RETR", *path, sent, started, data_failed ? ec.message() : transfer_end_reason(end));
     co_await reply_transfer_failed(end);
     co_return;
   }

@@ -50,57 +50,39 @@ class Parser {
     return v;
   }
 
+  // [server]'s whole-number keys: the field each sets and the range it allows.
+  struct NumberKey {
+    std::string_view name;
+    unsigned Config::*field;
+    std::int64_t min, max;
+  };
+  static constexpr NumberKey server_numbers[] = {
+      {"workers", &Config::workers, 0, 256},
+      {"busy_poll_us", &Config::busy_poll_us, 0, 10000},
+      {"max_sessions", &Config::max_sessions, 1, 1'000'000},
+      {"max_sessions_per_ip", &Config::max_sessions_per_ip, 1, 1'000'000},
+      {"login_timeout", &Config::login_timeout, 1, 86400},
+      {"idle_timeout", &Config::idle_timeout, 1, 86400},
+      {"data_timeout", &Config::data_timeout, 1, 86400},
+      {"shutdown_timeout", &Config::shutdown_timeout, 0, 86400},
+      {"max_login_failures", &Config::max_login_failures, 1, 1000},
+      {"ban_failures", &Config::ban_failures, 1, 1'000'000},
+      {"ban_window", &Config::ban_window, 1, 86400 * 30},
+      {"ban_duration", &Config::ban_duration, 0, 86400 * 365},
+  };
+
   void server(const toml::table& table, Config& config) {
     for (auto&& [key, node] : table) {
       std::string_view k = key.str();
-      if (k == "listen") {
-        const toml::array* list = node.as_array();
-        if (!list) fail(node.source(), "'listen' must be an array of \"host:port\" strings");
-        config.listen.clear();
-        listen_given_ = true;
-        for (const toml::node& item : *list) {
-          auto address = parse_listen_address(string(item, "listen"));
-          if (!address) fail(item.source(), "'listen' entries must look like \"127.0.0.1:2121\" or \"[::1]:2121\"");
-          claim(*address, item.source());
-          config.listen.push_back(*address);
-        }
-        if (config.listen.empty()) fail(node.source(), "'listen' must name at least one address");
-      } else if (k == "workers") {
-        config.workers = static_cast<unsigned>(integer(node, k, 0, 256));
-      } else if (k == "busy_poll_us") {
-        config.busy_poll_us = static_cast<unsigned>(integer(node, k, 0, 10000));
+      if (const NumberKey* number = find_number(k)) {
+        config.*number->field = static_cast<unsigned>(integer(node, k, number->min, number->max));
+      } else if (k == "listen") {
+        server_listen(node, config);
       } else if (k == "banner") {
         config.banner = string(node, k);
         if (config.banner.find_first_of("\r\n") != std::string::npos) fail(node.source(), "'banner' must be one line");
-      } else if (k == "max_sessions") {
-        config.max_sessions = static_cast<unsigned>(integer(node, k, 1, 1'000'000));
-      } else if (k == "max_sessions_per_ip") {
-        config.max_sessions_per_ip = static_cast<unsigned>(integer(node, k, 1, 1'000'000));
-      } else if (k == "login_timeout") {
-        config.login_timeout = static_cast<unsigned>(integer(node, k, 1, 86400));
-      } else if (k == "idle_timeout") {
-        config.idle_timeout = static_cast<unsigned>(integer(node, k, 1, 86400));
-      } else if (k == "data_timeout") {
-        config.data_timeout = static_cast<unsigned>(integer(node, k, 1, 86400));
-      } else if (k == "shutdown_timeout") {
-        config.shutdown_timeout = static_cast<unsigned>(integer(node, k, 0, 86400));
-      } else if (k == "max_login_failures") {
-        config.max_login_failures = static_cast<unsigned>(integer(node, k, 1, 1000));
-      } else if (k == "ban_failures") {
-        config.ban_failures = static_cast<unsigned>(integer(node, k, 1, 1'000'000));
-      } else if (k == "ban_window") {
-        config.ban_window = static_cast<unsigned>(integer(node, k, 1, 86400 * 30));
-      } else if (k == "ban_duration") {
-        config.ban_duration = static_cast<unsigned>(integer(node, k, 0, 86400 * 365));
       } else if (k == "passive_ports") {
-        const toml::array* range = node.as_array();
-        if (!range || range->size() != 2) fail(node.source(), "'passive_ports' must be [first, last]");
-        auto first = integer(*range->get(0), k, 1024, 65535);
-        auto last = integer(*range->get(1), k, 1024, 65535);
-        if (first > last) fail(node.source(), "'passive_ports' first port is above the last");
-        config.passive_port_min = static_cast<std::uint16_t>(first);
-        config.passive_port_max = static_cast<std::uint16_t>(last);
-        config.passive_ports_at = at(node.source());
+        passive_ports(node, config);
       } else if (k == "passive_address") {
         config.passive_address = string(node, k);
         in_addr a{};
@@ -124,6 +106,38 @@ class Parser {
         fail(key.source(), "unknown key 'server." + std::string(k) + "'");
       }
     }
+  }
+
+  static const NumberKey* find_number(std::string_view name) {
+    for (const NumberKey& key : server_numbers) {
+      if (key.name == name) return &key;
+    }
+    return nullptr;
+  }
+
+  void server_listen(const toml::node& node, Config& config) {
+    const toml::array* list = node.as_array();
+    if (!list) fail(node.source(), "'listen' must be an array of \"host:port\" strings");
+    config.listen.clear();
+    listen_given_ = true;
+    for (const toml::node& item : *list) {
+      auto address = parse_listen_address(string(item, "listen"));
+      if (!address) fail(item.source(), "'listen' entries must look like \"127.0.0.1:2121\" or \"[::1]:2121\"");
+      claim(*address, item.source());
+      config.listen.push_back(*address);
+    }
+    if (config.listen.empty()) fail(node.source(), "'listen' must name at least one address");
+  }
+
+  void passive_ports(const toml::node& node, Config& config) const {
+    const toml::array* range = node.as_array();
+    if (!range || range->size() != 2) fail(node.source(), "'passive_ports' must be [first, last]");
+    auto first = integer(*range->get(0), "passive_ports", 1024, 65535);
+    auto last = integer(*range->get(1), "passive_ports", 1024, 65535);
+    if (first > last) fail(node.source(), "'passive_ports' first port is above the last");
+    config.passive_port_min = static_cast<std::uint16_t>(first);
+    config.passive_port_max = static_cast<std::uint16_t>(last);
+    config.passive_ports_at = at(node.source());
   }
 
   bool boolean(const toml::node& node, std::string_view key) const {

@@ -8,6 +8,7 @@
 #include <cxxopts.hpp>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 #include <thread>
 
 #include "server/config.hpp"
@@ -42,7 +43,16 @@ void raise_descriptor_limit(unsigned max_sessions) {
   }
 }
 
-int serve(int argc, char** argv) {
+// What the command line asks for, once parsed.
+struct CommandLine {
+  std::string config;
+  std::vector<std::string> listen;  // --listen: replaces server.listen
+  bool check = false;
+};
+
+// Returns the exit code when ferryd is done already (help, version, a usage error), or
+// nothing to go on with `out` filled.
+std::optional<int> parse_command_line(int argc, char** argv, CommandLine& out) {
   cxxopts::Options options("ferryd", "ferry FTP server");
   options.add_options()
       ("config", "configuration file", cxxopts::value<std::string>()->default_value(FERRY_DEFAULT_CONFIG))
@@ -79,102 +89,125 @@ int serve(int argc, char** argv) {
     return exit_usage;
   }
   ferry::set_log_level(level);
+  out.config = args["config"].as<std::string>();
+  if (args.count("listen")) out.listen = args["listen"].as<std::vector<std::string>>();
+  out.check = args.count("check") > 0;
+  return std::nullopt;
+}
 
-  auto loaded = ferry::load_config(args["config"].as<std::string>());
+// --listen replaces server.listen; each address must be valid and overlap no other listener.
+std::string override_listen(ferry::Config& config, const std::vector<std::string>& texts) {
+  if (texts.empty()) return {};
+  config.listen.clear();
+  for (const std::string& text : texts) {
+    auto address = ferry::parse_listen_address(text);
+    if (!address) return "--listen " + text + ": expected HOST:PORT, e.g. 127.0.0.1:2121 or [::1]:2121";
+    std::vector<ferry::ListenAddress> taken = config.listen;
+    if (config.tls) taken.insert(taken.end(), config.tls->implicit_listen.begin(), config.tls->implicit_listen.end());
+    for (const ferry::ListenAddress& other : taken) {
+      if (ferry::listen_conflict(*address, other)) {
+        return "--listen " + text + " overlaps " + ferry::to_string(other) + ": only one of them can listen";
+      }
+    }
+    config.listen.push_back(*address);
+  }
+  return {};
+}
+
+// The worker pools for blocking plugin calls and digests. Their threads start only once
+// ferryd is confined, so that they inherit the confinement: until then nothing is posted
+// to them. Stopped before the sessions are torn down, so that no queued work resumes one.
+class WorkerPools {
+ public:
+  asio::thread_pool blocking{0};
+  asio::thread_pool digests{0};
+
+  void start(unsigned cores) {
+    for (unsigned i = 0; i < std::max(2u, cores); ++i) threads_.emplace_back([this] { blocking.attach(); });
+    for (unsigned i = 0; i < std::max(1u, cores / 2); ++i) threads_.emplace_back([this] { digests.attach(); });
+  }
+  void stop() {
+    blocking.stop();
+    digests.stop();
+    for (std::thread& thread : threads_) thread.join();  // a running digest stops at its next chunk
+    threads_.clear();
+  }
+  ~WorkerPools() { stop(); }
+
+ private:
+  std::vector<std::thread> threads_;
+};
+
+// Start-up's privileged part, in this order: bind every listener, drop root, then confine
+// (last: binding, loading and root are done; the I/O threads start later and inherit it).
+std::string bind_and_confine(ferry::Server& server, const ferry::Config& config, const ferry::RunAs& run_as,
+                             const ferry::ServerState& state) {
+  std::string error = server.bind(config.listen);
+  if (error.empty() && config.tls) error = server.bind(config.tls->implicit_listen, true);
+  if (error.empty()) error = ferry::drop_privileges(run_as);
+  if (!error.empty()) return error;
+  if (config.confine) return ferry::Confinement::process().apply(state);
+  ferry::log_warning("confinement off (server.confine = false): ferryd can reach every file, port and system call "
+                     "its user can");
+  return {};
+}
+
+int serve(int argc, char** argv) {
+  CommandLine command_line;
+  if (auto done = parse_command_line(argc, argv, command_line)) return *done;
+  auto loaded = ferry::load_config(command_line.config);
   if (!loaded.config) {
     std::cerr << "ferryd: " << loaded.error << "\n";
     return exit_usage;
   }
   const ferry::Config file_config = *loaded.config;  // before --listen: what a reload compares with
   ferry::Config config = file_config;
-  if (args.count("listen")) {
-    config.listen.clear();
-    for (const std::string& text : args["listen"].as<std::vector<std::string>>()) {
-      auto address = ferry::parse_listen_address(text);
-      if (!address) {
-        std::cerr << "ferryd: --listen " << text << ": expected HOST:PORT, e.g. 127.0.0.1:2121 or [::1]:2121\n";
-        return exit_usage;
-      }
-      std::vector<ferry::ListenAddress> taken = config.listen;
-      if (config.tls) taken.insert(taken.end(), config.tls->implicit_listen.begin(), config.tls->implicit_listen.end());
-      for (const ferry::ListenAddress& other : taken) {
-        if (ferry::listen_conflict(*address, other)) {
-          std::cerr << "ferryd: --listen " << text << " overlaps " << ferry::to_string(other)
-                    << ": only one of them can listen\n";
-          return exit_usage;
-        }
-      }
-      config.listen.push_back(*address);
-    }
-  }
-
-  ferry::set_log_format(config.log.format);
-
   ferry::RunAs run_as;
-  if (std::string error = ferry::plan_privileges(config, run_as); !error.empty()) {
+  std::string error = override_listen(config, command_line.listen);
+  if (error.empty()) {
+    ferry::set_log_format(config.log.format);
+    error = ferry::plan_privileges(config, run_as);
+  }
+  if (!error.empty()) {
     std::cerr << "ferryd: " << error << "\n";
     return exit_usage;
   }
   raise_descriptor_limit(config.max_sessions);
-  unsigned cores = std::max(1u, std::thread::hardware_concurrency());
-  // The pools' threads start only once ferryd is confined (below), so that they inherit the
-  // confinement: until then nothing is posted to them.
-  asio::thread_pool blocking(0);
-  asio::thread_pool digests(0);
-  auto runtime = std::make_shared<ferry::ServerRuntime>(config, blocking, digests);
+  WorkerPools pools;
+  auto runtime = std::make_shared<ferry::ServerRuntime>(config, pools.blocking, pools.digests);
   // Opened before privileges are dropped: the log may live where only root writes. --check
   // only asks whether it could be.
-  const bool check_only = args.count("check") > 0;
-  if (std::string error = check_only ? ferry::TransferLog::check(config.log.xferlog)
-                                     : runtime->transfer_log.open(config.log.xferlog);
-      !error.empty()) {
+  error = command_line.check ? ferry::TransferLog::check(config.log.xferlog)
+                             : runtime->transfer_log.open(config.log.xferlog);
+  if (!error.empty()) {
     std::cerr << "ferryd: " << config.log.xferlog_at << ": [log] xferlog: " << error << "\n";
     return exit_usage;
   }
-  std::string error;
   auto state = ferry::build_generation(config, runtime, error);
   if (!state) {
     std::cerr << "ferryd: " << error << "\n";
     return exit_usage;
   }
-  if (args.count("check")) {
+  if (command_line.check) {
     std::cout << "ferryd: " << config.file << ": configuration OK\n";
     return 0;
   }
 
-  unsigned workers = config.workers == 0 ? cores : config.workers;
-  int code = exit_failure;
-  {
-    ferry::Server server(state, workers);
-    error = server.bind(config.listen);
-    if (error.empty() && config.tls) error = server.bind(config.tls->implicit_listen, true);
-    if (error.empty()) error = ferry::drop_privileges(run_as);
-    // Last: what start-up needed (binding, loading, root) is done. I/O threads start later
-    // and inherit it.
-    if (error.empty() && config.confine) {
-      error = ferry::Confinement::process().apply(*state);
-    } else if (error.empty()) {
-      ferry::log_warning("confinement off (server.confine = false): ferryd can reach every file, port and system "
-                         "call its user can");
-    }
-    if (!error.empty()) {
-      std::cerr << "ferryd: " << error << "\n";
-      return exit_failure;
-    }
-    std::vector<std::thread> pool_threads;
-    for (unsigned i = 0; i < std::max(2u, cores); ++i) pool_threads.emplace_back([&blocking] { blocking.attach(); });
-    for (unsigned i = 0; i < std::max(1u, cores / 2); ++i) pool_threads.emplace_back([&digests] { digests.attach(); });
-    server.on_reload([previous = file_config](const ferry::ServerState& running, std::string& why) mutable {
-      return ferry::reload_generation(running, previous, why);
-    });
-    ferry::log_info("ferryd ", FERRY_VERSION, " serving with ", workers, " I/O thread", workers == 1 ? "" : "s");
-    ferry::tell_systemd("READY=1\nSTATUS=serving");  // bound, privileges dropped, signals handled
-    code = server.run();
-    // Blocking work still queued must not resume sessions while they are torn down.
-    blocking.stop();
-    digests.stop();
-    for (std::thread& thread : pool_threads) thread.join();  // a running digest stops at its next chunk
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  const unsigned workers = config.workers == 0 ? cores : config.workers;
+  ferry::Server server(state, workers);
+  if (error = bind_and_confine(server, config, run_as, *state); !error.empty()) {
+    std::cerr << "ferryd: " << error << "\n";
+    return exit_failure;
   }
+  pools.start(cores);
+  server.on_reload([previous = file_config](const ferry::ServerState& running, std::string& why) mutable {
+    return ferry::reload_generation(running, previous, why);
+  });
+  ferry::log_info("ferryd ", FERRY_VERSION, " serving with ", workers, " I/O thread", workers == 1 ? "" : "s");
+  ferry::tell_systemd("READY=1\nSTATUS=serving");  // bound, privileges dropped, signals handled
+  const int code = server.run();
+  pools.stop();  // before the server and its sessions are torn down
   return code;
 }
 

@@ -134,6 +134,55 @@ std::optional<std::string> prompt(int tty, std::string_view text, bool& too_long
   return read_line(tty, too_long);
 }
 
+// Reads the new password: a line from standard input when it is not a terminal, else twice
+// from the terminal with echo off. False after saying why on stderr.
+bool read_new_password(const std::string& user, Secret& password) {
+  bool too_long = false;
+  if (!::isatty(STDIN_FILENO)) {
+    auto line = read_line(STDIN_FILENO, too_long);
+    if (!line) {
+      std::cerr << (too_long ? "ferryd passwd: password longer than " + std::to_string(max_password_length) +
+                                   " bytes\n"
+                             : std::string("ferryd passwd: no password on standard input\n"));
+      return false;
+    }
+    password.text = std::move(*line);
+  } else {
+    const int tty = ::open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
+    if (tty < 0) {
+      std::cerr << "ferryd passwd: /dev/tty: " << std::strerror(errno) << "\n";
+      return false;
+    }
+    Secret again;
+    auto first = prompt(tty, "New password for " + user + ": ", too_long);
+    if (first && first->empty()) {
+      ::close(tty);
+      std::cerr << "ferryd passwd: refusing an empty password\n";
+      return false;
+    }
+    if (first) {
+      password.text = std::move(*first);
+      auto second = prompt(tty, "Retype new password: ", too_long);
+      if (second) again.text = std::move(*second);
+      if (!second) first.reset();
+    }
+    ::close(tty);
+    if (!first) {
+      std::cerr << (too_long ? "ferryd passwd: password too long\n" : "ferryd passwd: no password entered\n");
+      return false;
+    }
+    if (password.text != again.text) {
+      std::cerr << "ferryd passwd: the passwords do not match; nothing changed\n";
+      return false;
+    }
+  }
+  if (password.text.empty()) {
+    std::cerr << "ferryd passwd: refusing an empty password\n";
+    return false;
+  }
+  return true;
+}
+
 constexpr const char* usage = "usage: ferryd passwd USERS_FILE USER\n";
 
 }  // namespace
@@ -154,52 +203,8 @@ int run_passwd_command(const std::vector<std::string>& args) {
               << "' (allowed: letters, digits, '.', '_', '-', '@')\n";
     return 2;
   }
-
   Secret password;
-  bool too_long = false;
-  if (!::isatty(STDIN_FILENO)) {
-    auto line = read_line(STDIN_FILENO, too_long);
-    if (!line) {
-      std::cerr << (too_long ? "ferryd passwd: password longer than " + std::to_string(max_password_length) +
-                                   " bytes\n"
-                             : std::string("ferryd passwd: no password on standard input\n"));
-      return 1;
-    }
-    password.text = std::move(*line);
-  } else {
-    const int tty = ::open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
-    if (tty < 0) {
-      std::cerr << "ferryd passwd: /dev/tty: " << std::strerror(errno) << "\n";
-      return 1;
-    }
-    Secret again;
-    auto first = prompt(tty, "New password for " + user + ": ", too_long);
-    if (first && first->empty()) {
-      ::close(tty);
-      std::cerr << "ferryd passwd: refusing an empty password\n";
-      return 1;
-    }
-    if (first) {
-      password.text = std::move(*first);
-      auto second = prompt(tty, "Retype new password: ", too_long);
-      if (second) again.text = std::move(*second);
-      if (!second) first.reset();
-    }
-    ::close(tty);
-    if (!first) {
-      std::cerr << (too_long ? "ferryd passwd: password too long\n" : "ferryd passwd: no password entered\n");
-      return 1;
-    }
-    if (password.text != again.text) {
-      std::cerr << "ferryd passwd: the passwords do not match; nothing changed\n";
-      return 1;
-    }
-  }
-  if (password.text.empty()) {
-    std::cerr << "ferryd passwd: refusing an empty password\n";
-    return 1;
-  }
-
+  if (!read_new_password(user, password)) return 1;
   const auto hash = passwd::hash_password(password.text);
   if (!hash) {
     std::cerr << "ferryd passwd: could not hash the password (libcrypt failed)\n";

@@ -48,7 +48,9 @@ class Session {
   // The operator's abort: the transfer under way ends with 426 (nothing when there is none).
   void abort_transfer();
 
-  // ---- command handlers (one per verb; families in commands_*.cpp) ----
+ private:
+  // ---- command handlers (one per verb; families in commands_*.cpp), private: only
+  // run_handler() calls them, after the command table's pre-checks ----
   // login
   asio::awaitable<void> cmd_user(std::string_view arg);
   asio::awaitable<void> cmd_pass(std::string_view arg);
@@ -106,7 +108,6 @@ class Session {
   asio::awaitable<void> cmd_prot(std::string_view arg);
   asio::awaitable<void> cmd_ccc(std::string_view arg);
 
- private:
   enum class ListingFormat { list, nlst, mlsd };
   // aborted: by the client's ABOR; stopped: by the operator (SessionRegistry::abort_transfer).
   enum class TransferEnd { done, aborted, stopped, control_lost };
@@ -130,6 +131,11 @@ class Session {
   // A banned address, at connect or at PASS on a connection opened before the ban: logs,
   // answers 421 and closes.
   asio::awaitable<void> refuse_banned();
+  // PASS's two outcomes: the session starts as `identity`, or a refusal (counted toward a
+  // ban, answered no sooner than `answer_at`, 421 after too many).
+  asio::awaitable<void> begin_logged_in(const Identity& identity);
+  asio::awaitable<void> refuse_login(const std::string& user, const std::string& reason,
+                                     std::chrono::steady_clock::time_point answer_at);
   void touch();  // pushes the idle deadline forward
   void set_deadline(std::chrono::steady_clock::time_point when);  // the watchdog's, earlier or later
   // While data flows or a digest is computed, the control connection is legitimately quiet.
@@ -173,6 +179,9 @@ class Session {
   asio::awaitable<void> send_over_data(const std::string& text);
   asio::awaitable<void> send_digest(std::string_view path_arg, digest::Algorithm algorithm, bool hash_style);
   asio::awaitable<void> receive_file(std::string_view arg, WriteMode mode);
+  // Opens the upload's file on the pool; replies the refusal itself (nullptr then).
+  asio::awaitable<std::shared_ptr<WriteHandle>> open_upload(const std::string& path, std::string_view name,
+                                                            WriteMode mode, std::uint64_t offset);
   std::uint64_t take_restart_offset() noexcept;
 
   // Runs a transfer while reading the control connection: ABOR cancels the transfer, a
@@ -181,6 +190,8 @@ class Session {
   asio::awaitable<TransferEnd> watch_for_abort();
   asio::awaitable<void> watch_for_stop(asio::steady_timer& stop);
   asio::awaitable<void> reply_transfer_failed(TransferEnd end);
+  // Why a transfer that did not end `done` ended, as the log says it.
+  static std::string transfer_end_reason(TransferEnd end);
   asio::awaitable<std::error_code> send_data(ReadHandle& file, DataConnection& data, std::uint64_t offset,
                                              std::uint64_t size, ByteCounter& sent);
   struct Received {

@@ -174,4 +174,14 @@ asio::awaitable<void> Session::reply_transfer_failed(TransferEnd end) {
   if (end == TransferEnd::aborted) co_await reply(226, "ABOR successful.");
 }
 
+std::string Session::transfer_end_reason(TransferEnd end) {
+  switch (end) {
+    case TransferEnd::aborted: return "aborted by the client";
+    case TransferEnd::stopped: return "aborted by the operator";
+    case TransferEnd::control_lost: return "control connection lost";
+    case TransferEnd::done: break;
+  }
+  return {};
+}
+
 }  // namespace ferry
