@@ -35,7 +35,8 @@ const char* usage =
     "       ferryd ban    [--config FILE] ADDRESS [SECONDS] ban an address\n"
     "       ferryd unban  [--config FILE] ADDRESS          lift a ban\n"
     "       ferryd reload [--config FILE]                  reload the configuration\n"
-    "The console's address comes from [admin] listen in the configuration. Credentials:\n"
+    "The console's address comes from [admin] listen in the configuration, or from\n"
+    "FERRY_CONSOLE=http://HOST:PORT. Credentials:\n"
     "FERRY_TOKEN (a bearer token), else FERRY_OPERATOR and FERRY_PASSWORD, else prompts.\n";
 
 struct Console {
@@ -179,6 +180,30 @@ void print_sessions(const json& data) {
 }
 
 std::optional<Console> find_console(const std::string& config_file, std::string& error) {
+  // FERRY_CONSOLE=http://HOST:PORT (or https://) names the console outright, e.g. one
+  // whose configuration says port 0.
+  if (const char* url = std::getenv("FERRY_CONSOLE"); url && *url) {
+    std::string text = url;
+    Console console;
+    console.tls = text.starts_with("https://");
+    if (!console.tls && !text.starts_with("http://")) {
+      error = "FERRY_CONSOLE must look like http://127.0.0.1:2180";
+      return std::nullopt;
+    }
+    text = text.substr(console.tls ? 8 : 7);
+    while (!text.empty() && text.back() == '/') text.pop_back();
+    auto address = parse_listen_address(text);
+    if (!address) {
+      error = "FERRY_CONSOLE must look like http://127.0.0.1:2180";
+      return std::nullopt;
+    }
+    console.host = address->host;
+    console.port = address->port;
+    if (auto loaded = load_config(config_file); loaded.config && loaded.config->tls) {
+      console.ca_file = loaded.config->tls->certificate;
+    }
+    return console;
+  }
   auto loaded = load_config(config_file);
   if (!loaded.config) {
     error = loaded.error;

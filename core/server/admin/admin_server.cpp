@@ -41,6 +41,20 @@ struct OnExit {
 template <class F>
 OnExit(F) -> OnExit<F>;
 
+// A refusal's bytes; the connection closes after it. (Made outside any co_await
+// expression: g++ 12 mis-moves temporaries there.)
+std::string error_bytes(int status, std::string_view text) {
+  HttpResponse response;
+  response.status = status;
+  response.body = "{\"error\":\"" + json_escape(text) + "\"}\n";
+  response.keep_alive = false;
+  return serialize(response);
+}
+
+// The TCP socket under a connection, plain or TLS.
+tcp::socket& raw_socket(tcp::socket& socket) { return socket; }
+tcp::socket& raw_socket(asio::ssl::stream<tcp::socket&>& stream) { return stream.next_layer(); }
+
 }  // namespace
 
 struct AdminServer::Impl : std::enable_shared_from_this<Impl> {
@@ -66,12 +80,11 @@ struct AdminServer::Impl : std::enable_shared_from_this<Impl> {
       }
       if (stopping) co_return;
       if (connections >= limits.connections) {
-        // Best effort, never waiting: the client learns why, the listener goes on.
-        static const std::string busy = serialize(HttpResponse{503, "application/json",
-                                                               "{\"error\":\"too many console connections\"}\n", {}, false});
-        std::error_code ignored;
-        socket.non_blocking(true, ignored);
-        socket.write_some(asio::buffer(busy), ignored);
+        // The client learns why, within a second at most; past as many refusals again at
+        // once, the connection just closes.
+        if (refusing < limits.connections) {
+          asio::co_spawn(acceptor.get_executor(), refuse_busy(std::move(socket)), asio::detached);
+        }
         continue;
       }
       asio::co_spawn(acceptor.get_executor(), run_connection(std::move(socket)), [](std::exception_ptr e) {
@@ -83,6 +96,14 @@ struct AdminServer::Impl : std::enable_shared_from_this<Impl> {
         }
       });
     }
+  }
+
+  asio::awaitable<void> refuse_busy(tcp::socket socket) {
+    auto self = shared_from_this();
+    ++refusing;
+    OnExit done{[this] { --refusing; }};
+    std::string bytes = error_bytes(503, "too many console connections");
+    if (co_await write(socket, std::move(bytes))) co_await linger(socket);
   }
 
   asio::awaitable<void> run_connection(tcp::socket socket) {
@@ -107,6 +128,24 @@ struct AdminServer::Impl : std::enable_shared_from_this<Impl> {
                                              limits.request_timeout);
     if (handshake) co_return;
     co_await serve(tls, peer);
+  }
+
+  // After a refusal: stop sending, and read what the client still sends for a moment
+  // before closing. Closing with unread data makes the kernel reset the connection,
+  // which can destroy the refusal before the client has read it.
+  template <class Stream>
+  asio::awaitable<void> linger(Stream& stream) {
+    tcp::socket& socket = raw_socket(stream);
+    std::error_code ignored;
+    socket.shutdown(tcp::socket::shutdown_send, ignored);
+    std::array<char, 4096> sink;
+    const auto deadline = Clock::now() + std::chrono::seconds(1);
+    for (std::size_t drained = 0; drained < 1024 * 1024;) {
+      auto [ec, n] = co_await with_timeout(socket.async_read_some(asio::buffer(sink), as_tuple_awaitable),
+                                           deadline);
+      if (ec) break;
+      drained += n;
+    }
   }
 
   template <class Stream>
@@ -136,8 +175,8 @@ struct AdminServer::Impl : std::enable_shared_from_this<Impl> {
                                              request_deadline ? *request_deadline : idle_deadline);
         if (ec == std::errc::timed_out) {
           if (request_deadline) {
-            co_await write(stream, serialize(HttpResponse{408, "application/json",
-                                                          "{\"error\":\"the request took too long\"}\n", {}, false}));
+            std::string bytes = error_bytes(408, "the request took too long");
+            co_await write(stream, std::move(bytes));
           }
           co_return;
         }
@@ -154,8 +193,8 @@ struct AdminServer::Impl : std::enable_shared_from_this<Impl> {
       }
       if (reader.state() == HttpRequestReader::State::bad) {
         log_debug("admin: ", peer.to_string(), ": ", reader.error_text());
-        co_await write(stream, serialize(HttpResponse{reader.error_status(), "application/json",
-                                                      "{\"error\":\"" + reader.error_text() + "\"}\n", {}, false}));
+        std::string bytes = error_bytes(reader.error_status(), reader.error_text());
+        if (co_await write(stream, std::move(bytes))) co_await linger(stream);
         co_return;
       }
       if (reader.state() != HttpRequestReader::State::done) co_return;
@@ -167,7 +206,8 @@ struct AdminServer::Impl : std::enable_shared_from_this<Impl> {
         co_return;
       }
       result.response.keep_alive = request.keep_alive && !stopping;
-      if (!co_await write(stream, serialize(result.response)) || !result.response.keep_alive) co_return;
+      std::string bytes = serialize(result.response);
+      if (!co_await write(stream, std::move(bytes)) || !result.response.keep_alive) co_return;
     }
   }
 
@@ -179,8 +219,8 @@ struct AdminServer::Impl : std::enable_shared_from_this<Impl> {
   template <class Stream>
   asio::awaitable<void> event_stream(Stream& stream, HttpResponse head) {
     if (streams >= limits.event_streams) {
-      co_await write(stream, serialize(HttpResponse{503, "application/json",
-                                                    "{\"error\":\"too many event streams\"}\n", {}, false}));
+      std::string bytes = error_bytes(503, "too many event streams");
+      co_await write(stream, std::move(bytes));
       co_return;
     }
     ++streams;
@@ -208,7 +248,8 @@ struct AdminServer::Impl : std::enable_shared_from_this<Impl> {
         next_tick = Clock::now() + stream_tick;
       }
       if (!out.empty()) {
-        if (!co_await write(stream, out)) co_return;
+        std::string bytes = std::exchange(out, {});
+        if (!co_await write(stream, std::move(bytes))) co_return;
         out.clear();
       }
       wake.expires_at(next_tick);
@@ -248,6 +289,7 @@ struct AdminServer::Impl : std::enable_shared_from_this<Impl> {
   // The admin thread's own state (the server's main I/O thread): no locks.
   unsigned connections = 0;
   unsigned streams = 0;
+  unsigned refusing = 0;  // connections past the limit being told so
   bool stopping = false;
   std::unordered_set<tcp::socket*> sockets;
   std::unordered_set<asio::steady_timer*> stream_timers;
