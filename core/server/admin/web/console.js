@@ -132,8 +132,9 @@ function renderSessions(data) {
     tls.append(el("span", s.tls ? "tag on" : "tag", s.tls ? "TLS" : "plain"));
     const transfer = el("td");
     if (s.transfer) transfer.append(transferCell(s.transfer));
-    const actions = el("td");
-    actions.className = "row";
+    const cell = el("td");
+    const actions = el("div", "row actions");
+    cell.append(actions);
     if (s.transfer) {
       const abort = el("button", "small danger abort", "Abort transfer");
       abort.addEventListener("click", () => act("DELETE", "/api/v1/sessions/" + s.id + "/transfer"));
@@ -142,7 +143,7 @@ function renderSessions(data) {
     const kick = el("button", "small danger kick", "Disconnect");
     kick.addEventListener("click", () => act("DELETE", "/api/v1/sessions/" + s.id));
     actions.append(kick);
-    tr.append(tls, transfer, actions);
+    tr.append(tls, transfer, cell);
     rows.push(tr);
   }
   body.replaceChildren(...rows);
