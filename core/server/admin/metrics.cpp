@@ -2,7 +2,7 @@
 #include "server/admin/metrics.hpp"
 
 #include <cmath>
-#include <cstdio>
+#include <charconv>
 
 #include "ferry/plugin.hpp"
 
@@ -12,11 +12,12 @@ namespace {
 
 constexpr auto relaxed = std::memory_order_relaxed;
 
+// The shortest text that reads back as `value` (0.05, not 0.050000000000000003).
 std::string number(double value) {
   if (std::isinf(value)) return "+Inf";
   char text[32];
-  std::snprintf(text, sizeof text, "%.17g", value);
-  return text;
+  auto [end, ec] = std::to_chars(text, text + sizeof text, value);
+  return ec == std::errc() ? std::string(text, end) : "NaN";
 }
 
 void head(std::string& out, const char* name, const char* type, const char* help) {
