@@ -10,6 +10,7 @@
 #include <asio/ip/tcp.hpp>
 #include <asio/read.hpp>
 #include <asio/ssl/context.hpp>
+#include <asio/ssl/host_name_verification.hpp>
 #include <asio/ssl/stream.hpp>
 #include <asio/write.hpp>
 #include <cstdio>
@@ -67,6 +68,8 @@ class Client {
       if (!console_.ca_file.empty()) context.load_verify_file(console_.ca_file, ec);
       context.set_verify_mode(asio::ssl::verify_peer);
       asio::ssl::stream<asio::ip::tcp::socket&> tls(socket, context);
+      tls.set_verify_callback(asio::ssl::host_name_verification(console_.host));
+      SSL_set_tlsext_host_name(tls.native_handle(), console_.host.c_str());
       tls.handshake(asio::ssl::stream_base::client);
       asio::write(tls, asio::buffer(request));
       asio::read(tls, asio::dynamic_buffer(response), ec);

@@ -37,6 +37,14 @@ class ConsoleApiTest(unittest.TestCase):
         if cls.server.operator_password in log or cls.server.password in log:
             raise AssertionError("a password appears in ferryd's log")
 
+    def session_gone(self, id, timeout=5.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if all(x["id"] != id for x in self.api.sessions()):
+                return True
+            time.sleep(0.05)
+        return False
+
     def ftp(self):
         f = self.server.ftp()
         self.addCleanup(close_quietly, f)
@@ -60,14 +68,9 @@ class ConsoleApiTest(unittest.TestCase):
         self.assertEqual(s["command"], "CWD")
         status, _, body = self.api.request("DELETE", f"/api/v1/sessions/{s['id']}")
         self.assertEqual(status, 200, body)
+        self.assertTrue(self.session_gone(s["id"]))  # the close runs on the session's own thread
         with self.assertRaises((EOFError, ConnectionError, ftplib.error_temp, OSError)):
             f.voidcmd("NOOP")
-        gone = self.api.wait_for_session(lambda x: x["id"] == s["id"], timeout=0.5)
-        deadline = time.monotonic() + 5
-        while gone and time.monotonic() < deadline:
-            time.sleep(0.05)
-            gone = next((x for x in self.api.sessions() if x["id"] == s["id"]), None)
-        self.assertIsNone(gone)
         self.assertEqual(self.api.request("DELETE", f"/api/v1/sessions/{s['id']}")[0], 404)
         self.assertIsNotNone(self.server.wait_for_log(rf"admin: operator op disconnected session {s['id']}"))
 
@@ -202,6 +205,7 @@ class ConsoleApiTest(unittest.TestCase):
         self.assertRegex(r.stdout, r"reloaded: configuration generation \d+")
         r = ferryd("kick", str(s["id"]))
         self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertTrue(self.session_gone(s["id"]))
         with self.assertRaises((EOFError, ConnectionError, ftplib.error_temp, OSError)):
             f.voidcmd("NOOP")
         bad = subprocess.run([FERRYD, "who", "--config", self.server.config_path],

@@ -65,7 +65,7 @@ struct AdminServer::Impl : std::enable_shared_from_this<Impl> {
         limits(l),
         metrics(std::make_shared<Metrics>()),
         feed(std::make_shared<EventFeed>(kept_events)),
-        api(s, rt, *metrics, *feed, rt->bans, c.admin.tls, c.admin.metrics_public) {}
+        api(s, rt, *metrics, rt->bans, c.admin.tls) {}
 
   asio::awaitable<void> accept_loop(tcp::acceptor& acceptor) {
     auto self = shared_from_this();

@@ -13,7 +13,6 @@
 
 #include "passwd/password_hash.hpp"
 #include "server/admin/console_assets.hpp"
-#include "server/admin/event_feed.hpp"
 #include "server/admin/metrics.hpp"
 #include "server/ban_list.hpp"
 #include "server/blocking.hpp"
@@ -109,10 +108,8 @@ bool is_json(const HttpRequest& request) {
 
 }  // namespace
 
-Api::Api(Server& server, std::shared_ptr<ServerRuntime> runtime, Metrics& metrics, EventFeed& feed, BanList& bans,
-         bool tls, bool metrics_public)
-    : server_(server), runtime_(std::move(runtime)), metrics_(metrics), feed_(feed), bans_(bans), tls_(tls),
-      metrics_public_(metrics_public) {}
+Api::Api(Server& server, std::shared_ptr<ServerRuntime> runtime, Metrics& metrics, BanList& bans, bool tls)
+    : server_(server), runtime_(std::move(runtime)), metrics_(metrics), bans_(bans), tls_(tls) {}
 
 std::string Api::status_json() const {
   auto state = server_.current();
@@ -231,8 +228,10 @@ asio::awaitable<Api::Result> Api::handle(const HttpRequest& request, const asio:
   if (!token.empty()) login = logins_.find(token, Clock::now());
   if (is_metrics) {
     if (method != "GET") co_return Result{method_not_allowed("GET")};
-    if (!metrics_public_ && !login) co_return Result{error_response(401, "log in first (or set [admin] metrics_public)")};
-    auto state = server_.current();
+    auto state = server_.current();  // metrics_public as the configuration in force says
+    if (!state->config.admin.metrics_public && !login) {
+      co_return Result{error_response(401, "log in first (or set [admin] metrics_public)")};
+    }
     MetricsGauges g;
     g.sessions_active = runtime_->sessions.size();
     g.sessions_limit = state->config.max_sessions;

@@ -23,7 +23,6 @@ class BanList;
 namespace ferry::admin {
 
 class Metrics;
-class EventFeed;
 
 // How long a console login lasts: idle, and at most.
 inline constexpr std::chrono::seconds login_idle{30 * 60};
@@ -34,8 +33,7 @@ inline constexpr const char* cookie_name = "ferry_console";
 
 class Api {
  public:
-  Api(Server& server, std::shared_ptr<ServerRuntime> runtime, Metrics& metrics, EventFeed& feed, BanList& bans,
-      bool tls, bool metrics_public);
+  Api(Server& server, std::shared_ptr<ServerRuntime> runtime, Metrics& metrics, BanList& bans, bool tls);
 
   struct Result {
     HttpResponse response;
@@ -59,10 +57,8 @@ class Api {
   Server& server_;
   std::shared_ptr<ServerRuntime> runtime_;
   Metrics& metrics_;
-  EventFeed& feed_;
   BanList& bans_;
-  bool tls_;
-  bool metrics_public_;
+  bool tls_;  // admin.tls (a restart changes it): the cookie is Secure
   OperatorSessions logins_{login_idle, login_lifetime, 256};
 };
 

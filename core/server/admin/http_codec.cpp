@@ -101,6 +101,12 @@ std::size_t HttpRequestReader::feed(std::string_view bytes) {
 
 void HttpRequestReader::end_of_input() {
   if (state_ != State::need_more) return;
+  // Before the parser has taken a byte (an unfinished request line or header is not
+  // taken), put_eof() may not be called (an assertion in Beast; found by fuzz_http).
+  if (!impl_->parser.got_some()) {
+    fail(400, "the request ended early");
+    return;
+  }
   boost::beast::error_code ec;
   impl_->parser.put_eof(ec);
   if (ec || !impl_->parser.is_done()) {
@@ -171,7 +177,7 @@ std::optional<ParsedResponse> parse_response(std::string_view bytes, std::string
     used += n;
     if (ec || n == 0) break;
   }
-  if (!parser.is_done() && (!ec || ec == http::error::need_more)) parser.put_eof(ec);
+  if (!parser.is_done() && parser.got_some() && (!ec || ec == http::error::need_more)) parser.put_eof(ec);
   if (!parser.is_done()) {
     error = ec ? ec.message() : "the response ended early";
     return std::nullopt;

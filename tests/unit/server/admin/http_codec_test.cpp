@@ -46,6 +46,8 @@ TEST_CASE("oversized, malformed and cut requests are refused", "[admin][http]") 
   CHECK(refused("POST / HTTP/1.1\r\nContent-Length: 100\r\n\r\n") == 413);
   CHECK(refused("BLAH\r\n\r\n") == 400);
   CHECK(refused("GET / HTTP/1.1\r\nContent-Length: 5\r\n\r\nab") == 400);  // closed mid-body
+  CHECK(refused("GET / HTT") == 400);  // closed before the parser took a byte (fuzz_http)
+  CHECK(refused("'") == 400);
   CHECK(refused("GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n") == 400);
 }
 
