@@ -41,8 +41,56 @@ bool AddressBans::record_failure(const asio::ip::address& peer) {
   entry.failures.push_back(now);
   if (entry.failures.size() < failures_ || now < entry.banned_until) return false;
   entry.banned_until = now + duration_;
+  entry.reason = std::to_string(entry.failures.size()) + " failed logins within " + std::to_string(window_.count()) + " s";
   entry.failures.clear();
   return true;
+}
+
+std::optional<std::string> ban_key(std::string_view address) {
+  std::string text(address);
+  const bool slash64 = text.ends_with("/64");
+  if (slash64) text.resize(text.size() - 3);
+  std::error_code ec;
+  auto ip = asio::ip::make_address(text, ec);
+  if (ec || (slash64 && !ip.is_v6())) return std::nullopt;
+  return client_key(ip);
+}
+
+std::vector<BanEntry> AddressBans::bans() {
+  const auto now = std::chrono::steady_clock::now();
+  const auto wall = std::chrono::system_clock::now();
+  std::vector<BanEntry> out;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [key, entry] : entries_) {
+      if (now >= entry.banned_until) continue;
+      out.push_back({key, wall + std::chrono::duration_cast<std::chrono::system_clock::duration>(entry.banned_until - now),
+                     entry.reason});
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const BanEntry& a, const BanEntry& b) { return a.until < b.until; });
+  return out;
+}
+
+std::optional<std::string> AddressBans::ban(std::string_view address, std::chrono::seconds duration, std::string reason) {
+  auto key = ban_key(address);
+  if (!key) return std::nullopt;
+  std::lock_guard lock(mutex_);
+  Entry& entry = entries_[*key];
+  entry.banned_until = std::chrono::steady_clock::now() + duration;
+  entry.reason = std::move(reason);
+  return key;
+}
+
+bool AddressBans::unban(std::string_view address) {
+  auto key = ban_key(address);
+  if (!key) return false;
+  std::lock_guard lock(mutex_);
+  auto it = entries_.find(*key);
+  if (it == entries_.end()) return false;
+  const bool was_banned = std::chrono::steady_clock::now() < it->second.banned_until;
+  entries_.erase(it);
+  return was_banned;
 }
 
 void AddressBans::prune(std::chrono::steady_clock::time_point now) {

@@ -29,6 +29,13 @@ std::string usable_home(const vfs::MountTable& mounts, const Identity& identity)
   log_warning("login: the home directory of ", identity.name, " is no directory here: starting in /");
   return "/";
 }
+
+// How long judging a login took (the metrics' login latency), before a refusal's delay:
+// `answer_at` is failed_login_delay after its PASS arrived.
+std::uint64_t judged_ms(std::chrono::steady_clock::time_point answer_at) {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - (answer_at - failed_login_delay)).count());
+}
 }  // namespace
 
 asio::awaitable<void> Session::cmd_user(std::string_view arg) {
@@ -69,8 +76,9 @@ asio::awaitable<void> Session::cmd_pass(std::string_view arg) {
     return r;
   };
   auto result = co_await run_blocking(state_->blocking, std::move(login_job));
+  const std::uint64_t judged_in = judged_ms(answer_refusal_at);
   if (result) {
-    co_await begin_logged_in(*result);
+    co_await begin_logged_in(*result, judged_in);
   } else if (result.error().status != Status::permission_denied) {
     // The authenticator itself failed (its users file, a directory server...): not the
     // client's fault, so no failed login and no ban; the client may try again later.
@@ -83,7 +91,7 @@ asio::awaitable<void> Session::cmd_pass(std::string_view arg) {
   }
 }
 
-asio::awaitable<void> Session::begin_logged_in(const Identity& identity) {
+asio::awaitable<void> Session::begin_logged_in(const Identity& identity, std::uint64_t judged_in_ms) {
   fs_.emplace(state_->mounts, identity.name, identity.home, identity.read_only);
   if (tls_token_) state_->runtime->tls_owners.set_user(*tls_token_, identity.name);
   if (control_.is_tls()) send_session_ticket(control_.tls_handle());  // owned now: see defer_session_tickets
@@ -91,7 +99,7 @@ asio::awaitable<void> Session::begin_logged_in(const Identity& identity) {
   status_.user(identity.name);
   status_.cwd(cwd_);
   touch();
-  emit({.kind = EventKind::login, .peer = peer_text_, .user = identity.name});
+  emit({.kind = EventKind::login, .peer = peer_text_, .user = identity.name, .ms = judged_in_ms});
   co_await reply(230, "Login successful.");
 }
 
@@ -99,7 +107,7 @@ asio::awaitable<void> Session::refuse_login(const std::string& user, const std::
                                             std::chrono::steady_clock::time_point answer_at) {
   ++failed_logins_;
   emit({.kind = EventKind::login_refused, .level = LogLevel::warning, .peer = peer_text_, .user = user,
-        .reason = reason});
+        .reason = reason, .ms = judged_ms(answer_at)});
   if (state_->bans.record_failure(peer_)) {
     emit({.kind = EventKind::ban,
           .level = LogLevel::warning,

@@ -207,6 +207,37 @@ class Parser {
     return tls;
   }
 
+  AdminConfig admin(const toml::table& table) {
+    AdminConfig admin;
+    for (auto&& [key, node] : table) {
+      std::string_view k = key.str();
+      if (k == "listen") {
+        const toml::array* list = node.as_array();
+        if (!list) fail(node.source(), "'listen' must be an array of \"host:port\" strings");
+        for (const toml::node& item : *list) {
+          auto address = parse_listen_address(string(item, "listen"));
+          if (!address) fail(item.source(), "'listen' entries must look like \"127.0.0.1:2180\" or \"[::1]:2180\"");
+          claim(*address, item.source());
+          admin.listen.push_back(*address);
+        }
+      } else if (k == "operators") {
+        admin.operators = path(node, k);
+        admin.operators_at = at(node.source());
+      } else if (k == "tls") {
+        admin.tls = boolean(node, k);
+        admin_tls_at_ = node.source();
+      } else if (k == "metrics_public") {
+        admin.metrics_public = boolean(node, k);
+      } else {
+        fail(key.source(), "unknown key 'admin." + std::string(k) + "'");
+      }
+    }
+    if (admin.enabled() && admin.operators.empty()) {
+      fail(table.source(), "[admin] needs 'operators' (a file of name:hash lines, as the users file) when it listens");
+    }
+    return admin;
+  }
+
   // The "plugin" key and the rest of the table, flattened for the plugin.
   PluginConfig plugin_table(const toml::table& table, std::string where, std::initializer_list<std::string_view> core_keys) const {
     PluginConfig pc;
@@ -316,6 +347,10 @@ class Parser {
         const toml::table* t = node.as_table();
         if (!t) fail(node.source(), "'tls' must be a table");
         config.tls = tls(*t);
+      } else if (k == "admin") {
+        const toml::table* t = node.as_table();
+        if (!t) fail(node.source(), "'admin' must be a table");
+        config.admin = admin(*t);
       } else if (const PluginKindRow* row = find_plugin_kind(k)) {
         plugin_tables(*row, node, config);
       } else {
@@ -330,6 +365,7 @@ class Parser {
         }
       }
     }
+    if (config.admin.tls && !config.tls) fail(*admin_tls_at_, "'admin.tls' needs a [tls] table (its certificate)");
     for (const PluginKindRow& row : plugin_kinds()) {
       if (!row.missing.empty() && config.plugins_of(row.kind).empty()) {
         throw ConfigError{file_ + ": " + std::string(row.missing)};
@@ -354,6 +390,7 @@ class Parser {
   std::string config_dir_;
   std::vector<std::pair<ListenAddress, toml::source_region>> claimed_;
   bool listen_given_ = false;
+  std::optional<toml::source_region> admin_tls_at_;
 };
 
 }  // namespace

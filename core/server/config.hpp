@@ -45,6 +45,17 @@ struct LogConfig {
   std::string xferlog_at;  // "FILE:LINE:COLUMN" of the key, for an error opening the log
 };
 
+// [admin]: the operator console, JSON API and /metrics (server/admin/). Absent or
+// listen = []: off.
+struct AdminConfig {
+  std::vector<ListenAddress> listen;
+  std::string operators;     // users-file format (name:hash), resolved against the config's directory
+  std::string operators_at;  // "FILE:LINE:COLUMN" of the key
+  bool tls = false;          // HTTPS with the [tls] certificate
+  bool metrics_public = false;  // /metrics without a login
+  bool enabled() const { return !listen.empty(); }
+};
+
 struct Config {
   std::string file;  // the config file's path
   std::string dir;   // its directory: relative paths resolve against it
@@ -79,6 +90,7 @@ struct Config {
 
   LogConfig log;
   std::optional<TlsConfig> tls;
+  AdminConfig admin;
   std::vector<PluginConfig> plugins;  // every plugin table, in the file's order
 
   // The tables of one kind, in the file's order.

@@ -43,6 +43,10 @@ const RestartOnlyKey restart_only_keys[] = {
     server_key<&Config::group>("server.group"),
     server_key<&Config::allow_root>("server.allow_root"),
     server_key<&Config::confine>("server.confine"),
+    {"admin.listen", [](const Config& before, const Config& after) { return before.admin.listen != after.admin.listen; },
+     [](const Config& running, Config& next) { next.admin.listen = running.admin.listen; }},
+    {"admin.tls", [](const Config& before, const Config& after) { return before.admin.tls != after.admin.tls; },
+     [](const Config& running, Config& next) { next.admin.tls = running.admin.tls; }},
 };
 
 }  // namespace
@@ -77,6 +81,15 @@ std::shared_ptr<ServerState> build_generation(Config config, std::shared_ptr<Ser
     state->tls = make_tls_context(*c.tls, error);
     if (!state->tls) return nullptr;  // the error names the key's file, line and column
   }
+  if (c.admin.enabled()) {
+    auto operators = passwd::load_users_file(c.admin.operators);
+    if (!operators.file) {
+      error = c.admin.operators_at + ": [admin] operators: " + operators.error;
+      return nullptr;
+    }
+    state->operators = std::make_shared<const passwd::UsersFile>(std::move(*operators.file));
+  }
+  state->number = state->runtime->generations.fetch_add(1) + 1;
 
   for (const auto& plugin : plugins->loaded()) {
     log_info("loaded plugin ", plugin.name, " ", plugin.version, " (", plugin_kind_name(plugin.kind), ") from ",

@@ -11,6 +11,8 @@
 #include <optional>
 #include <thread>
 
+#include "server/admin/admin_server.hpp"
+#include "server/admin_command.hpp"
 #include "server/config.hpp"
 #include "server/confinement/confinement.hpp"
 #include "server/log.hpp"
@@ -63,7 +65,8 @@ std::optional<int> parse_command_line(int argc, char** argv, CommandLine& out) {
       ("version", "print the version and exit")
       ("h,help", "print this help");
   options.custom_help("[--config FILE] [--listen HOST:PORT]... [--log-level LEVEL] [--check] [--version]\n"
-                      "       ferryd passwd USERS_FILE USER");
+                      "       ferryd passwd USERS_FILE USER\n"
+                      "       ferryd who | kick SESSION | ban ADDRESS [SECONDS] | unban ADDRESS | reload  [--config FILE]");
   cxxopts::ParseResult args;
   try {
     args = options.parse(argc, argv);
@@ -140,10 +143,11 @@ class WorkerPools {
 
 // Start-up's privileged part, in this order: bind every listener, drop root, then confine
 // (last: binding, loading and root are done; the I/O threads start later and inherit it).
-std::string bind_and_confine(ferry::Server& server, const ferry::Config& config, const ferry::RunAs& run_as,
-                             const ferry::ServerState& state) {
+std::string bind_and_confine(ferry::Server& server, ferry::admin::AdminServer* admin, const ferry::Config& config,
+                             const ferry::RunAs& run_as, const ferry::ServerState& state) {
   std::string error = server.bind(config.listen);
   if (error.empty() && config.tls) error = server.bind(config.tls->implicit_listen, true);
+  if (error.empty() && admin) error = admin->bind();
   if (error.empty()) error = ferry::drop_privileges(run_as);
   if (!error.empty()) return error;
   if (config.confine) return ferry::Confinement::process().apply(state);
@@ -196,7 +200,10 @@ int serve(int argc, char** argv) {
   const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   const unsigned workers = config.workers == 0 ? cores : config.workers;
   ferry::Server server(state, workers);
-  if (error = bind_and_confine(server, config, run_as, *state); !error.empty()) {
+  // [admin]: the console, API and /metrics; its event sinks subscribe before anything is published.
+  std::unique_ptr<ferry::admin::AdminServer> admin;
+  if (config.admin.enabled()) admin = std::make_unique<ferry::admin::AdminServer>(server, runtime, config);
+  if (error = bind_and_confine(server, admin.get(), config, run_as, *state); !error.empty()) {
     std::cerr << "ferryd: " << error << "\n";
     return exit_failure;
   }
@@ -204,6 +211,7 @@ int serve(int argc, char** argv) {
   server.on_reload([previous = file_config](const ferry::ServerState& running, std::string& why) mutable {
     return ferry::reload_generation(running, previous, why);
   });
+  if (admin) admin->start();
   ferry::log_info("ferryd ", FERRY_VERSION, " serving with ", workers, " I/O thread", workers == 1 ? "" : "s");
   ferry::tell_systemd("READY=1\nSTATUS=serving");  // bound, privileges dropped, signals handled
   const int code = server.run();
@@ -246,6 +254,9 @@ int main(int argc, char** argv) {
   try {
     if (argc >= 2 && std::string_view(argv[1]) == "passwd") {
       return ferry::run_passwd_command(std::vector<std::string>(argv + 2, argv + argc));
+    }
+    if (argc >= 2 && ferry::is_admin_command(argv[1])) {
+      return ferry::run_admin_command(argv[1], std::vector<std::string>(argv + 2, argv + argc));
     }
     return serve(argc, argv);
   } catch (const std::exception& e) {

@@ -222,16 +222,18 @@ struct Server::Impl {
 
   // SIGHUP: the next generation is made on the blocking pool (it reads files and loads
   // plugins), then swapped in on an I/O thread. One reload at a time; a SIGHUP during one
-  // runs another right after it.
+  // runs another right after it. Runs on `io`'s thread.
   void reload() {
     if (!reloader) {
       log_warning("received SIGHUP: this server cannot reload, ignored");
+      for (auto& done : std::exchange(reload_waiters, {})) done("this server cannot reload");
       return;
     }
     if (reloading.exchange(true)) {
       reload_again = true;
       return;
     }
+    reload_running_waiters = std::exchange(reload_waiters, {});
     std::shared_ptr<ServerState> running = current();
     log_info("received SIGHUP: reloading ", running->config.file);
     tell_systemd(systemd_reloading_state());
@@ -284,6 +286,7 @@ struct Server::Impl {
     }
     if (!stopping) tell_systemd(reloaded ? "READY=1\nSTATUS=serving" : "READY=1\nSTATUS=serving; the last reload failed");
     reloading = false;
+    for (auto& done : std::exchange(reload_running_waiters, {})) done(reloaded ? std::string() : error);
     if (reload_again.exchange(false) && !stopping) reload();
   }
 
@@ -291,6 +294,10 @@ struct Server::Impl {
   std::mutex state_mutex;
   std::shared_ptr<ServerState> state;
   Reloader reloader;
+  // Who waits for the result of the next reload, and of the one running (io's thread only).
+  std::vector<std::function<void(const std::string&)>> reload_waiters;
+  std::vector<std::function<void(const std::string&)>> reload_running_waiters;
+  std::vector<std::function<void()>> shutdown_hooks;
   std::atomic<bool> reloading{false};
   std::atomic<bool> reload_again{false};
   std::atomic<bool> stopping{false};
@@ -305,6 +312,7 @@ struct Server::Impl {
     bool implicit_tls;
   };
   std::vector<Listener> acceptors;
+  std::vector<Server::Bound> bound;
 };
 
 Server::Server(std::shared_ptr<ServerState> state, unsigned workers)
@@ -327,12 +335,32 @@ std::string Server::bind(const std::vector<ListenAddress>& addresses, bool impli
     if (ec) return "cannot listen on " + to_string(address) + ": " + ec.message();
     ListenAddress bound{address.host, acceptor->local_endpoint().port()};
     log_info(implicit_tls ? "listening (implicit FTPS) on " : "listening on ", to_string(bound));
+    impl_->bound.push_back({to_string(bound), implicit_tls});
     impl_->acceptors.push_back(Impl::Listener{std::move(acceptor), implicit_tls});
   }
   return {};
 }
 
 void Server::on_reload(Reloader reloader) { impl_->reloader = std::move(reloader); }
+
+std::shared_ptr<ServerState> Server::current() { return impl_->current(); }
+
+void Server::reload(std::function<void(const std::string& error)> done) {
+  asio::post(impl_->io, [impl = impl_.get(), done = std::move(done)]() mutable {
+    if (impl->stopping) {
+      done("the server is shutting down");
+      return;
+    }
+    impl->reload_waiters.push_back(std::move(done));
+    impl->reload();
+  });
+}
+
+std::vector<Server::Bound> Server::bound() const { return impl_->bound; }
+
+asio::io_context& Server::main_context() { return impl_->io; }
+
+void Server::on_shutdown(std::function<void()> hook) { impl_->shutdown_hooks.push_back(std::move(hook)); }
 
 int Server::run() {
   Impl& impl = *impl_;
@@ -344,6 +372,7 @@ int Server::run() {
     if (ec) return;
     impl.stopping = true;
     tell_systemd("STOPPING=1");
+    for (auto& hook : impl.shutdown_hooks) hook();
     std::error_code ignored;
     impl.hangup.cancel(ignored);
     for (auto& listener : impl.acceptors) {

@@ -8,6 +8,10 @@
 #include <string>
 #include <vector>
 
+namespace asio {
+class io_context;
+}
+
 #include "server/config.hpp"
 #include "server/server_state.hpp"
 
@@ -31,6 +35,26 @@ class Server {
   void on_reload(Reloader reloader);
   // Serves until SIGINT or SIGTERM; returns the process exit code.
   int run();
+
+  // For what serves beside the FTP sessions (the admin console), from any thread:
+  // The generation new sessions start with.
+  std::shared_ptr<ServerState> current();
+  // Reloads as SIGHUP does; `done(error)` runs on an I/O thread when this reload (or one
+  // already running, then the next) has finished: error "" when the new generation is in
+  // force, else why it was refused (FILE:LINE:COLUMN: ...).
+  void reload(std::function<void(const std::string& error)> done);
+  // The addresses bound so far, with their real ports ("127.0.0.1:2121"), implicit FTPS
+  // ones marked.
+  struct Bound {
+    std::string address;
+    bool implicit_tls;
+  };
+  std::vector<Bound> bound() const;
+  // The I/O thread that runs the accept loops, signals and reloads.
+  asio::io_context& main_context();
+  // Runs on that thread when shutdown begins (SIGINT/SIGTERM), before sessions are asked
+  // to end. Before run() only.
+  void on_shutdown(std::function<void()> hook);
 
  private:
   struct Impl;

@@ -18,6 +18,8 @@
 #include <unordered_map>
 
 #include "ferry/plugin.hpp"
+#include "passwd/users_file.hpp"
+#include "server/ban_list.hpp"
 
 namespace asio::ssl {
 class context;
@@ -57,8 +59,9 @@ class SessionLimits {
 };
 
 // Failed logins per client address; an address with too many within the window is banned
-// for a while. Touched only on a failed login and at connect, never per command.
-class AddressBans {
+// for a while. Touched only on a failed login and at connect, never per command. The
+// operator's view and levers are the BanList interface.
+class AddressBans final : public BanList {
  public:
   AddressBans(unsigned failures, std::chrono::seconds window, std::chrono::seconds duration)
       : failures_(failures), window_(window), duration_(duration) {}
@@ -69,10 +72,15 @@ class AddressBans {
   // Records a failed login; true when this failure started a ban.
   bool record_failure(const asio::ip::address& peer);
 
+  std::vector<BanEntry> bans() override;
+  std::optional<std::string> ban(std::string_view address, std::chrono::seconds duration, std::string reason) override;
+  bool unban(std::string_view address) override;
+
  private:
   struct Entry {
     std::deque<std::chrono::steady_clock::time_point> failures;
     std::chrono::steady_clock::time_point banned_until{};
+    std::string reason;
   };
   void prune(std::chrono::steady_clock::time_point now);
 
@@ -130,6 +138,8 @@ struct ServerRuntime {
   // remembered while their sessions may be resumed, at most this many of them.
   TlsSessionOwners tls_owners{tls_session_lifetime, 16384};
   std::atomic<std::uint64_t> next_session_id{1};
+  std::atomic<std::uint64_t> generations{0};  // made so far: the next one's number is this + 1
+  const std::chrono::system_clock::time_point started = std::chrono::system_clock::now();
 };
 
 class PluginHost;
@@ -152,7 +162,12 @@ struct ServerState {
   std::shared_ptr<ServerRuntime> runtime;
 
   const Config config;
+  // Which generation this is (1 at start-up, +1 per successful reload) and when it was made.
+  std::uint64_t number = 0;
+  std::chrono::system_clock::time_point loaded_at = std::chrono::system_clock::now();
   std::shared_ptr<Authenticator> authenticator;
+  // [admin] operators: who may use the console (name:hash, as the users file); null when off.
+  std::shared_ptr<const passwd::UsersFile> operators;
   std::shared_ptr<asio::ssl::context> tls;  // set when [tls] is configured
   vfs::MountTable mounts;
   // The runtime's parts, by their short names.

@@ -133,7 +133,7 @@ class Session {
   asio::awaitable<void> refuse_banned();
   // PASS's two outcomes: the session starts as `identity`, or a refusal (counted toward a
   // ban, answered no sooner than `answer_at`, 421 after too many).
-  asio::awaitable<void> begin_logged_in(const Identity& identity);
+  asio::awaitable<void> begin_logged_in(const Identity& identity, std::uint64_t judged_in_ms);  // ms: judging the login took
   asio::awaitable<void> refuse_login(const std::string& user, const std::string& reason,
                                      std::chrono::steady_clock::time_point answer_at);
   void touch();  // pushes the idle deadline forward

@@ -97,6 +97,11 @@ std::string to_toml(const Config& c) {
     out += std::string("require_session_reuse = ") + (c.tls->require_session_reuse ? "true" : "false") + "\n";
     out += "implicit_listen = " + listen_list(c.tls->implicit_listen) + "\n";
   }
+  out += "[admin]\n";
+  out += "listen = " + listen_list(c.admin.listen) + "\n";
+  if (!c.admin.operators.empty()) out += "operators = " + quoted(c.admin.operators) + "\n";
+  out += std::string("tls = ") + (c.admin.tls ? "true" : "false") + "\n";
+  out += std::string("metrics_public = ") + (c.admin.metrics_public ? "true" : "false") + "\n";
   for (const PluginKindRow& row : plugin_kinds()) {
     const std::string table(row.table);
     for (const PluginConfig* plugin : c.plugins_of(row.kind)) {
@@ -161,6 +166,9 @@ void check_valid(const Config& c) {
     FUZZ_CHECK(!c.tls->certificate.empty() && c.tls->certificate.front() == '/');
     FUZZ_CHECK(!c.tls->private_key.empty() && c.tls->private_key.front() == '/');
   }
+  // The console listens only with operators to let in, and HTTPS only with a certificate.
+  FUZZ_CHECK(!c.admin.enabled() || (!c.admin.operators.empty() && c.admin.operators.front() == '/'));
+  FUZZ_CHECK(!c.admin.tls || c.tls);
   for (const ListenAddress& address : c.listen) {
     const auto again = parse_listen_address(to_string(address));
     FUZZ_CHECK(again && again->host == address.host && again->port == address.port);
@@ -204,6 +212,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                c.tls->require_session_reuse == config.tls->require_session_reuse);
     FUZZ_CHECK(same(c.tls->implicit_listen, config.tls->implicit_listen));
   }
+  FUZZ_CHECK(same(c.admin.listen, config.admin.listen) && c.admin.operators == config.admin.operators &&
+             c.admin.tls == config.admin.tls && c.admin.metrics_public == config.admin.metrics_public);
   for (const PluginKindRow& row : plugin_kinds()) {
     const auto before = config.plugins_of(row.kind);
     const auto after = c.plugins_of(row.kind);

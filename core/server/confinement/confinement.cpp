@@ -119,6 +119,9 @@ std::vector<ConfinementNeed> core_confinement_needs(const Config& config, const 
     needs.push_back({PathNeed{config.tls->certificate, path_read, ""}, config.tls->certificate_at, "tls.certificate"});
     needs.push_back({PathNeed{config.tls->private_key, path_read, ""}, config.tls->private_key_at, "tls.private_key"});
   }
+  if (config.admin.enabled()) {
+    needs.push_back({PathNeed{config.admin.operators, path_read, ""}, config.admin.operators_at, "admin.operators"});
+  }
   if (!config.log.xferlog.empty()) {
     needs.push_back({PathNeed{config.log.xferlog, path_write | path_create, ""}, config.log.xferlog_at, "log.xferlog"});
   }

@@ -73,6 +73,7 @@ std::string describe(const Event& e) {
     case EventKind::login_failed: return "login impossible: the authenticator failed: " + e.reason;
     case EventKind::logout: return "logout (REIN): user " + e.user;
     case EventKind::ban:
+      if (!e.reason.empty()) return text({"banned ", e.peer, " for ", number(e.seconds), " s ", e.reason});  // an operator's
       return text({"banned ", e.peer, " for ", number(e.seconds), " s after ", number(e.count), " failed logins"});
     case EventKind::timeout: return e.ok ? "idle timeout" : "login timeout";
     case EventKind::transfer:

@@ -42,3 +42,34 @@ TEST_CASE("a ban from failures anywhere in a /64 holds for all of it", "[admissi
   for (int i = 0; i < 5; ++i) CHECK_FALSE(never.record_failure(make_address("192.0.2.1")));
   CHECK_FALSE(never.banned(make_address("192.0.2.1")));
 }
+
+TEST_CASE("the operator's ban list: ban, list, lift", "[admission][bans]") {
+  AddressBans bans(3, std::chrono::seconds(600), std::chrono::seconds(900));
+  ferry::BanList& list = bans;
+  CHECK(list.bans().empty());
+  CHECK(list.ban("192.0.2.9", std::chrono::seconds(60), "by operator alice") == std::optional<std::string>("192.0.2.9"));
+  CHECK(list.ban("2001:db8::5", std::chrono::seconds(30), "x") == std::optional<std::string>("2001:db8::/64"));
+  CHECK(list.ban("2001:db8:1::/64", std::chrono::seconds(30), "x") == std::optional<std::string>("2001:db8:1::/64"));
+  CHECK_FALSE(list.ban("192.0.2.1/64", std::chrono::seconds(30), "x"));
+  CHECK_FALSE(list.ban("example.org", std::chrono::seconds(30), "x"));
+  CHECK(bans.banned(make_address("192.0.2.9")));
+  CHECK(bans.banned(make_address("2001:db8::77")));
+  auto listed = list.bans();
+  REQUIRE(listed.size() == 3);
+  CHECK(listed.back().address == "192.0.2.9");  // soonest ending first
+  CHECK(listed.back().reason == "by operator alice");
+  CHECK(listed.back().until > std::chrono::system_clock::now() + std::chrono::seconds(55));
+  CHECK(list.unban("192.0.2.9"));
+  CHECK_FALSE(list.unban("192.0.2.9"));
+  CHECK_FALSE(bans.banned(make_address("192.0.2.9")));
+  // A ban from failed logins says why.
+  for (int i = 0; i < 3; ++i) bans.record_failure(make_address("198.51.100.4"));
+  bool found = false;
+  for (const auto& b : list.bans()) {
+    if (b.address == "198.51.100.4") {
+      found = true;
+      CHECK(b.reason == "3 failed logins within 600 s");
+    }
+  }
+  CHECK(found);
+}

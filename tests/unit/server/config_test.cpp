@@ -225,3 +225,40 @@ TEST_CASE("server.confine is on by default, false turns it off, and anything els
   CHECK(off.config->plugin_dir_at == "c:4:14");
   CHECK(parse_config(with_server("confine = \"yes\""), "c").error == "c:2:11: 'confine' must be true or false");
 }
+
+TEST_CASE("[admin] is off unless it listens, and checked like the rest", "[config][admin]") {
+  auto off = parse_config(minimal, "/etc/ferry/config.toml");
+  REQUIRE(off.config);
+  CHECK_FALSE(off.config->admin.enabled());
+  auto on = parse_config(std::string(minimal) + R"(
+[admin]
+listen = ["127.0.0.1:2180", "[::1]:2180"]
+operators = "operators.passwd"
+metrics_public = true
+)",
+                         "/etc/ferry/config.toml");
+  REQUIRE(on.config);
+  const ferry::AdminConfig& a = on.config->admin;
+  CHECK(a.enabled());
+  REQUIRE(a.listen.size() == 2);
+  CHECK(ferry::to_string(a.listen[1]) == "[::1]:2180");
+  CHECK(a.operators == "/etc/ferry/operators.passwd");
+  CHECK(a.operators_at == "/etc/ferry/config.toml:13:13");
+  CHECK(a.metrics_public);
+  CHECK_FALSE(a.tls);
+
+  auto error_of = [](const std::string& admin) {
+    auto r = parse_config(std::string(minimal) + "\n[admin]\n" + admin, "c.toml");
+    REQUIRE_FALSE(r.config);
+    return r.error;
+  };
+  CHECK(error_of("listen = [\"127.0.0.1:2180\"]\n") == "c.toml:11:1: [admin] needs 'operators' (a file of name:hash lines, as the users file) when it listens");
+  CHECK(error_of("listen = [\"127.0.0.1:2180\"]\noperators = \"o\"\ntls = true\n") == "c.toml:14:7: 'admin.tls' needs a [tls] table (its certificate)");
+  CHECK(error_of("port = 1\n") == "c.toml:12:1: unknown key 'admin.port'");
+  CHECK(error_of("listen = \"x\"\n") == "c.toml:12:10: 'listen' must be an array of \"host:port\" strings");
+  CHECK(error_of("listen = [\"127.0.0.1:2121\"]\noperators = \"o\"\n").find("overlaps") != std::string::npos);
+  // No listen: off, and operators need not be named.
+  auto quiet = parse_config(std::string(minimal) + "\n[admin]\nlisten = []\n", "c.toml");
+  REQUIRE(quiet.config);
+  CHECK_FALSE(quiet.config->admin.enabled());
+}
