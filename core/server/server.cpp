@@ -235,7 +235,8 @@ struct Server::Impl {
     }
     reload_running_waiters = std::exchange(reload_waiters, {});
     std::shared_ptr<ServerState> running = current();
-    log_info("received SIGHUP: reloading ", running->config.file);
+    // The console's reload has logged who asked; a signal says it was one.
+    log_info(reload_running_waiters.empty() ? "received SIGHUP: " : "", "reloading ", running->config.file);
     tell_systemd(systemd_reloading_state());
     asio::post(runtime->blocking, [this, running] {
       std::string error;
