@@ -89,6 +89,18 @@ class Parser {
         if (!config.passive_address.empty() && inet_pton(AF_INET, config.passive_address.c_str(), &a) != 1) {
           fail(node.source(), "'passive_address' must be an IPv4 address (or \"\")");
         }
+      } else if (k == "proxy_protocol_from") {
+        const toml::array* list = node.as_array();
+        if (!list) fail(node.source(), "'proxy_protocol_from' must be an array of addresses or CIDR blocks");
+        config.proxy_protocol_from.clear();
+        for (const toml::node& item : *list) {
+          auto range = parse_address_range(string(item, k));
+          if (!range) {
+            fail(item.source(), "'proxy_protocol_from' entries must be addresses or CIDR blocks, like \"10.0.0.5\", "
+                                "\"10.0.0.0/24\" or \"fd00::/8\" (host bits zero)");
+          }
+          config.proxy_protocol_from.push_back(*range);
+        }
       } else if (k == "plugin_dir") {
         config.plugin_dir = string(node, k);
         config.plugin_dir_at = at(node.source());

@@ -10,6 +10,7 @@
 
 #include "ferry/options.hpp"
 #include "ferry/plugin.hpp"
+#include "server/address_range.hpp"
 #include "server/listen_address.hpp"
 #include "server/log.hpp"
 
@@ -77,6 +78,9 @@ struct Config {
   std::uint16_t passive_port_min = 50000;
   std::uint16_t passive_port_max = 50999;
   std::string passive_address;
+  // Peers whose connections (control and passive data) start with a PROXY header that
+  // names the real client (a load balancer: HAProxy's send-proxy-v2). Empty: nobody.
+  std::vector<AddressRange> proxy_protocol_from;
   std::string plugin_dir;
   std::string user;         // run as this user once bound ("" = stay who we are)
   std::string group;        // and this group ("" = the user's primary group)

@@ -15,9 +15,12 @@
 #include <asio/ssl/error.hpp>
 #include <asio/ssl/stream.hpp>
 #include <asio/write.hpp>
+#include <algorithm>
 #include <cerrno>
 
 #include "server/log.hpp"
+#include "server/proxy_header_reader.hpp"
+#include "server/proxy_protocol.hpp"
 #include "server/tls_context.hpp"
 #include "server/with_timeout.hpp"
 
@@ -64,7 +67,9 @@ PassiveListener::PassiveListener(asio::any_io_executor executor, UniqueFd fd, tc
 PassiveListener::~PassiveListener() = default;
 
 asio::awaitable<UniqueFd> PassiveListener::accept(asio::ip::address peer, std::chrono::seconds timeout,
-                                                  std::uint64_t session_id, const EventBus& events) {
+                                                  std::uint64_t session_id, const EventBus& events,
+                                                  const std::vector<AddressRange>& proxies, bool& proxied) {
+  proxied = false;
   const int listening = acceptor_ ? acceptor_->native_handle() : fd_.get();
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (true) {
@@ -89,7 +94,38 @@ asio::awaitable<UniqueFd> PassiveListener::accept(asio::ip::address peer, std::c
       continue;
     }
     remote.resize(length);
-    if (remote.address() == peer) co_return accepted;
+    asio::ip::address from = remote.address();
+    if (from.is_v6() && from.to_v6().is_v4_mapped()) from = asio::ip::make_address_v4(asio::ip::v4_mapped, from.to_v6());
+    if (is_proxy(proxies, from)) {
+      // Through the balancer: its header says who connected to it.
+      tcp::socket relayed(executor_);
+      std::error_code ec;
+      relayed.assign(protocol_, accepted.get(), ec);
+      if (ec) continue;  // `accepted` still owns (and closes) the descriptor
+      accepted.release();
+      const auto header_deadline = std::min(deadline, std::chrono::steady_clock::now() + proxy_header_timeout);
+      ProxyOrigin origin = co_await read_proxy_header(relayed, from, header_deadline);
+      if (origin.ok && !origin.local && origin.client == peer) {
+        proxied = true;
+        co_return UniqueFd(relayed.release(ec));
+      }
+      relayed.close(ec);
+      if (!origin.ok) {
+        events.publish({.kind = EventKind::refused_proxy_header,
+                        .level = LogLevel::warning,
+                        .session = session_id,
+                        .peer = from.to_string(),
+                        .reason = "data connection from a proxy: " + origin.reason});
+      } else if (!origin.local) {  // LOCAL: the balancer's health check, nobody's data
+        events.publish({.kind = EventKind::refused_intruder,
+                        .level = LogLevel::warning,
+                        .session = session_id,
+                        .peer = peer.to_string(),
+                        .target = origin.client.to_string() + " via proxy " + from.to_string()});
+      }
+      continue;
+    }
+    if (from == peer) co_return accepted;
     // Someone else raced for our port: refuse them and keep waiting for the real client.
     std::string intruder = remote.address().to_string();
     events.publish({.kind = EventKind::refused_intruder,
@@ -193,7 +229,53 @@ asio::awaitable<std::pair<std::error_code, std::size_t>> DataConnection::when_re
   }
 }
 
+namespace {
+
+class ProxyHeaderInDataCategory : public std::error_category {
+ public:
+  const char* name() const noexcept override { return "ferry.proxy"; }
+  std::string message(int) const override {
+    return "it started with a PROXY header, which no one may send there (not in server.proxy_protocol_from): "
+           "refused, nothing written";
+  }
+};
+
+}  // namespace
+
+std::error_code proxy_header_in_data_error() {
+  static const ProxyHeaderInDataCategory category;
+  return {1, category};
+}
+
+asio::awaitable<std::error_code> DataConnection::refuse_proxy_header() {
+  check_first_bytes_ = false;
+  // The v2 signature is 12 bytes, "PROXY " 6: a header sent by a proxy arrives whole, in
+  // one segment. Fewer bytes that could begin one are given a moment to grow (a tiny
+  // upload that happens to start like one then goes through).
+  constexpr int max_waits = 10;
+  for (int waits = 0;; ++waits) {
+    char first[16];
+    const ssize_t n = ::recv(native_handle(), first, sizeof first, MSG_PEEK | MSG_DONTWAIT);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) {
+      if (auto ec = co_await wait_ready(socket(), tcp::socket::wait_read, timeout_)) co_return ec;
+      continue;
+    }
+    if (n <= 0) co_return std::error_code{};  // EOF or an error: the read itself reports it
+    const std::string_view bytes(first, static_cast<std::size_t>(n));
+    if (proxy_protocol::looks_like_header(bytes)) co_return proxy_header_in_data_error();
+    if (n >= 6 || proxy_protocol::parse(bytes).status == proxy_protocol::Status::malformed || waits == max_waits) {
+      co_return std::error_code{};
+    }
+    asio::steady_timer pause(executor_, std::chrono::milliseconds(20));
+    co_await pause.async_wait(as_tuple_awaitable);
+  }
+}
+
 asio::awaitable<std::pair<std::error_code, std::size_t>> DataConnection::read_some(std::span<char> buffer) {
+  if (check_first_bytes_ && !tls_) {
+    if (auto ec = co_await refuse_proxy_header()) co_return std::pair{ec, std::size_t{0}};
+  }
   if (!tls_) {
     co_return co_await when_ready(tcp::socket::wait_read,
                                   [&] { return ::recv(native_handle(), buffer.data(), buffer.size(), 0); });
@@ -206,6 +288,9 @@ asio::awaitable<std::pair<std::error_code, std::size_t>> DataConnection::read_so
 }
 
 asio::awaitable<std::pair<std::error_code, std::size_t>> DataConnection::splice_some(int pipe_fd, std::size_t count) {
+  if (check_first_bytes_) {
+    if (auto ec = co_await refuse_proxy_header()) co_return std::pair{ec, std::size_t{0}};
+  }
   // Non-blocking on both ends: the pipe is empty, so EAGAIN means the socket is.
   co_return co_await when_ready(tcp::socket::wait_read, [&] {
     return ::splice(native_handle(), nullptr, pipe_fd, nullptr, count, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);

@@ -10,7 +10,9 @@
 #include <optional>
 #include <span>
 #include <system_error>
+#include <vector>
 
+#include "server/address_range.hpp"
 #include "server/byte_counter.hpp"
 #include "server/server_state.hpp"
 #include "server/tls_session_owners.hpp"
@@ -23,6 +25,10 @@ class stream;
 }  // namespace asio::ssl
 
 namespace ferry {
+
+// The error of an upload whose data connection started with a PROXY header that nobody
+// there may send (DataConnection::refuse_proxy_header).
+std::error_code proxy_header_in_data_error();
 
 // Both kinds of data socket join the event loop (epoll_ctl, FIONBIO) only when a call would
 // block: a passive connection is usually waiting when RETR or STOR comes, and a small file
@@ -41,10 +47,11 @@ class PassiveListener {
 
   // Accepts the data connection from `peer`, as a non-blocking socket descriptor.
   // Connections from other addresses are refused and logged (no data theft). An empty
-  // descriptor on timeout or error.
-  // Refusals are published as events of session `session_id`.
+  // descriptor on timeout or error. A connection from one of `proxies` must start with a
+  // PROXY header naming `peer` (a balancer relaying the client); the header is taken off
+  // and `proxied` set. Refusals are published as events of session `session_id`.
   asio::awaitable<UniqueFd> accept(asio::ip::address peer, std::chrono::seconds timeout, std::uint64_t session_id,
-                                   const EventBus& events);
+                                   const EventBus& events, const std::vector<AddressRange>& proxies, bool& proxied);
 
  private:
   PassiveListener(asio::any_io_executor executor, UniqueFd fd, asio::ip::tcp protocol, std::uint16_t port);
@@ -75,6 +82,8 @@ class DataConnection {
   std::optional<TlsSessionToken> resumed_session_token();
 
   bool is_tls() const noexcept { return tls_ != nullptr; }
+  // Its PROXY header was taken off at accept: what follows is the client's data.
+  void proxy_header_taken() noexcept { check_first_bytes_ = false; }
   asio::awaitable<std::error_code> write_all(std::span<const char> data);
   // Reads some bytes; eof at the end of the upload.
   asio::awaitable<std::pair<std::error_code, std::size_t>> read_some(std::span<char> buffer);
@@ -102,6 +111,12 @@ class DataConnection {
   asio::awaitable<std::pair<std::error_code, std::size_t>> when_ready(asio::ip::tcp::socket::wait_type what,
                                                                       Call call);
 
+  // Before the first received byte of a plain connection that brought no PROXY header:
+  // one that starts like a header is refused (errc proxy_header_in_data), so that a header
+  // sent where none is configured never becomes the start of an uploaded file.
+  asio::awaitable<std::error_code> refuse_proxy_header();
+
+  bool check_first_bytes_ = true;
   asio::any_io_executor executor_;
   asio::ip::tcp protocol_;  // of pending_ (an active connection's socket is open already)
   UniqueFd pending_;         // the descriptor until socket() registers it

@@ -19,6 +19,7 @@
 #include <atomic>
 #include <chrono>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include <sched.h>
@@ -26,6 +27,7 @@
 
 #include "server/log.hpp"
 #include "server/poll_window.hpp"
+#include "server/proxy_header_reader.hpp"
 #include "server/session.hpp"
 #include "server/systemd_notify.hpp"
 
@@ -126,11 +128,40 @@ struct Server::Impl {
 
   asio::awaitable<void> run_session(std::shared_ptr<ServerState> generation, tcp::socket socket, bool implicit_tls) {
     std::uint64_t id = runtime->next_session_id.fetch_add(1, std::memory_order_relaxed);
+    std::optional<ProxyOrigin> origin;
+    if (!generation->config.proxy_protocol_from.empty()) {
+      origin = co_await take_proxy_header(*generation, socket, id);
+      if (origin && !origin->ok) co_return;
+    }
     {
-      Session session(std::move(generation), std::move(socket), id, implicit_tls);
+      Session session(std::move(generation), std::move(socket), id, implicit_tls, origin ? &*origin : nullptr);
       co_await session.run();
     }
     if (runtime->sessions.size() == 0) release_memory_when_idle();
+  }
+
+  // A connection from a configured proxy starts with its PROXY header (before the TLS
+  // handshake too, on an implicit FTPS listener): read it here, before the session exists.
+  // nullopt: not from a proxy. A refusal is logged and closes the connection.
+  asio::awaitable<std::optional<ProxyOrigin>> take_proxy_header(const ServerState& generation, tcp::socket& socket,
+                                                                std::uint64_t id) {
+    std::error_code ec;
+    auto remote = socket.remote_endpoint(ec);
+    if (ec) co_return std::nullopt;  // reset already: the session finds no peer and ends
+    asio::ip::address peer = remote.address();
+    if (peer.is_v6() && peer.to_v6().is_v4_mapped()) peer = asio::ip::make_address_v4(asio::ip::v4_mapped, peer.to_v6());
+    if (!is_proxy(generation.config.proxy_protocol_from, peer)) co_return std::nullopt;
+    ProxyOrigin origin =
+        co_await read_proxy_header(socket, peer, std::chrono::steady_clock::now() + proxy_header_timeout);
+    if (!origin.ok) {
+      runtime->events.publish({.kind = EventKind::refused_proxy_header,
+                               .level = LogLevel::warning,
+                               .session = id,
+                               .peer = peer.to_string(),
+                               .reason = "from a proxy: " + origin.reason});
+      socket.close(ec);
+    }
+    co_return origin;
   }
 
   // glibc keeps what a thread frees in that thread's arena for reuse, so after a burst of

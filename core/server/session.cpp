@@ -12,6 +12,7 @@
 #include "ftp/reply.hpp"
 #include "server/blocking.hpp"
 #include "server/command_table.hpp"
+#include "server/proxy_protocol.hpp"
 #include "server/with_timeout.hpp"
 #include "server/log.hpp"
 #include "server/reply_map.hpp"
@@ -31,7 +32,8 @@ asio::ip::address unmapped(const asio::ip::address& address) {
 }
 }  // namespace
 
-Session::Session(std::shared_ptr<ServerState> state, asio::ip::tcp::socket socket, std::uint64_t id, bool implicit_tls)
+Session::Session(std::shared_ptr<ServerState> state, asio::ip::tcp::socket socket, std::uint64_t id, bool implicit_tls,
+                 const ProxyOrigin* origin)
     : state_(std::move(state)),
       control_(std::move(socket)),
       watchdog_timer_(control_.get_executor()),
@@ -41,6 +43,10 @@ Session::Session(std::shared_ptr<ServerState> state, asio::ip::tcp::socket socke
   auto remote = control_.socket().remote_endpoint(ec);
   if (!ec) {
     peer_ = unmapped(remote.address());
+    if (origin) {  // through a balancer: the header's client is the peer
+      proxy_text_ = peer_.to_string();
+      peer_ = unmapped(origin->client);
+    }
     peer_text_ = peer_.to_string();
     status_.peer(peer_text_);
   }
@@ -74,7 +80,7 @@ asio::awaitable<void> Session::run() {
     close();
     co_return;
   }
-  emit({.kind = EventKind::connected, .peer = peer_text_});
+  emit({.kind = EventKind::connected, .peer = peer_text_, .detail = proxy_text_});
   if (state_->bans.banned(peer_)) {
     control_.socket().non_blocking(true);
     co_await refuse_banned();
@@ -123,9 +129,11 @@ asio::awaitable<void> Session::command_loop() {
     }
     co_await reply(220, state_->config.banner);
     std::string line;
+    bool first_line = true;
     while (!closing_) {
       auto status = co_await control_.read_line(line, ftp::max_command_line);
       if (status == ControlChannel::LineStatus::closed) break;
+      if (std::exchange(first_line, false) && refuse_proxy_header(line)) break;
       touch();
       if (status == ControlChannel::LineStatus::too_long) {
         co_await reply(500, "Command line too long.");
@@ -141,6 +149,20 @@ asio::awaitable<void> Session::command_loop() {
     // Never let an exception escape: the watchdog branch would wait for its deadline.
     emit({.kind = EventKind::error, .level = LogLevel::error, .reason = e.what()});
   }
+}
+
+bool Session::refuse_proxy_header(const std::string& first_line) {
+  // A PROXY header where none is expected (a direct connection, or a balancer not in
+  // server.proxy_protocol_from): whoever sends it wants to pass for someone else.
+  std::string start = first_line + control_.input().substr(0, 16);
+  if (!proxy_protocol::looks_like_header(start)) return false;
+  emit({.kind = EventKind::refused_proxy_header,
+        .level = LogLevel::warning,
+        .peer = peer_text_,
+        .reason = proxy_text_.empty() ? "a PROXY header from an address not in server.proxy_protocol_from"
+                                      : "a second PROXY header"});
+  close();
+  return true;
 }
 
 asio::awaitable<void> Session::watchdog() {

@@ -21,6 +21,7 @@
 #include "server/control_channel.hpp"
 #include "server/data_channel.hpp"
 #include "server/data_plan.hpp"
+#include "server/proxy_header_reader.hpp"
 #include "server/server_state.hpp"
 #include "server/session_registry.hpp"
 #include "vfs/virtual_fs.hpp"
@@ -34,7 +35,10 @@ class SplicePipe;  // commands_files.cpp
 class Session {
  public:
   // `implicit_tls`: the connection speaks TLS from its first byte (implicit FTPS).
-  Session(std::shared_ptr<ServerState> state, asio::ip::tcp::socket socket, std::uint64_t id, bool implicit_tls = false);
+  // `origin`: what the PROXY header of a balancer's connection said (read at the edge);
+  // its client is then this session's peer for everything (bans, limits, logs, PORT).
+  Session(std::shared_ptr<ServerState> state, asio::ip::tcp::socket socket, std::uint64_t id, bool implicit_tls = false,
+          const ProxyOrigin* origin = nullptr);
   ~Session();
 
   // Runs the session until QUIT, disconnect, timeout or error. Never throws.
@@ -114,6 +118,8 @@ class Session {
 
   asio::awaitable<void> command_loop();
   asio::awaitable<void> watchdog();
+  // The first line starts like a PROXY header that nobody may send here: logs, closes.
+  bool refuse_proxy_header(const std::string& first_line);
   // PORT/EPRT: checks the target (no FTP bounce) and remembers it.
   asio::awaitable<void> set_active_target(const asio::ip::address& address, std::uint16_t port);
   // Server-side TLS handshake on the control connection (AUTH TLS, implicit FTPS).
@@ -211,6 +217,7 @@ class Session {
   asio::ip::address peer_;
   asio::ip::address local_;  // the control connection's local address (IPv4-mapped as IPv4)
   std::string peer_text_;
+  std::string proxy_text_;  // the balancer this connection came through ("" = direct)
 
   std::string output_;  // reply bytes being sent
 

@@ -49,13 +49,17 @@ asio::awaitable<std::unique_ptr<DataConnection>> Session::open_data_connection()
     co_return std::make_unique<DataConnection>(std::move(socket), timeout);
   }
   std::unique_ptr<PassiveListener> listener = data_plan_.take_passive();
-  UniqueFd accepted = co_await listener->accept(peer_, timeout, id_, state_->runtime->events);
+  bool proxied = false;
+  UniqueFd accepted = co_await listener->accept(peer_, timeout, id_, state_->runtime->events,
+                                                state_->config.proxy_protocol_from, proxied);
   if (!accepted) {
     co_await reply(425, "Can't open data connection.");
     co_return nullptr;
   }
-  co_return std::make_unique<DataConnection>(control_.get_executor(), listener->protocol(), std::move(accepted),
-                                            timeout);
+  auto data = std::make_unique<DataConnection>(control_.get_executor(), listener->protocol(), std::move(accepted),
+                                               timeout);
+  if (proxied) data->proxy_header_taken();
+  co_return data;
 }
 
 asio::awaitable<bool> Session::begin_transfer(DataConnection& data, std::string_view preliminary) {

@@ -14,7 +14,7 @@
 namespace ferry {
 
 enum class EventKind : std::uint8_t {
-  connected,             // peer
+  connected,             // peer; detail: the proxy it came through (PROXY protocol), if any
   disconnected,          // peer
   refused_connection,    // peer, reason: a session limit
   refused_banned,        // peer
@@ -23,6 +23,7 @@ enum class EventKind : std::uint8_t {
   refused_intruder,      // peer, target (the intruder): data connection from another address
   refused_tls_owner,     // peer, user: resumed a TLS session of another login
   refused_tls_not_resumed,  // peer
+  refused_proxy_header,  // peer (the connection's own address), reason: PROXY header missing, broken or not allowed
   refused_file,          // user, path, reason: a provider's refusal
   tls_established,       // verb (TLS version), detail (cipher)
   tls_failed,            // peer, reason: the client's handshake failed

@@ -29,6 +29,7 @@ std::string_view event_name(EventKind kind) noexcept {
     case EventKind::refused_intruder:
     case EventKind::refused_tls_owner:
     case EventKind::refused_tls_not_resumed:
+    case EventKind::refused_proxy_header:
     case EventKind::refused_file: return "refused";
     case EventKind::tls_established: return "tls";
     case EventKind::tls_failed:
@@ -50,7 +51,8 @@ std::string_view event_name(EventKind kind) noexcept {
 
 std::string describe(const Event& e) {
   switch (e.kind) {
-    case EventKind::connected: return "connected from " + e.peer;
+    case EventKind::connected:
+      return e.detail.empty() ? "connected from " + e.peer : text({"connected from ", e.peer, " via proxy ", e.detail});
     case EventKind::disconnected: return "closed";
     case EventKind::refused_connection: return text({"refused connection from ", e.peer, ": ", e.reason});
     case EventKind::refused_banned: return text({"refused ", e.peer, ": banned after repeated failed logins"});
@@ -64,6 +66,7 @@ std::string describe(const Event& e) {
     case EventKind::refused_tls_owner:
       return text({"refused a TLS data connection that resumed a session not of user ", e.user, " from ", e.peer});
     case EventKind::refused_tls_not_resumed: return "refused a TLS data connection that did not resume the control session";
+    case EventKind::refused_proxy_header: return text({"refused connection from ", e.peer, ": ", e.reason});
     case EventKind::refused_file: return text({e.user, ": ", e.path, ": ", e.reason});
     case EventKind::tls_established: return text({"TLS ", e.verb, " ", e.detail});
     case EventKind::tls_failed: return "TLS handshake failed: " + e.reason;
@@ -95,6 +98,8 @@ std::string describe(const Event& e) {
 std::vector<LogField> log_fields(const Event& e) {
   switch (e.kind) {
     case EventKind::connected:
+      if (!e.detail.empty()) return {{"peer", e.peer}, {"proxy", e.detail}};
+      return {{"peer", e.peer}};
     case EventKind::disconnected:
     case EventKind::timeout: return {{"peer", e.peer}};
     case EventKind::refused_connection: return {{"peer", e.peer}, {"reason", e.reason}};
@@ -107,6 +112,7 @@ std::vector<LogField> log_fields(const Event& e) {
     case EventKind::refused_tls_owner:
       return {{"peer", e.peer}, {"user", e.user}, {"reason", "TLS session of another login"}};
     case EventKind::refused_tls_not_resumed: return {{"peer", e.peer}, {"reason", "TLS session not resumed"}};
+    case EventKind::refused_proxy_header: return {{"peer", e.peer}, {"reason", e.reason}};
     case EventKind::refused_file: return {{"user", e.user}, {"path", e.path}, {"reason", e.reason}};
     case EventKind::tls_established: return {{"version", e.verb}};
     case EventKind::tls_failed:

@@ -261,4 +261,28 @@ metrics_public = true
   auto quiet = parse_config(std::string(minimal) + "\n[admin]\nlisten = []\n", "c.toml");
   REQUIRE(quiet.config);
   CHECK_FALSE(quiet.config->admin.enabled());
+
+TEST_CASE("server.proxy_protocol_from takes addresses and CIDR blocks", "[config]") {
+  auto none = parse_config(minimal, "c.toml");
+  REQUIRE(none.config);
+  CHECK(none.config->proxy_protocol_from.empty());
+
+  auto r = parse_config(with_server(R"(proxy_protocol_from = ["127.0.0.10", "10.0.0.0/8", "fd00::/8", "::1"])"), "c.toml");
+  REQUIRE(r.config);
+  const auto& from = r.config->proxy_protocol_from;
+  REQUIRE(from.size() == 4);
+  CHECK(from[0].to_string() == "127.0.0.10/32");
+  CHECK(from[1].to_string() == "10.0.0.0/8");
+  CHECK(from[2].to_string() == "fd00::/8");
+  CHECK(from[3].to_string() == "::1/128");
+
+  for (const char* bad : {R"(proxy_protocol_from = ["10.0.0.1/8"])", R"(proxy_protocol_from = ["haproxy"])",
+                          R"(proxy_protocol_from = ["10.0.0.0/33"])", R"(proxy_protocol_from = "10.0.0.1")",
+                          R"(proxy_protocol_from = [10])"}) {
+    INFO(bad);
+    auto refused = parse_config(with_server(bad), "c.toml");
+    CHECK_FALSE(refused.config);
+    CHECK(refused.error.find("c.toml:2:") == 0);
+    CHECK(refused.error.find("proxy_protocol_from") != std::string::npos);
+  }
 }
