@@ -20,3 +20,25 @@ CREATE TABLE IF NOT EXISTS ferry_users (
 
 -- ferryd only reads this table: give its database role nothing more.
 --   CREATE ROLE ferryd LOGIN;  GRANT SELECT ON ferry_users TO ferryd;
+
+-- [cluster] (each node's config: node = "a", database = "..."): bans and per-address
+-- session counts shared by the nodes. ferryd writes these two tables, so its role needs
+--   GRANT SELECT, INSERT, UPDATE, DELETE ON ferry_bans, ferry_sessions TO ferryd;
+
+-- A ban made on any node (failed logins, or the operator's), enforced by all within ~1 s.
+CREATE TABLE IF NOT EXISTS ferry_bans (
+    address text        PRIMARY KEY,       -- an IPv4 address, or an IPv6 /64 ("2001:db8::/64")
+    until   timestamptz NOT NULL,
+    node    text        NOT NULL,          -- the node that made it
+    reason  text        NOT NULL DEFAULT '' -- "10 failed logins within 600 s", "by operator alice: ..."
+);
+
+-- Each node's live sessions per client address, rewritten every half second; rows older
+-- than 5 s are a stopped node's and no longer count.
+CREATE TABLE IF NOT EXISTS ferry_sessions (
+    node       text        NOT NULL,
+    address    text        NOT NULL,
+    sessions   integer     NOT NULL,
+    updated_at timestamptz NOT NULL,
+    PRIMARY KEY (node, address)
+);

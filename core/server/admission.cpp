@@ -101,6 +101,27 @@ void AddressBans::prune(std::chrono::steady_clock::time_point now) {
   }
 }
 
+std::optional<BanEntry> AddressBans::find(const std::string& key) {
+  const auto now = std::chrono::steady_clock::now();
+  std::lock_guard lock(mutex_);
+  auto it = entries_.find(key);
+  if (it == entries_.end() || now >= it->second.banned_until) return std::nullopt;
+  return BanEntry{key,
+                  std::chrono::system_clock::now() +
+                      std::chrono::duration_cast<std::chrono::system_clock::duration>(it->second.banned_until - now),
+                  it->second.reason, {}};
+}
+
+void SessionLimits::set_elsewhere(std::unordered_map<std::string, unsigned> counts) {
+  std::lock_guard lock(mutex_);
+  elsewhere_ = std::move(counts);
+}
+
+std::unordered_map<std::string, unsigned> SessionLimits::per_address() {
+  std::lock_guard lock(mutex_);
+  return per_ip_;
+}
+
 void SessionLimits::set_limits(unsigned max_total, unsigned max_per_ip) {
   max_total_.store(max_total, std::memory_order_relaxed);
   max_per_ip_.store(max_per_ip, std::memory_order_relaxed);
@@ -112,10 +133,16 @@ SessionLimits::Admission SessionLimits::admit(const asio::ip::address& peer) {
     return Admission::too_many_total;
   }
   std::lock_guard lock(mutex_);
-  unsigned& count = per_ip_[client_key(peer)];
-  if (count >= max_per_ip_.load(std::memory_order_relaxed)) {
+  const std::string key = client_key(peer);
+  unsigned& count = per_ip_[key];
+  // With [cluster], this client's sessions on the other nodes count too (as last synced).
+  unsigned others = 0;
+  if (!elsewhere_.empty()) {
+    if (auto it = elsewhere_.find(key); it != elsewhere_.end()) others = it->second;
+  }
+  if (count + others >= max_per_ip_.load(std::memory_order_relaxed)) {
     total_.fetch_sub(1, std::memory_order_relaxed);
-    if (count == 0) per_ip_.erase(client_key(peer));
+    if (count == 0) per_ip_.erase(key);
     return Admission::too_many_from_address;
   }
   ++count;

@@ -332,6 +332,36 @@ class Parser {
     return *normal;
   }
 
+  // [cluster]: this node's name and the PostgreSQL database the nodes share.
+  ClusterConfig cluster(const toml::table& table, const toml::source_region& where) {
+    ClusterConfig cluster;
+    cluster.at = at(where);
+    bool node_given = false;
+    bool database_given = false;
+    for (auto&& [key, node] : table) {
+      std::string_view k = key.str();
+      if (k == "node") {
+        cluster.node = string(node, k);
+        node_given = true;
+        bool ok = !cluster.node.empty() && cluster.node.size() <= 63;
+        for (char c : cluster.node) {
+          ok = ok && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.');
+        }
+        if (!ok) fail(node.source(), "'node' must be 1 to 63 letters, digits, '-', '_' or '.'");
+      } else if (k == "database") {
+        cluster.database = string(node, k);
+        database_given = true;
+        if (cluster.database.empty()) fail(node.source(), "'database' must be a libpq connection string or URI");
+        cluster.database_at = at(node.source());
+      } else {
+        fail(key.source(), "unknown key 'cluster." + std::string(k) + "'");
+      }
+    }
+    if (!node_given) fail(where, "[cluster] needs 'node' (this node's name)");
+    if (!database_given) fail(where, "[cluster] needs 'database' (a libpq connection string)");
+    return cluster;
+  }
+
   Config parse(std::string_view text) {
     config_dir_ = std::filesystem::path(file_).parent_path().string();
     if (config_dir_.empty()) config_dir_ = ".";
@@ -363,6 +393,10 @@ class Parser {
         const toml::table* t = node.as_table();
         if (!t) fail(node.source(), "'admin' must be a table");
         config.admin = admin(*t);
+      } else if (k == "cluster") {
+        const toml::table* t = node.as_table();
+        if (!t) fail(node.source(), "'cluster' must be a table");
+        config.cluster = cluster(*t, node.source());
       } else if (const PluginKindRow* row = find_plugin_kind(k)) {
         plugin_tables(*row, node, config);
       } else {

@@ -57,6 +57,15 @@ struct AdminConfig {
   bool enabled() const { return !listen.empty(); }
 };
 
+// [cluster]: several nodes behind a balancer share bans and per-address session counts
+// through PostgreSQL. Absent: one node, in memory.
+struct ClusterConfig {
+  std::string node;      // this node's name, unique among the nodes
+  std::string database;  // libpq connection string or URI
+  std::string at;        // "FILE:LINE:COLUMN" of the table, and of database
+  std::string database_at;
+};
+
 struct Config {
   std::string file;  // the config file's path
   std::string dir;   // its directory: relative paths resolve against it
@@ -95,6 +104,7 @@ struct Config {
   LogConfig log;
   std::optional<TlsConfig> tls;
   AdminConfig admin;
+  std::optional<ClusterConfig> cluster;
   std::vector<PluginConfig> plugins;  // every plugin table, in the file's order
 
   // The tables of one kind, in the file's order.

@@ -49,6 +49,10 @@ class SessionLimits {
   Admission admit(const asio::ip::address& peer);
   void release(const asio::ip::address& peer);
   unsigned active() const noexcept { return total_.load(std::memory_order_relaxed); }
+  // [cluster]: the sessions of each client_key on the other nodes, counted by admit() too.
+  void set_elsewhere(std::unordered_map<std::string, unsigned> counts);
+  // This node's sessions per client_key, for the other nodes.
+  std::unordered_map<std::string, unsigned> per_address();
 
  private:
   std::atomic<unsigned> max_total_;
@@ -56,25 +60,24 @@ class SessionLimits {
   std::atomic<unsigned> total_{0};
   std::mutex mutex_;
   std::unordered_map<std::string, unsigned> per_ip_;
+  std::unordered_map<std::string, unsigned> elsewhere_;
 };
 
 // Failed logins per client address; an address with too many within the window is banned
-// for a while. Touched only on a failed login and at connect, never per command. The
-// operator's view and levers are the BanList interface.
+// for a while. Touched only on a failed login and at connect, never per command. This
+// node's memory: the BanList without [cluster].
 class AddressBans final : public BanList {
  public:
   AddressBans(unsigned failures, std::chrono::seconds window, std::chrono::seconds duration)
       : failures_(failures), window_(window), duration_(duration) {}
-  // A reload's new rule applies from now on; bans in force stay.
-  void configure(unsigned failures, std::chrono::seconds window, std::chrono::seconds duration);
-  // True when `peer` is banned right now.
-  bool banned(const asio::ip::address& peer);
-  // Records a failed login; true when this failure started a ban.
-  bool record_failure(const asio::ip::address& peer);
-
+  void configure(unsigned failures, std::chrono::seconds window, std::chrono::seconds duration) override;
+  bool banned(const asio::ip::address& peer) override;
+  bool record_failure(const asio::ip::address& peer) override;
   std::vector<BanEntry> bans() override;
   std::optional<std::string> ban(std::string_view address, std::chrono::seconds duration, std::string reason) override;
   bool unban(std::string_view address) override;
+  // The ban in force under `key` (a client_key), if any: for a cluster to share.
+  std::optional<BanEntry> find(const std::string& key);
 
  private:
   struct Entry {
@@ -107,12 +110,17 @@ class PassivePorts {
   std::atomic<unsigned> next_{0};
 };
 
+// Without [cluster]: AddressBans. With it: ClusterBans, which also shares `limits`' counts
+// (cluster/cluster_bans.cpp).
+std::unique_ptr<BanList> make_ban_list(const Config& config, SessionLimits& limits);
+
 struct ServerRuntime {
   ServerRuntime(const Config& config, asio::thread_pool& pool, asio::thread_pool& digest_pool)
       : blocking(pool),
         digests(digest_pool),
         limits(config.max_sessions, config.max_sessions_per_ip),
-        bans(config.ban_failures, std::chrono::seconds(config.ban_window), std::chrono::seconds(config.ban_duration)) {
+        ban_list(make_ban_list(config, limits)),
+        bans(*ban_list) {
     events.subscribe(std::make_shared<LogSink>());
     events.subscribe(std::make_shared<TransferLogSink>(transfer_log));
   }
@@ -129,7 +137,8 @@ struct ServerRuntime {
   // run, logins and plugin calls on `blocking` are never queued behind them.
   asio::thread_pool& digests;
   SessionLimits limits;
-  AddressBans bans;
+  std::unique_ptr<BanList> ban_list;  // this node's memory, or shared through [cluster]
+  BanList& bans;
   SessionRegistry sessions;
   TransferLog transfer_log;
   // What happens, for every sink: the log, the transfer log (subscribed above).
@@ -174,7 +183,7 @@ struct ServerState {
   asio::thread_pool& blocking;
   asio::thread_pool& digests;
   SessionLimits& limits;
-  AddressBans& bans;
+  BanList& bans;
   SessionRegistry& sessions;
   TransferLog& transfer_log;
   PassivePorts passive_ports;

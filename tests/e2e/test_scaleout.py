@@ -158,9 +158,11 @@ def node_server(name, shared, pg, passive, cert_dir):
     srv = FerryServer(
         listen=(f"{NODE_ADDRESSES[name]}:0",), passive_ports=passive, auth_plugin="auth_pgsql",
         server_extra=f'passive_address = "{BALANCER}"\nproxy_protocol_from = ["{HAPROXY_SOURCE}"]\n'
-                     "ban_failures = 2\nban_window = 60\nban_duration = 60\nmax_login_failures = 5",
+                     "ban_failures = 2\nban_window = 60\nban_duration = 60\nmax_login_failures = 5\n"
+                     "max_sessions_per_ip = 4",
         mounts=mounts, config_extra=f'[log]\nxferlog = "xferlog"\n[tls]\ncertificate = {toml_str(os.path.join(cert_dir, "cert.pem"))}\n'
-                                    f'private_key = {toml_str(os.path.join(cert_dir, "key.pem"))}\n')
+                                    f'private_key = {toml_str(os.path.join(cert_dir, "key.pem"))}\n'
+                                    f'[cluster]\nnode = "{name}"\ndatabase = {toml_str(pg.conninfo)}\n')
     srv.write_files()
     # auth_pgsql instead of auth_file: drop the harness's users file key.
     with open(srv.config_path) as f:
@@ -406,6 +408,54 @@ class ScaleOutTest(unittest.TestCase):
             self.assertTrue(node.wait_for_log(r"transfer ok: STOR /same\.bin", timeout=5))
         leftovers = [n for n in os.listdir(os.path.join(self.shared, USER)) if ".ferry-" in n]
         self.assertEqual(leftovers, [])
+
+    # ---- [cluster]: bans and per-address limits shared through PostgreSQL -------------
+    def direct(self, name, source, user=USER, password=PASSWORD):
+        """A session straight to node `name` (not through the balancer) from `source`."""
+        f = ftplib.FTP(timeout=NET_TIMEOUT, source_address=(source, 0))
+        f.connect(NODE_ADDRESSES[name], self.nodes[name].port)
+        self.addCleanup(self.close, f)
+        if user:
+            f.login(user, password)
+        return f
+
+    def test_a_ban_earned_on_node_a_is_enforced_by_node_b_within_two_seconds(self):
+        for _ in range(2):  # ban_failures = 2, both on node a
+            f = self.direct("a", "127.0.0.11", user=None)
+            with self.assertRaises(ftplib.error_perm):
+                f.login(USER, "wrong")
+            self.close(f)
+        self.assertTrue(self.nodes["a"].wait_for_log(r"banned 127\.0\.0\.11 for 60 s"))
+        banned_at = time.monotonic()
+        while True:
+            try:
+                self.direct("b", "127.0.0.11", user=None)
+            except ftplib.error_temp as refused:
+                self.assertIn("Too many failed logins", str(refused))
+                break
+            self.assertLess(time.monotonic() - banned_at, 2.0, "node b did not enforce node a's ban within 2 s")
+            time.sleep(0.1)
+        took = time.monotonic() - banned_at
+        self.assertTrue(self.nodes["b"].wait_for_log(r"refused 127\.0\.0\.11: banned"))
+        # Through the balancer too, whichever node answers; another client is not held back.
+        for _ in range(2):
+            with self.assertRaises(ftplib.error_temp):
+                self.ftp(source="127.0.0.11")
+        self.ftp(source="127.0.0.12")
+        print(f"\nban from node a enforced by node b after {took:.2f} s", flush=True)
+
+    def test_per_address_session_limit_counts_every_node(self):
+        held = [self.direct("a", "127.0.0.13", user=None) for _ in range(2)]
+        held += [self.direct("b", "127.0.0.13", user=None) for _ in range(2)]
+        time.sleep(1.5)  # three sync rounds
+        for name in ("a", "b"):
+            with self.assertRaises(ftplib.error_temp) as refused:
+                self.direct(name, "127.0.0.13", user=None)
+            self.assertIn("Too many connections from your address", str(refused.exception))
+        for f in held[:2]:
+            f.quit()
+        time.sleep(1.5)
+        self.direct("b", "127.0.0.13", user=None)  # node a's sessions are gone: room again
 
     def test_y_database_stopped_gives_421_without_a_ban_then_logins_work_again(self):
         self.ftp(source="127.0.0.9")  # warms a pooled connection

@@ -1,6 +1,8 @@
 // Confining ferryd after start-up (see confinement.hpp).
 #include "server/confinement/confinement.hpp"
 
+#include "server/cluster/cluster_bans.hpp"
+
 #include <dirent.h>
 #include <openssl/ssl.h>
 #include <sys/prctl.h>
@@ -124,6 +126,11 @@ std::vector<ConfinementNeed> core_confinement_needs(const Config& config, const 
   }
   if (!config.log.xferlog.empty()) {
     needs.push_back({PathNeed{config.log.xferlog, path_write | path_create, ""}, config.log.xferlog_at, "log.xferlog"});
+  }
+  if (config.cluster) {  // a local database's Unix socket directory (TCP needs no path)
+    for (std::string& dir : libpq_socket_directories(config.cluster->database)) {
+      needs.push_back({PathNeed{std::move(dir), path_read, ""}, config.cluster->database_at, "cluster.database"});
+    }
   }
   return needs;
 }

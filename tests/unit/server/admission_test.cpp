@@ -73,3 +73,13 @@ TEST_CASE("the operator's ban list: ban, list, lift", "[admission][bans]") {
   }
   CHECK(found);
 }
+
+TEST_CASE("per-address limits count the sessions other nodes reported", "[admission]") {
+  ferry::SessionLimits limits(100, 3);
+  limits.set_elsewhere({{"192.0.2.9", 2}});
+  CHECK(limits.admit(make_address("192.0.2.9")) == ferry::SessionLimits::Admission::admitted);
+  CHECK(limits.admit(make_address("192.0.2.9")) == ferry::SessionLimits::Admission::too_many_from_address);
+  CHECK(limits.per_address() == std::unordered_map<std::string, unsigned>{{"192.0.2.9", 1}});
+  limits.set_elsewhere({});
+  CHECK(limits.admit(make_address("192.0.2.9")) == ferry::SessionLimits::Admission::admitted);
+}

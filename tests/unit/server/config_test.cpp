@@ -286,3 +286,23 @@ TEST_CASE("server.proxy_protocol_from takes addresses and CIDR blocks", "[config
     CHECK(refused.error.find("proxy_protocol_from") != std::string::npos);
   }
 }
+
+TEST_CASE("[cluster] takes this node's name and the shared database", "[config]") {
+  auto none = parse_config(minimal, "c.toml");
+  REQUIRE(none.config);
+  CHECK_FALSE(none.config->cluster);
+  auto r = parse_config(std::string(minimal) + "\n[cluster]\nnode = \"a\"\ndatabase = \"host=/run/postgresql dbname=ferry\"\n",
+                        "c.toml");
+  REQUIRE(r.config);
+  REQUIRE(r.config->cluster);
+  CHECK(r.config->cluster->node == "a");
+  CHECK(r.config->cluster->database == "host=/run/postgresql dbname=ferry");
+  for (const char* bad : {"[cluster]\nnode = \"a\"\n", "[cluster]\ndatabase = \"x\"\n",
+                          "[cluster]\nnode = \"a b\"\ndatabase = \"x\"\n", "[cluster]\nnode = \"a\"\ndatabase = \"x\"\npeers = 2\n"}) {
+    INFO(bad);
+    auto refused = parse_config(std::string(minimal) + "\n" + bad, "c.toml");
+    CHECK_FALSE(refused.config);
+    CHECK(refused.error.find("c.toml:") == 0);
+    CHECK(refused.error.find("cluster") != std::string::npos);
+  }
+}
