@@ -409,6 +409,35 @@ class ScaleOutTest(unittest.TestCase):
         leftovers = [n for n in os.listdir(os.path.join(self.shared, USER)) if ".ferry-" in n]
         self.assertEqual(leftovers, [])
 
+    def temporaries(self, prefix):
+        return [n for n in os.listdir(os.path.join(self.shared, USER)) if n.startswith(prefix) and ".ferry-" in n]
+
+    def test_an_upload_in_progress_on_one_node_keeps_its_temporary_while_the_other_lists(self):
+        body = os.urandom(600_000)
+        with open(self.user_file("inprogress.bin"), "wb") as out:  # replaced: through a temporary
+            out.write(b"old")
+        f = self.direct("a", "127.0.0.14")
+        f.voidcmd("TYPE I")
+        conn = f.transfercmd("STOR inprogress.bin")
+        conn.sendall(body[:200_000])
+        deadline = time.monotonic() + 5
+        while not self.temporaries(".inprogress.bin") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        temps = self.temporaries(".inprogress.bin")
+        self.assertEqual(len(temps), 1)
+        # Old enough to look abandoned: only the upload's lock says it is not.
+        path = os.path.join(self.shared, USER, temps[0])
+        os.utime(path, (time.time() - 3600, time.time() - 3600))
+        g = self.direct("b", "127.0.0.14")
+        g.retrlines("LIST", lambda line: None)  # a listing on node b sweeps stale temporaries
+        self.assertTrue(os.path.exists(path), "node b removed node a's temporary file in use")
+        conn.sendall(body[200_000:])
+        conn.close()
+        self.assertTrue(f.voidresp().startswith("226"))
+        with open(self.user_file("inprogress.bin"), "rb") as got:
+            self.assertEqual(got.read(), body)
+        self.assertEqual(self.temporaries(".inprogress.bin"), [])
+
     # ---- [cluster]: bans and per-address limits shared through PostgreSQL -------------
     def direct(self, name, source, user=USER, password=PASSWORD):
         """A session straight to node `name` (not through the balancer) from `source`."""
@@ -499,6 +528,13 @@ class ScaleOutTest(unittest.TestCase):
         self.assertTrue(self.nodes[survivor].wait_for_log(r"login ok: user carol from 127\.0\.0\.5", start=mark))
         with open(self.user_file("precious.bin"), "rb") as got:
             self.assertEqual(got.read(), old, "the killed upload damaged the old file")
+        # The killed node's temporary file, unlocked now, is swept by the survivor once stale.
+        temps = self.temporaries(".precious.bin")
+        self.assertEqual(len(temps), 1, temps)
+        stale = os.path.join(self.shared, USER, temps[0])
+        os.utime(stale, (time.time() - 3600, time.time() - 3600))
+        self.ftp(source="127.0.0.15").retrlines("LIST", lambda line: None)
+        self.assertEqual(self.temporaries(".precious.bin"), [])
         print(f"\nfailover: 3 sessions served by node {survivor} within {failover:.2f} s of node {victim}'s SIGKILL",
               flush=True)
 
