@@ -347,11 +347,11 @@ class Parser {
         for (char c : cluster.node) {
           ok = ok && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.');
         }
-        if (!ok) fail(node.source(), "'node' must be 1 to 63 letters, digits, '-', '_' or '.'");
+        if (!ok) fail(node.source(), "[cluster] 'node' must be 1 to 63 letters, digits, '-', '_' or '.'");
       } else if (k == "database") {
         cluster.database = string(node, k);
         database_given = true;
-        if (cluster.database.empty()) fail(node.source(), "'database' must be a libpq connection string or URI");
+        if (cluster.database.empty()) fail(node.source(), "[cluster] 'database' must be a libpq connection string or URI");
         cluster.database_at = at(node.source());
       } else {
         fail(key.source(), "unknown key 'cluster." + std::string(k) + "'");
