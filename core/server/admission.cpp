@@ -65,7 +65,7 @@ std::vector<BanEntry> AddressBans::bans() {
     for (const auto& [key, entry] : entries_) {
       if (now >= entry.banned_until) continue;
       out.push_back({key, wall + std::chrono::duration_cast<std::chrono::system_clock::duration>(entry.banned_until - now),
-                     entry.reason});
+                     entry.reason, {}});
     }
   }
   std::sort(out.begin(), out.end(), [](const BanEntry& a, const BanEntry& b) { return a.until < b.until; });

@@ -168,6 +168,7 @@ std::string Api::bans_json() const {
                     {"until", iso_time(b.until)},
                     {"seconds_left", std::chrono::duration_cast<std::chrono::seconds>(b.until - now).count()},
                     {"reason", b.reason}});
+    if (!b.node.empty()) list.back()["node"] = b.node;  // [cluster]: which node made it
   }
   return dump(json{{"bans", list}});
 }

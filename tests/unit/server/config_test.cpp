@@ -261,6 +261,7 @@ metrics_public = true
   auto quiet = parse_config(std::string(minimal) + "\n[admin]\nlisten = []\n", "c.toml");
   REQUIRE(quiet.config);
   CHECK_FALSE(quiet.config->admin.enabled());
+}
 
 TEST_CASE("server.proxy_protocol_from takes addresses and CIDR blocks", "[config]") {
   auto none = parse_config(minimal, "c.toml");
