@@ -21,7 +21,9 @@ import threading
 import time
 import unittest
 
-from ferryd_harness import (FERRY, FerryServer, NET_TIMEOUT, loopback_alias_available, make_test_certificate, toml_str)
+from console_harness import ConsoleClient
+from ferryd_harness import (FERRY, FerryServer, NET_TIMEOUT, loopback_alias_available, make_test_certificate,
+                            make_users_file, toml_str)
 
 PG_BIN = "/usr/lib/postgresql/15/bin"
 HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
@@ -31,6 +33,7 @@ NODE_ADDRESSES = {"a": "127.0.0.21", "b": "127.0.0.22"}
 SLICE = 10                   # passive ports per node
 USER, PASSWORD = "carol", "db-secret-1"
 READER, READER_PASSWORD = "dave", "db-secret-2"
+OPERATOR, OPERATOR_PASSWORD = "admin", "op-secret-3"
 
 MISSING = [what for what, ok in (("haproxy", os.path.exists(HAPROXY)),
                                   ("postgresql-15", os.path.exists(os.path.join(PG_BIN, "initdb"))),
@@ -163,7 +166,11 @@ def node_server(name, shared, pg, passive, cert_dir):
         mounts=mounts, config_extra=f'[log]\nxferlog = "xferlog"\n[tls]\ncertificate = {toml_str(os.path.join(cert_dir, "cert.pem"))}\n'
                                     f'private_key = {toml_str(os.path.join(cert_dir, "key.pem"))}\n'
                                     f'[cluster]\nnode = "{name}"\ndatabase = {toml_str(pg.conninfo)}\n')
+    if name == "a":  # node a also has the operator's console (its API bans for every node)
+        srv.config_extra += '\n[admin]\nlisten = ["127.0.0.21:0"]\noperators = "operators.passwd"\n'
     srv.write_files()
+    if name == "a":
+        make_users_file(os.path.join(srv.dir, "operators.passwd"), OPERATOR, OPERATOR_PASSWORD)
     # auth_pgsql instead of auth_file: drop the harness's users file key.
     with open(srv.config_path) as f:
         text = f.read()
@@ -472,6 +479,63 @@ class ScaleOutTest(unittest.TestCase):
                 self.ftp(source="127.0.0.11")
         self.ftp(source="127.0.0.12")
         print(f"\nban from node a enforced by node b after {took:.2f} s", flush=True)
+
+    def refused_by_b_within(self, source, seconds):
+        """How long until node b refuses `source` as banned (None: not within `seconds`)."""
+        started = time.monotonic()
+        while time.monotonic() - started < seconds:
+            try:
+                f = self.direct("b", source, user=None)
+                self.close(f)
+            except ftplib.error_temp:
+                return time.monotonic() - started
+            time.sleep(0.1)
+        return None
+
+    def test_the_operators_ban_on_node_a_holds_on_node_b_and_its_lift_too(self):
+        line = self.nodes["a"].wait_for_log(r"console on http://127\.0\.0\.21:\d+/", timeout=5)
+        self.assertIsNotNone(line, self.nodes["a"].log_text())
+        console = ConsoleClient("127.0.0.21", int(line.rsplit(":", 1)[1].rstrip("/")))
+        status, _, body = console.login(OPERATOR, OPERATOR_PASSWORD)
+        self.assertEqual(status, 200, body)
+        status, _, body = console.request("POST", "/api/v1/bans", {"address": "127.0.0.16", "seconds": 120,
+                                                                   "reason": "scale-out test"})
+        self.assertIn(status, (200, 201), body)
+        took = self.refused_by_b_within("127.0.0.16", 2.0)
+        self.assertIsNotNone(took, "node b did not enforce the operator's ban made on node a within 2 s")
+        bans = console.get("/api/v1/bans")[2]["bans"]
+        ban = next(b for b in bans if b["address"] == "127.0.0.16")
+        self.assertEqual(ban.get("node"), "a")
+        self.assertEqual(console.request("DELETE", "/api/v1/bans/127.0.0.16")[0], 200)
+        deadline = time.monotonic() + 2.0
+        while True:
+            try:
+                self.direct("b", "127.0.0.16", user=None)
+                break
+            except ftplib.error_temp:
+                self.assertLess(time.monotonic(), deadline, "node b still refuses after the lift on node a")
+                time.sleep(0.1)
+        # A ban earned on node b shows in node a's console, with its node.
+        for _ in range(2):
+            f = self.direct("b", "127.0.0.17", user=None)
+            with self.assertRaises(ftplib.error_perm):
+                f.login(USER, "wrong")
+            self.close(f)
+        deadline = time.monotonic() + 2.0
+        while not any(b["address"] == "127.0.0.17" and b.get("node") == "b"
+                      for b in console.get("/api/v1/bans")[2]["bans"]):
+            self.assertLess(time.monotonic(), deadline, "node a's console does not list node b's ban")
+            time.sleep(0.1)
+        # ...and lifting it there lifts it on node b, which made it.
+        self.assertEqual(console.request("DELETE", "/api/v1/bans/127.0.0.17")[0], 200)
+        deadline = time.monotonic() + 2.0
+        while True:
+            try:
+                self.direct("b", "127.0.0.17", user=None)
+                break
+            except ftplib.error_temp:
+                self.assertLess(time.monotonic(), deadline, "node b still enforces its own ban lifted on node a")
+                time.sleep(0.1)
 
     def test_per_address_session_limit_counts_every_node(self):
         held = [self.direct("a", "127.0.0.13", user=None) for _ in range(2)]

@@ -206,6 +206,11 @@ bool ClusterBans::sync(std::string& error) {
       outbox_.insert(outbox_.begin(), changes.begin(), changes.end());  // again next round
       return failed("writing a ban");
     }
+    if (change.until == std::chrono::system_clock::time_point{}) {
+      written_.erase(change.address);
+    } else {
+      written_.insert(change.address);
+    }
     changes.pop_front();
   }
   // 2. Every node's bans in force.
@@ -217,6 +222,17 @@ bool ClusterBans::sync(std::string& error) {
     std::string address = PQgetvalue(bans.get(), i, 0);
     shared[address] = BanEntry{address, from_epoch(std::strtod(PQgetvalue(bans.get(), i, 1), nullptr)),
                                PQgetvalue(bans.get(), i, 3), PQgetvalue(bans.get(), i, 2)};
+  }
+  // Lifted elsewhere (or over): this node's own copy goes too.
+  std::unordered_set<std::string> lifted;
+  for (auto it = written_.begin(); it != written_.end();) {
+    if (shared.contains(*it)) {
+      ++it;
+      continue;
+    }
+    (void)local_.unban(*it);
+    lifted.insert(*it);
+    it = written_.erase(it);
   }
   // 3. This node's sessions per address, replaced whole; 4. the other live nodes' sums.
   std::vector<std::string> addresses;
@@ -255,9 +271,9 @@ bool ClusterBans::sync(std::string& error) {
   limits_.set_elsewhere(std::move(elsewhere));
   {
     std::lock_guard lock(mutex_);
-    // Bans this node made since the read above stay until the next read shows them.
+    // Bans this node made since its writes above stay until the next read shows them.
     for (auto& [key, entry] : shared_) {
-      if (entry.node == node_ && !shared.contains(key)) shared.emplace(key, entry);
+      if (entry.node == node_ && !shared.contains(key) && !lifted.contains(key)) shared.emplace(key, entry);
     }
     shared_.swap(shared);
   }

@@ -14,6 +14,7 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "server/ban_list.hpp"
@@ -61,6 +62,9 @@ class ClusterBans final : public BanList {
   bool stopping_ = false;
   std::deque<Change> outbox_;  // this node's bans and lifts, not yet written
   std::unordered_map<std::string, BanEntry> shared_;  // every node's bans, as last read
+  // This node's bans written to the table: one that is gone from it was lifted elsewhere
+  // (an operator on another node), and is lifted here too. The sync thread's only.
+  std::unordered_set<std::string> written_;
   std::thread thread_;
   void* connection_ = nullptr;  // PGconn, the sync thread's only
 };
