@@ -47,10 +47,11 @@ const char* const allowed[] = {
     "access", "faccessat", "faccessat2",  // not measured: realpath() of a path with ".." on reload
     // zero-copy transfers: sendfile for downloads, splice through a pipe for uploads
     "sendfile", "splice", "pipe2",
-    // sockets: accept loops, passive listeners, active-mode connects, TCP options; auth_pgsql's
-    // libpq (measured with tests/e2e/test_scaleout.py, confined): socket (Unix or TCP), connect,
-    // poll(2) for its waits, sendto/recvfrom, getsockopt(SO_ERROR), setsockopt (TCP_NODELAY,
-    // keepalive), getsockname, fcntl(O_NONBLOCK) -- nothing beyond this list
+    // sockets: accept loops, passive listeners, active-mode connects, TCP options. libpq
+    // (auth_pgsql, [cluster]) needs socket, connect, poll (its waits), sendto/recvfrom,
+    // getsockopt/setsockopt, getsockname/getpeername and fcntl: all here already (confined
+    // nodes log in through PostgreSQL over its Unix socket in tests/e2e/test_scaleout.py,
+    // which fails on any "refused system call" line)
     "bind", "listen", "accept", "accept4", "connect", "getsockname", "getpeername", "setsockopt",
     "getsockopt", "sendto", "recvfrom", "shutdown", "poll",
     "sendmsg", "recvmsg",  // not measured: Asio's path for a sequence of several buffers
