@@ -263,10 +263,8 @@ asio::awaitable<std::error_code> DataConnection::refuse_proxy_header() {
     }
     if (n <= 0) co_return std::error_code{};  // EOF or an error: the read itself reports it
     const std::string_view bytes(first, static_cast<std::size_t>(n));
-    if (proxy_protocol::looks_like_header(bytes)) co_return proxy_header_in_data_error();
-    if (n >= 6 || proxy_protocol::parse(bytes).status == proxy_protocol::Status::malformed || waits == max_waits) {
-      co_return std::error_code{};
-    }
+    if (proxy_protocol::looks_like_header(bytes, screen_v1_)) co_return proxy_header_in_data_error();
+    if (!proxy_protocol::may_become_header(bytes, screen_v1_) || waits == max_waits) co_return std::error_code{};
     asio::steady_timer pause(executor_, std::chrono::milliseconds(20));
     co_await pause.async_wait(as_tuple_awaitable);
   }

@@ -84,6 +84,9 @@ class DataConnection {
   bool is_tls() const noexcept { return tls_ != nullptr; }
   // Its PROXY header was taken off at accept: what follows is the client's data.
   void proxy_header_taken() noexcept { check_first_bytes_ = false; }
+  // Where proxies are configured, a connection straight from the client is refused for a
+  // v1 header too ("PROXY "), not only for the v2 signature (see refuse_proxy_header).
+  void refuse_v1_header_too() noexcept { screen_v1_ = true; }
   asio::awaitable<std::error_code> write_all(std::span<const char> data);
   // Reads some bytes; eof at the end of the upload.
   asio::awaitable<std::pair<std::error_code, std::size_t>> read_some(std::span<char> buffer);
@@ -111,12 +114,14 @@ class DataConnection {
   asio::awaitable<std::pair<std::error_code, std::size_t>> when_ready(asio::ip::tcp::socket::wait_type what,
                                                                       Call call);
 
-  // Before the first received byte of a plain connection that brought no PROXY header:
-  // one that starts like a header is refused (errc proxy_header_in_data), so that a header
-  // sent where none is configured never becomes the start of an uploaded file.
+  // Before the first received byte of a plain connection that brought no PROXY header: one
+  // that starts like a header is refused (errc proxy_header_in_data), so that a header sent
+  // where none is expected never becomes the start of an uploaded file. Without proxies
+  // configured only the v2 signature counts: a text file may well start with "PROXY ".
   asio::awaitable<std::error_code> refuse_proxy_header();
 
   bool check_first_bytes_ = true;
+  bool screen_v1_ = false;
   asio::any_io_executor executor_;
   asio::ip::tcp protocol_;  // of pending_ (an active connection's socket is open already)
   UniqueFd pending_;         // the descriptor until socket() registers it

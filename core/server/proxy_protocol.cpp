@@ -185,9 +185,14 @@ ParseResult parse(std::string_view input) noexcept {
   return malformed("not a PROXY header");
 }
 
-bool looks_like_header(std::string_view bytes) noexcept {
-  if (bytes.size() < v1_prefix.size()) return false;
-  return prefix_agrees(bytes, v1_prefix) || prefix_agrees(bytes, v2_signature);
+bool looks_like_header(std::string_view bytes, bool v1_too) noexcept {
+  if (bytes.size() >= v2_signature.size() && prefix_agrees(bytes, v2_signature)) return true;
+  return v1_too && bytes.size() >= v1_prefix.size() && prefix_agrees(bytes, v1_prefix);
+}
+
+bool may_become_header(std::string_view bytes, bool v1_too) noexcept {
+  if (bytes.size() < v2_signature.size() && prefix_agrees(bytes, v2_signature)) return true;
+  return v1_too && bytes.size() < v1_prefix.size() && prefix_agrees(bytes, v1_prefix);
 }
 
 std::string address_text(Family family, const Endpoint& endpoint) {

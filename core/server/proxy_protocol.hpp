@@ -62,10 +62,14 @@ struct ParseResult {
 // header's length, never allocates, never throws.
 ParseResult parse(std::string_view input) noexcept;
 
-// True when `bytes` (the first bytes of a connection) begin like a PROXY header: the v1
-// text "PROXY " or the v2 signature, checked over the bytes given (at least 6 of them).
-// Used where no header is expected, to refuse one instead of taking it for data.
-bool looks_like_header(std::string_view bytes) noexcept;
+// True when `bytes` (the first bytes of a connection) begin with a PROXY header's start:
+// the whole v2 signature (12 bytes that no text protocol and hardly any file starts with),
+// or, with `v1_too`, the v1 text "PROXY ". Used where no header is expected, to refuse one
+// instead of taking it for data.
+bool looks_like_header(std::string_view bytes, bool v1_too = true) noexcept;
+// True when `bytes` are too few to tell yet: more of them could still make a header that
+// looks_like_header() finds.
+bool may_become_header(std::string_view bytes, bool v1_too) noexcept;
 
 // The address as text ("192.0.2.1", "2001:db8::1"); "" for Family::unknown.
 std::string address_text(Family family, const Endpoint& endpoint);

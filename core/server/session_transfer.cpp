@@ -58,7 +58,11 @@ asio::awaitable<std::unique_ptr<DataConnection>> Session::open_data_connection()
   }
   auto data = std::make_unique<DataConnection>(control_.get_executor(), listener->protocol(), std::move(accepted),
                                                timeout);
-  if (proxied) data->proxy_header_taken();
+  if (proxied) {
+    data->proxy_header_taken();
+  } else if (!state_->config.proxy_protocol_from.empty()) {
+    data->refuse_v1_header_too();  // behind a balancer: a v1 header sent to the wrong place
+  }
   co_return data;
 }
 

@@ -314,5 +314,33 @@ class ProxyProtocolTest(unittest.TestCase):
         self.assertTrue(self.server.wait_for_log(r"login ok: user alice from 192\.0\.2\.30", start=mark))
 
 
+
+
+class WithoutProxiesTest(unittest.TestCase):
+    """A server with no proxy_protocol_from: uploads are the client's bytes, whatever text they
+    start with; only the v2 signature, which no file starts with by chance, is refused."""
+
+    def setUp(self):
+        self.server = FerryServer(mounts=fs_local_mounts(writable=True, welcome=False))
+        self.addCleanup(self.server.cleanup)
+        self.server.start()
+
+    def test_a_file_that_starts_like_a_v1_header_is_stored_as_sent(self):
+        body = proxy_v1(("192.0.2.1", 1), ("127.0.0.1", 21)) + b"a text file that starts with PROXY\n"
+        f = self.server.ftp()
+        self.addCleanup(f.close)
+        f.storbinary("STOR proxy.txt", __import__("io").BytesIO(body))
+        with open(os.path.join(self.server.user_root(), "proxy.txt"), "rb") as stored:
+            self.assertEqual(stored.read(), body)
+
+    def test_a_v2_header_is_refused_not_stored(self):
+        f = self.server.ftp()
+        self.addCleanup(f.close)
+        with self.assertRaises(ftplib.error_temp) as failed:
+            f.storbinary("STOR forged.bin", __import__("io").BytesIO(proxy_v2(("192.0.2.1", 1), ("127.0.0.1", 21)) + b"x"))
+        self.assertTrue(str(failed.exception).startswith("426"))
+        self.assertFalse(os.path.exists(os.path.join(self.server.user_root(), "forged.bin")))
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -49,6 +49,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       if (part.status == Status::parsed) FUZZ_CHECK(part.header.length == whole.header.length);
     }
   }
-  if (looks_like_header(input)) FUZZ_CHECK(input.size() >= 6);
+  for (bool v1_too : {false, true}) {
+    if (looks_like_header(input, v1_too)) FUZZ_CHECK(input.size() >= (v1_too ? 6u : 12u));
+    // Undecided only while fewer bytes than a header's start have come.
+    if (may_become_header(input, v1_too)) FUZZ_CHECK(!looks_like_header(input, v1_too) && input.size() < 12);
+  }
   return 0;
 }

@@ -209,7 +209,13 @@ TEST_CASE("PROXY v2 refuses what is not a well-formed header") {
 TEST_CASE("looks_like_header tells a forged header from ordinary first bytes") {
   CHECK(looks_like_header("PROXY TCP4 1.2.3.4 5.6.7.8 1 2\r\n"));
   CHECK(looks_like_header(signature + "\x21"));
-  CHECK(looks_like_header(signature.substr(0, 6)));
+  CHECK_FALSE(looks_like_header(signature.substr(0, 6)));  // the whole signature, or no header
+  CHECK(may_become_header(signature.substr(0, 6), false));
+  CHECK_FALSE(looks_like_header("PROXY TCP4 1.2.3.4 5.6.7.8 1 2\r\n", false));  // a text file may start so
+  CHECK(looks_like_header(signature + "\x21", false));
+  CHECK(may_become_header("PROX", true));
+  CHECK_FALSE(may_become_header("PROX", false));
+  CHECK_FALSE(may_become_header("USER", true));
   CHECK_FALSE(looks_like_header("PROX"));
   CHECK_FALSE(looks_like_header("USER alice\r\n"));
   CHECK_FALSE(looks_like_header("\r\n"));
