@@ -8,7 +8,7 @@ import socket
 import time
 import unittest
 
-from console_harness import ConsoleServer, raw_exchange
+from console_harness import ConsoleServer, ConsoleTestCase, raw_exchange
 from ferryd_harness import NET_TIMEOUT, close_quietly
 
 
@@ -18,20 +18,11 @@ def status_of(response):
     return int(response[9:12])
 
 
-class HostileRequestsTest(unittest.TestCase):
+class HostileRequestsTest(ConsoleTestCase):
     @classmethod
     def setUpClass(cls):
-        cls.server = ConsoleServer().start()
-        cls.api = cls.server.api()
+        super().setUpClass()
         cls.host, cls.port = cls.server.console_host, cls.server.console_port
-
-    @classmethod
-    def tearDownClass(cls):
-        rc = cls.server.stop()
-        log = cls.server.log_text()
-        cls.server.cleanup()
-        if rc != 0:
-            raise AssertionError(f"ferryd exit code {rc!r}; log:\n{log}")
 
     def tearDown(self):
         # Whatever a case did, the console and FTP still answer.
