@@ -127,17 +127,24 @@ class Parser {
     return nullptr;
   }
 
-  void server_listen(const toml::node& node, Config& config) {
+  // An array of "host:port" strings (server.listen, tls.implicit_listen, admin.listen), each
+  // claimed: no two listeners of the file may overlap.
+  std::vector<ListenAddress> addresses(const toml::node& node, std::string_view key, std::string_view examples) {
     const toml::array* list = node.as_array();
-    if (!list) fail(node.source(), "'listen' must be an array of \"host:port\" strings");
-    config.listen.clear();
-    listen_given_ = true;
+    if (!list) fail(node.source(), "'" + std::string(key) + "' must be an array of \"host:port\" strings");
+    std::vector<ListenAddress> out;
     for (const toml::node& item : *list) {
-      auto address = parse_listen_address(string(item, "listen"));
-      if (!address) fail(item.source(), "'listen' entries must look like \"127.0.0.1:2121\" or \"[::1]:2121\"");
+      auto address = parse_listen_address(string(item, key));
+      if (!address) fail(item.source(), "'" + std::string(key) + "' entries must look like " + std::string(examples));
       claim(*address, item.source());
-      config.listen.push_back(*address);
+      out.push_back(*address);
     }
+    return out;
+  }
+
+  void server_listen(const toml::node& node, Config& config) {
+    config.listen = addresses(node, "listen", "\"127.0.0.1:2121\" or \"[::1]:2121\"");
+    listen_given_ = true;
     if (config.listen.empty()) fail(node.source(), "'listen' must name at least one address");
   }
 
@@ -202,14 +209,7 @@ class Parser {
       } else if (k == "require_session_reuse") {
         tls.require_session_reuse = boolean(node, k);
       } else if (k == "implicit_listen") {
-        const toml::array* list = node.as_array();
-        if (!list) fail(node.source(), "'implicit_listen' must be an array of \"host:port\" strings");
-        for (const toml::node& item : *list) {
-          auto address = parse_listen_address(string(item, "implicit_listen"));
-          if (!address) fail(item.source(), "'implicit_listen' entries must look like \"127.0.0.1:990\"");
-          claim(*address, item.source());
-          tls.implicit_listen.push_back(*address);
-        }
+        tls.implicit_listen = addresses(node, "implicit_listen", "\"127.0.0.1:990\"");
       } else {
         fail(key.source(), "unknown key 'tls." + std::string(k) + "'");
       }
@@ -224,14 +224,7 @@ class Parser {
     for (auto&& [key, node] : table) {
       std::string_view k = key.str();
       if (k == "listen") {
-        const toml::array* list = node.as_array();
-        if (!list) fail(node.source(), "'listen' must be an array of \"host:port\" strings");
-        for (const toml::node& item : *list) {
-          auto address = parse_listen_address(string(item, "listen"));
-          if (!address) fail(item.source(), "'listen' entries must look like \"127.0.0.1:2180\" or \"[::1]:2180\"");
-          claim(*address, item.source());
-          admin.listen.push_back(*address);
-        }
+        admin.listen = addresses(node, "listen", "\"127.0.0.1:2180\" or \"[::1]:2180\"");
       } else if (k == "operators") {
         admin.operators = path(node, k);
         admin.operators_at = at(node.source());

@@ -10,7 +10,6 @@
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
-#include <asio/ip/v6_only.hpp>
 #include <asio/post.hpp>
 #include <asio/signal_set.hpp>
 #include <asio/executor_work_guard.hpp>
@@ -25,6 +24,7 @@
 #include <sched.h>
 #include <sys/resource.h>
 
+#include "server/listener.hpp"
 #include "server/log.hpp"
 #include "server/poll_window.hpp"
 #include "server/proxy_header_reader.hpp"
@@ -354,17 +354,9 @@ Server::~Server() = default;
 
 std::string Server::bind(const std::vector<ListenAddress>& addresses, bool implicit_tls) {
   for (const ListenAddress& address : addresses) {
-    std::error_code ec;
-    auto ip = asio::ip::make_address(address.host, ec);
-    if (ec) return "cannot listen on " + to_string(address) + ": " + ec.message();
-    tcp::endpoint endpoint(ip, address.port);
-    auto acceptor = std::make_unique<tcp::acceptor>(impl_->io);
-    acceptor->open(endpoint.protocol(), ec);
-    if (!ec) acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
-    if (!ec && ip.is_v6()) acceptor->set_option(asio::ip::v6_only(true), ec);
-    if (!ec) acceptor->bind(endpoint, ec);
-    if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
-    if (ec) return "cannot listen on " + to_string(address) + ": " + ec.message();
+    std::string error;
+    auto acceptor = open_listener(impl_->io, address, error);
+    if (!acceptor) return error;
     ListenAddress bound{address.host, acceptor->local_endpoint().port()};
     log_info(implicit_tls ? "listening (implicit FTPS) on " : "listening on ", to_string(bound));
     impl_->bound.push_back({to_string(bound), implicit_tls});

@@ -13,6 +13,7 @@ import os
 import re
 import socket
 import time
+import unittest
 
 from ferryd_harness import FerryServer, make_users_file, NET_TIMEOUT
 
@@ -54,6 +55,38 @@ class ConsoleServer(FerryServer):
             if status != 200:
                 raise AssertionError(f"operator login failed: {status} {body}")
         return client
+
+
+class ConsoleTestCase(unittest.TestCase):
+    """One ferryd with its console per test class, `cls.api` logged in; a clean SIGTERM exit
+    and no password in the log are checked at the end."""
+
+    server_kwargs = {}
+
+    @classmethod
+    def prepare(cls, server):
+        """Files to add beside the configuration before ferryd starts."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = ConsoleServer(**cls.server_kwargs)
+        try:
+            cls.prepare(cls.server.write_files())
+            cls.server.start()
+            cls.api = cls.server.api()
+        except BaseException:
+            cls.server.cleanup()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        rc = cls.server.stop()
+        log = cls.server.log_text()
+        cls.server.cleanup()
+        if rc != 0:
+            raise AssertionError(f"ferryd exit code {rc!r}; log:\n{log}")
+        if cls.server.operator_password in log or cls.server.password in log:
+            raise AssertionError("a password appears in ferryd's log")
 
 
 class ConsoleClient:

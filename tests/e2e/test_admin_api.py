@@ -4,38 +4,23 @@ with cookie + CSRF token or bearer token."""
 
 import ftplib
 import os
-import re
-import socket
 import subprocess
 import time
 import unittest
 
-from console_harness import ConsoleServer, EventStream
-from ferryd_harness import FERRY, FERRYD, NET_TIMEOUT, close_quietly, fs_local_mounts
+from console_harness import ConsoleTestCase, EventStream
+from ferryd_harness import FERRY, FERRYD, close_quietly, fs_local_mounts
 
 BIG = 64 * 1024 * 1024
 
 
-class ConsoleApiTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.server = ConsoleServer(mounts=fs_local_mounts(writable=True))
-        cls.server.write_files()
-        root = cls.server.user_root()
-        with open(os.path.join(root, "big.bin"), "wb") as f:
-            f.truncate(BIG)
-        cls.server.start()
-        cls.api = cls.server.api()
+class ConsoleApiTest(ConsoleTestCase):
+    server_kwargs = dict(mounts=fs_local_mounts(writable=True))
 
     @classmethod
-    def tearDownClass(cls):
-        rc = cls.server.stop()
-        log = cls.server.log_text()
-        cls.server.cleanup()
-        if rc != 0:
-            raise AssertionError(f"ferryd exit code {rc!r}; log:\n{log}")
-        if cls.server.operator_password in log or cls.server.password in log:
-            raise AssertionError("a password appears in ferryd's log")
+    def prepare(cls, server):
+        with open(os.path.join(server.user_root(), "big.bin"), "wb") as f:
+            f.truncate(BIG)
 
     def session_gone(self, id, timeout=5.0):
         deadline = time.monotonic() + timeout

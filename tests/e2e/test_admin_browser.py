@@ -11,7 +11,7 @@ import time
 import unittest
 import urllib.parse
 
-from console_harness import ConsoleServer
+from console_harness import ConsoleTestCase
 from ferryd_harness import fs_local_mounts
 
 import sys
@@ -38,17 +38,20 @@ BIG = 48 * 1024 * 1024
 
 @unittest.skipUnless(webdriver and CHROMIUM and CHROMEDRIVER,
                      "needs chromium, chromium-driver and python3-selenium (tests/deps.d/console.list)")
-class ConsoleInBrowserTest(unittest.TestCase):
+class ConsoleInBrowserTest(ConsoleTestCase):
+    server_kwargs = dict(mounts=fs_local_mounts(writable=True))
+
     @classmethod
-    def setUpClass(cls):
-        cls.server = ConsoleServer(mounts=fs_local_mounts(writable=True))
-        cls.server.write_files()
-        root = cls.server.user_root()
+    def prepare(cls, server):
+        root = server.user_root()
         with open(os.path.join(root, "big.iso"), "wb") as f:
             f.truncate(BIG)
         with open(os.path.join(root, HOSTILE), "wb") as f:
             f.write(b"hello\n")
-        cls.server.start()
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
         cls.profile = tempfile.mkdtemp(prefix="ferry-chromium-")
         options = webdriver.ChromeOptions()
         options.binary_location = CHROMIUM
@@ -57,8 +60,12 @@ class ConsoleInBrowserTest(unittest.TestCase):
                      "--no-first-run", "--disable-quic", "--window-size=1440,1000", "--force-device-scale-factor=1",
                      f"--user-data-dir={cls.profile}"]:
             options.add_argument(flag)
-        service = ChromeService(executable_path=CHROMEDRIVER)
-        cls.driver = webdriver.Chrome(service=service, options=options)
+        try:
+            cls.driver = webdriver.Chrome(service=ChromeService(executable_path=CHROMEDRIVER), options=options)
+        except BaseException:
+            shutil.rmtree(cls.profile, ignore_errors=True)
+            super().tearDownClass()
+            raise
         cls.driver.set_page_load_timeout(30)
 
     @classmethod
@@ -67,11 +74,7 @@ class ConsoleInBrowserTest(unittest.TestCase):
             cls.driver.quit()
         finally:
             shutil.rmtree(cls.profile, ignore_errors=True)
-            rc = cls.server.stop()
-            log = cls.server.log_text()
-            cls.server.cleanup()
-        if rc != 0:
-            raise AssertionError(f"ferryd exit code {rc!r}; log:\n{log}")
+            super().tearDownClass()
 
     def wait(self, condition, timeout=15):
         return WebDriverWait(self.driver, timeout, poll_frequency=0.1).until(condition)

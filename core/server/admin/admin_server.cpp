@@ -4,7 +4,6 @@
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/ip/tcp.hpp>
-#include <asio/ip/v6_only.hpp>
 #include <asio/ssl/stream.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/write.hpp>
@@ -14,6 +13,7 @@
 #include "server/admin/event_feed.hpp"
 #include "server/admin/http_codec.hpp"
 #include "server/admin/metrics.hpp"
+#include "server/listener.hpp"
 #include "server/log.hpp"
 #include "server/server.hpp"
 #include "server/server_state.hpp"
@@ -316,20 +316,11 @@ AdminServer::~AdminServer() {
 std::string AdminServer::bind() {
   asio::io_context& io = impl_->server.main_context();
   for (const ListenAddress& address : impl_->config.listen) {
-    std::error_code ec;
-    auto ip = asio::ip::make_address(address.host, ec);
-    if (ec) return "cannot listen on " + to_string(address) + " ([admin] listen): " + ec.message();
-    tcp::endpoint endpoint(ip, address.port);
-    auto acceptor = std::make_unique<tcp::acceptor>(io);
-    acceptor->open(endpoint.protocol(), ec);
-    if (!ec) acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
-    if (!ec && ip.is_v6()) acceptor->set_option(asio::ip::v6_only(true), ec);
-    if (!ec) acceptor->bind(endpoint, ec);
-    if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
-    if (ec) return "cannot listen on " + to_string(address) + " ([admin] listen): " + ec.message();
+    std::string error;
+    auto acceptor = open_listener(io, address, error);
+    if (!acceptor) return error + " ([admin] listen)";
     ListenAddress bound{address.host, acceptor->local_endpoint().port()};
-    std::string host = ip.is_v6() ? "[" + address.host + "]" : address.host;
-    log_info("console on ", impl_->config.tls ? "https://" : "http://", host, ":", bound.port, "/");
+    log_info("console on ", impl_->config.tls ? "https://" : "http://", to_string(bound), "/");
     impl_->acceptors.push_back(std::move(acceptor));
   }
   return {};
