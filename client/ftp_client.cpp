@@ -531,23 +531,24 @@ asio::awaitable<std::optional<std::string>> FtpClient::working_directory() {
   co_return parse_pwd_reply(reply.lines.front());
 }
 
-asio::awaitable<std::optional<std::string>> FtpClient::hash(std::string path, std::string algorithm) {
+asio::awaitable<bool> FtpClient::select_hash(std::string algorithm) {
   algorithm = upper(std::move(algorithm));
+  if (hash_algorithm_ == algorithm) co_return true;
   const Features features = co_await feat();
   // HASH only when FEAT lists the algorithm: a server may offer HASH with SHA-1 and MD5
   // alone, and then the X-command may still have it.
-  bool use_hash = features.lists("HASH", algorithm);
-  if (use_hash && hash_algorithm_ != algorithm) {
-    const ftp::Reply reply = co_await command("OPTS HASH " + algorithm);
-    // 501/504: the algorithm is not offered after all (or OPTS HASH is unknown).
-    if (reply.code == 501 || not_implemented(reply)) {
-      use_hash = false;
-    } else if (reply.code != 200) {
-      throw unexpected("OPTS HASH " + algorithm, reply);
-    } else {
-      hash_algorithm_ = algorithm;
-    }
-  }
+  if (!features.lists("HASH", algorithm)) co_return false;
+  const ftp::Reply reply = co_await command("OPTS HASH " + algorithm);
+  // 501/504: the algorithm is not offered after all (or OPTS HASH is unknown).
+  if (reply.code == 501 || not_implemented(reply)) co_return false;
+  if (reply.code != 200) throw unexpected("OPTS HASH " + algorithm, reply);
+  hash_algorithm_ = algorithm;
+  co_return true;
+}
+
+asio::awaitable<std::optional<std::string>> FtpClient::hash(std::string path, std::string algorithm) {
+  algorithm = upper(std::move(algorithm));
+  const bool use_hash = co_await select_hash(algorithm);
   if (use_hash) {
     const ftp::Reply reply = co_await command("HASH " + path);
     if (reply.code == 213) {

@@ -104,6 +104,10 @@ class FtpClient {
   // for "SHA-256", XSHA512, XSHA1, XMD5).
   // nullopt when the server offers neither, or answers HASH with 556 (not for this file).
   asio::awaitable<std::optional<std::string>> hash(std::string path, std::string algorithm = "SHA-256");
+  // OPTS HASH ALGORITHM, when FEAT lists HASH with it and it is not selected yet: true when
+  // HASH now answers with that algorithm. Sent before an upload that will be verified, it
+  // tells ferryd to digest the bytes as they arrive (HASH then needs no second pass).
+  asio::awaitable<bool> select_hash(std::string algorithm = "SHA-256");
 
   // RETR, starting at `offset` (REST) when it is not 0; the bytes go to `sink` and progress
   // is reported against `total` (0: unknown). Returns the bytes received. Complete only when
