@@ -129,7 +129,10 @@ asio::awaitable<void> Session::receive_file(std::string_view arg, WriteMode mode
   suspend_idle_timeout();
   Received received;
   upload_digest_.reset();  // the next HASH is for this upload, or reads the file
-  if (digest_uploads_) received.digest = std::make_unique<digest::Hasher>(hash_algorithm_);
+  if (digest_uploads_) {
+    received.algorithm = hash_algorithm_;
+    received.digest = std::make_unique<digest::Hasher>(received.algorithm);
+  }
   LiveTransfer live(status_, names.verb, names.written, true, std::nullopt, received.bytes);
   auto [end, ec] = co_await watch_transfer(receive_data(*file, *data, received));
   co_await data->close();
@@ -181,7 +184,7 @@ void Session::remember_upload_digest(const std::string& path, Received& received
                                      const std::optional<ContentStamp>& stamp) {
   if (!received.digest || !stamp) return;
   upload_digest_ = std::make_shared<const UploadDigest>(
-      UploadDigest{path, hash_algorithm_, received.digest->hex(), received.written, *stamp});
+      UploadDigest{path, received.algorithm, received.digest->hex(), received.written, *stamp});
 }
 
 asio::awaitable<std::shared_ptr<WriteHandle>> Session::open_upload(const std::string& path, std::string_view name,

@@ -198,6 +198,7 @@ class Session {
     ByteCounter bytes{0};
     Error failure{Status::ok, {}};  // set when the provider refused a write
     std::unique_ptr<digest::Hasher> digest;  // set: digest the bytes written as they go
+    digest::Algorithm algorithm = digest::Algorithm::sha256;  // the digest's
     std::uint64_t written = 0;               // bytes handed to the file (TYPE A: after conversion)
   };
   // The digest of this session's last upload, computed while its bytes arrived, and the
