@@ -12,6 +12,7 @@
 #include <asio/write.hpp>
 #include <cctype>
 #include <exception>
+#include <netinet/in.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
@@ -257,6 +258,26 @@ asio::awaitable<ftp::Reply> FtpClient::command(std::string line) {
   co_return co_await read_reply();
 }
 
+// The first of `endpoints` in the source address's family; the control socket opened and
+// bound to the source address, its port left to connect().
+std::error_code FtpClient::bind_source(const asio::ip::tcp::resolver::results_type& endpoints,
+                                       asio::ip::tcp::endpoint& target) {
+  for (const auto& entry : endpoints) {
+    if (entry.endpoint().address().is_v4() != source_address_->is_v4()) continue;
+    target = entry.endpoint();
+    std::error_code ec;
+    control_.open(target.protocol(), ec);
+    if (ec) return ec;
+#ifdef IP_BIND_ADDRESS_NO_PORT
+    const int on = 1;
+    (void)::setsockopt(control_.native_handle(), IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &on, sizeof on);
+#endif
+    control_.bind(asio::ip::tcp::endpoint(*source_address_, 0), ec);
+    return ec;
+  }
+  return std::make_error_code(std::errc::address_family_not_supported);
+}
+
 asio::awaitable<void> FtpClient::connect(std::string host, std::uint16_t port) {
   close_sockets();
   inbox_.clear();
@@ -281,9 +302,23 @@ asio::awaitable<void> FtpClient::connect(std::string host, std::uint16_t port) {
   disarm();
   if (resolve_ec) throw connect_failure(resolve_ec, "cannot resolve " + host);
 
-  arm();
-  auto [ec, endpoint] = co_await asio::async_connect(control_, endpoints, use_tuple);
-  disarm();
+  std::error_code ec;
+  asio::ip::tcp::endpoint endpoint;
+  if (source_address_) {
+    ec = bind_source(endpoints, endpoint);
+    if (!ec) {
+      arm();
+      auto [connect_ec] = co_await control_.async_connect(endpoint, use_tuple);
+      disarm();
+      ec = connect_ec;
+    }
+  } else {
+    arm();
+    auto [connect_ec, connected] = co_await asio::async_connect(control_, endpoints, use_tuple);
+    disarm();
+    ec = connect_ec;
+    endpoint = connected;
+  }
   if (ec == asio::error::connection_refused && !cancelled_ && !timed_out_) {
     throw ClientError(ErrorKind::connect, "connection refused: is an FTP server running on " + peer_ + "?");
   }
@@ -531,23 +566,24 @@ asio::awaitable<std::optional<std::string>> FtpClient::working_directory() {
   co_return parse_pwd_reply(reply.lines.front());
 }
 
-asio::awaitable<std::optional<std::string>> FtpClient::hash(std::string path, std::string algorithm) {
+asio::awaitable<bool> FtpClient::select_hash(std::string algorithm) {
   algorithm = upper(std::move(algorithm));
+  if (hash_algorithm_ == algorithm) co_return true;
   const Features features = co_await feat();
   // HASH only when FEAT lists the algorithm: a server may offer HASH with SHA-1 and MD5
   // alone, and then the X-command may still have it.
-  bool use_hash = features.lists("HASH", algorithm);
-  if (use_hash && hash_algorithm_ != algorithm) {
-    const ftp::Reply reply = co_await command("OPTS HASH " + algorithm);
-    // 501/504: the algorithm is not offered after all (or OPTS HASH is unknown).
-    if (reply.code == 501 || not_implemented(reply)) {
-      use_hash = false;
-    } else if (reply.code != 200) {
-      throw unexpected("OPTS HASH " + algorithm, reply);
-    } else {
-      hash_algorithm_ = algorithm;
-    }
-  }
+  if (!features.lists("HASH", algorithm)) co_return false;
+  const ftp::Reply reply = co_await command("OPTS HASH " + algorithm);
+  // 501/504: the algorithm is not offered after all (or OPTS HASH is unknown).
+  if (reply.code == 501 || not_implemented(reply)) co_return false;
+  if (reply.code != 200) throw unexpected("OPTS HASH " + algorithm, reply);
+  hash_algorithm_ = algorithm;
+  co_return true;
+}
+
+asio::awaitable<std::optional<std::string>> FtpClient::hash(std::string path, std::string algorithm) {
+  algorithm = upper(std::move(algorithm));
+  const bool use_hash = co_await select_hash(algorithm);
   if (use_hash) {
     const ftp::Reply reply = co_await command("HASH " + path);
     if (reply.code == 213) {

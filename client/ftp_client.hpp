@@ -81,6 +81,12 @@ class FtpClient {
   void set_tls(TlsOptions options) { tls_options_ = std::move(options); }
   bool is_secure() const { return control_tls_ != nullptr; }
 
+  // The local address the next connect() binds its control connection to (the port is
+  // still chosen at connect, per destination: IP_BIND_ADDRESS_NO_PORT). A load generator
+  // spreads its connections over several loopback addresses with it, past the ephemeral
+  // port range of one. nullopt: the kernel's choice (the default).
+  void set_source_address(std::optional<asio::ip::address> address) { source_address_ = address; }
+
   // Opens the control connection and reads the 220 greeting.
   asio::awaitable<void> connect(std::string host, std::uint16_t port);
   // USER, then PASS when asked. A 530 is ErrorKind::login ("login refused for user U (530 ...)").
@@ -104,6 +110,10 @@ class FtpClient {
   // for "SHA-256", XSHA512, XSHA1, XMD5).
   // nullopt when the server offers neither, or answers HASH with 556 (not for this file).
   asio::awaitable<std::optional<std::string>> hash(std::string path, std::string algorithm = "SHA-256");
+  // OPTS HASH ALGORITHM, when FEAT lists HASH with it and it is not selected yet: true when
+  // HASH now answers with that algorithm. Sent before an upload that will be verified, it
+  // tells ferryd to digest the bytes as they arrive (HASH then needs no second pass).
+  asio::awaitable<bool> select_hash(std::string algorithm = "SHA-256");
 
   // RETR, starting at `offset` (REST) when it is not 0; the bytes go to `sink` and progress
   // is reported against `total` (0: unknown). Returns the bytes received. Complete only when
@@ -155,6 +165,7 @@ class FtpClient {
   // client, so that cancel() and the watchdog can close it): EPSV first, PASV after a
   // refusal.
   asio::awaitable<void> open_data();
+  std::error_code bind_source(const asio::ip::tcp::resolver::results_type& endpoints, asio::ip::tcp::endpoint& target);
   asio::awaitable<void> connect_data(asio::ip::tcp::endpoint endpoint);
   // The transfer command on an open data connection: waits for 1xx, drains the data
   // connection into `sink`, then waits for the final 2xx (copied to `final_reply` if given).
@@ -201,6 +212,7 @@ class FtpClient {
   asio::ip::tcp::socket data_;
   std::string inbox_;  // control bytes received but not yet consumed as lines
   std::string peer_;   // "host:port" of the server, for messages
+  std::optional<asio::ip::address> source_address_;  // set_source_address()
   std::string host_;   // as given to connect(): TLS checks the certificate against it
 
   using TlsStream = asio::ssl::stream<asio::ip::tcp::socket&>;

@@ -46,20 +46,20 @@ class SourceFile {
 
   std::uint64_t size() const { return size_; }
 
-  // The SHA-256 of the file's first size() bytes, read through the descriptor opened above:
+  // Adds the file's bytes [from, to) to `hasher`, read through the descriptor opened above:
   // by name it could be another file by now (renamed over, or a FIFO that never ends).
-  std::string sha256() {
-    digest::Hasher hasher(digest::Algorithm::sha256);
+  // Returns where it stopped (before `to` when the file shrank meanwhile: the digest will not
+  // match, and says so).
+  std::uint64_t digest_range(digest::Hasher& hasher, std::uint64_t from, std::uint64_t to) {
     std::vector<std::byte> buffer(256 * 1024);
-    std::uint64_t offset = 0;
-    while (offset < size_) {
-      const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), size_ - offset));
-      const std::size_t n = read_at(offset, std::span<std::byte>(buffer.data(), want));
-      if (n == 0) break;  // shrunk meanwhile: the digest will not match, and says so
+    while (from < to) {
+      const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), to - from));
+      const std::size_t n = read_at(from, std::span<std::byte>(buffer.data(), want));
+      if (n == 0) break;
       hasher.update(std::span<const std::byte>(buffer.data(), n));
-      offset += n;
+      from += n;
     }
-    return hasher.hex();
+    return from;
   }
 
   std::size_t read_at(std::uint64_t offset, std::span<std::byte> buffer) {
@@ -132,16 +132,27 @@ asio::awaitable<UploadReceipt> upload_file(FtpClient& client, UploadRequest requ
   }
   receipt.resumed_from = offset;
 
+  // One pass over the local file: the bytes sent are digested as they go (the part the
+  // server already has first, for a resume). And OPTS HASH before STOR lets a server such
+  // as ferryd digest them as they arrive, so that HASH below reads nothing again.
+  co_await client.select_hash("SHA-256");  // false: HASH below falls back to the X-command
+  digest::Hasher local(digest::Algorithm::sha256);
+  std::uint64_t digested = file.digest_range(local, 0, offset);
+
   // A resume of a complete file sends nothing: only the checks below.
   if (!request.resume || offset < file.size()) {
     // Only the size seen at the start is sent (a log still being written would otherwise
     // be read on and on); the SIZE and HASH checks below judge those bytes.
     std::uint64_t position = offset;
-    DataSource source = [&file, &position](std::span<std::byte> buffer) {
+    DataSource source = [&file, &position, &local, &digested](std::span<std::byte> buffer) {
       const std::uint64_t left = file.size() - std::min(position, file.size());
       if (left < buffer.size()) buffer = buffer.first(static_cast<std::size_t>(left));
       if (buffer.empty()) return std::size_t{0};
       const std::size_t n = file.read_at(position, buffer);
+      if (digested == position) {  // in order (a shrunken prefix stops the digest short)
+        local.update(std::span<const std::byte>(buffer.data(), n));
+        digested += n;
+      }
       position += n;
       return n;
     };
@@ -158,7 +169,7 @@ asio::awaitable<UploadReceipt> upload_file(FtpClient& client, UploadRequest requ
 
   const std::optional<std::string> remote_digest = co_await client.hash(request.remote_path, "SHA-256");
   if (remote_digest) {
-    const std::string local_digest = file.sha256();
+    const std::string local_digest = local.hex();
     if (local_digest != *remote_digest) {
       throw ClientError(ErrorKind::verify, "SHA-256 mismatch after uploading " + request.source.string() +
                                                ": the server has " + *remote_digest + ", the local file " +

@@ -44,8 +44,10 @@ std::string choose_remote_target(std::string_view remote_path, const std::filesy
 // the source is not a readable regular file; ClientError(transfer) when the remote size
 // differs afterwards or, on resume, the remote file is larger than the local one;
 // ClientError(verify) on a digest mismatch. The remote file is never removed: the messages
-// say that it was left in place. Hashing the local file blocks the calling thread for the
-// time it takes to read it once.
+// say that it was left in place. The local file is read once: the bytes sent are digested as
+// they go; a resume's first part (what the server already has) is digested before sending,
+// blocking the calling thread for that long. It sends OPTS HASH SHA-256 before STOR when
+// FEAT offers it, so that a server digesting as the bytes arrive answers HASH at once.
 asio::awaitable<UploadReceipt> upload_file(FtpClient& client, UploadRequest request);
 
 }  // namespace ferry::client

@@ -11,7 +11,8 @@
 //   concurrent  --sessions S log in (--clients at a time, default 32), wait for each other, then each RETRs --path --repeat R times;
 //               --trace FILE writes one line per download: session, round, start and latency (ms,
 //               start counted from the moment all sessions are let go), to see where the tail comes from
-//   hold        --sessions S logged-in sessions (opened --clients C at a time); prints a READY
+//   hold        --sessions S logged-in sessions (opened --clients C at a time; --sources N spreads
+//               them over the source addresses 127.0.0.2 .. 127.0.0.N+1); prints a READY
 //               line, waits for a line on stdin (at most --hold-seconds), sends NOOP on every
 //               session, then QUITs them all
 //   stress      --sessions S workers for --seconds T against a writable mount. One session first
@@ -84,6 +85,7 @@ struct Options {
   unsigned repeat = 5;
   std::string path = "/f1m";
   double hold_seconds = 60;
+  unsigned sources = 0;  // hold: spread sessions over 127.0.0.2 .. 127.0.0.(1 + sources); 0 = the kernel's choice
   double seconds = 60;
   std::uint64_t seed = 1;
   std::string dir = "/stress";
@@ -98,7 +100,7 @@ struct Options {
   std::cerr << "ferry-loadgen: " << why << "\n"
             << "usage: ferry-loadgen small|logins|concurrent|hold|stress --port P [--host H] [--user U] [--password W]\n"
             << "       [--threads 1|2] [--files N] [--pattern /small/f%05d] [--clients C] [--count N]\n"
-            << "       [--sessions S] [--repeat R] [--path P] [--hold-seconds T] [--timeout T] [--deadline T]\n"
+            << "       [--sessions S] [--repeat R] [--path P] [--hold-seconds T] [--sources N] [--timeout T] [--deadline T]\n"
             << "       small: [--poll yes|no]\n"
             << "       concurrent: [--trace FILE]\n"
             << "       stress: [--seconds T] [--seed N] [--dir /stress] [--manifest FILE]\n";
@@ -127,6 +129,7 @@ Options parse(int argc, char** argv) {
     else if (k == "--repeat") o.repeat = num();
     else if (k == "--path") o.path = v;
     else if (k == "--hold-seconds") o.hold_seconds = std::stod(v);
+    else if (k == "--sources") o.sources = static_cast<unsigned>(std::stoul(v));
     else if (k == "--seconds") o.seconds = std::stod(v);
     else if (k == "--seed") o.seed = std::stoull(v);
     else if (k == "--dir") o.dir = v;
@@ -231,9 +234,14 @@ struct Latch {
   }
 };
 
-std::unique_ptr<FtpClient> make_client(asio::io_context& io, const Options& o) {
+std::unique_ptr<FtpClient> make_client(asio::io_context& io, const Options& o, unsigned index = 0) {
   auto c = std::make_unique<FtpClient>(io.get_executor());
   c->set_timeout(std::chrono::milliseconds(static_cast<long>(o.timeout * 1000)));
+  // --sources N: session i comes from 127.0.0.(2 + i % N), each address with its own
+  // ephemeral port range (about 28,000 ports toward one server port).
+  if (o.sources > 0) {
+    c->set_source_address(asio::ip::make_address_v4(0x7f000002u + index % o.sources));
+  }
   return c;
 }
 
@@ -443,7 +451,7 @@ int run_hold(const Options& o) {
   Pool pool(o.threads);
   Stats s;
   std::vector<std::unique_ptr<FtpClient>> clients(o.sessions);
-  for (unsigned i = 0; i < o.sessions; ++i) clients[i] = make_client(pool.at(i), o);
+  for (unsigned i = 0; i < o.sessions; ++i) clients[i] = make_client(pool.at(i), o, i);
   std::vector<char> alive(o.sessions, 0);
   std::atomic<unsigned> next{0};
   auto t0 = Clock::now();

@@ -128,6 +128,11 @@ asio::awaitable<void> Session::receive_file(std::string_view arg, WriteMode mode
   auto started = std::chrono::steady_clock::now();
   suspend_idle_timeout();
   Received received;
+  upload_digest_.reset();  // the next HASH is for this upload, or reads the file
+  if (digest_uploads_) {
+    received.algorithm = hash_algorithm_;
+    received.digest = std::make_unique<digest::Hasher>(received.algorithm);
+  }
   LiveTransfer live(status_, names.verb, names.written, true, std::nullopt, received.bytes);
   auto [end, ec] = co_await watch_transfer(receive_data(*file, *data, received));
   co_await data->close();
@@ -152,10 +157,15 @@ asio::awaitable<void> Session::receive_file(std::string_view arg, WriteMode mode
     }
     co_return;
   }
-  auto commit_job = [file = std::move(file)]() mutable {
+  // The stamp is asked for only when there is a digest to go with it.
+  auto commit_job = [file = std::move(file), want_stamp = received.digest != nullptr]() mutable
+      -> Result<std::optional<ContentStamp>> {
     auto r = file->commit();
+    if (!r) return r.error();
+    auto* stamps = want_stamp ? dynamic_cast<WriteStamps*>(file.get()) : nullptr;
+    std::optional<ContentStamp> stamp = stamps ? stamps->committed_stamp() : std::nullopt;
     file.reset();  // close now, on this thread
-    return r;
+    return stamp;
   };
   auto committed = co_await run_blocking(state_->blocking, std::move(commit_job));
   if (!committed) {
@@ -163,10 +173,18 @@ asio::awaitable<void> Session::receive_file(std::string_view arg, WriteMode mode
     co_await reply_error(committed.error(), arg);
     co_return;
   }
+  remember_upload_digest(names.written, received, committed.value());
   log_transfer(names.verb, names.written, received.bytes, started, {});
   std::string done = mode == WriteMode::unique && !final_name.empty() ? "Transfer complete: " + names.unique_path
                                                                      : std::string("Transfer complete.");
   co_await reply(226, done);
+}
+
+void Session::remember_upload_digest(const std::string& path, Received& received,
+                                     const std::optional<ContentStamp>& stamp) {
+  if (!received.digest || !stamp) return;
+  upload_digest_ = std::make_shared<const UploadDigest>(
+      UploadDigest{path, received.algorithm, received.digest->hex(), received.written, *stamp});
 }
 
 asio::awaitable<std::shared_ptr<WriteHandle>> Session::open_upload(const std::string& path, std::string_view name,
@@ -189,7 +207,8 @@ asio::awaitable<std::error_code> Session::receive_data(WriteHandle& file, DataCo
   // A local file's handle says so (WriteIoHints): then a plain binary upload is spliced,
   // and any other is written on this thread.
   WriteIoHints* hints = dynamic_cast<WriteIoHints*>(&file);
-  if (binary_ && !data.is_tls() && hints && hints->accepts_splice()) {
+  // A digest needs the bytes in user space: then they are read, digested and written.
+  if (binary_ && !data.is_tls() && hints && hints->accepts_splice() && !received.digest) {
     if (auto pipe = SplicePipe::open()) co_return co_await splice_data(*hints, data, *pipe, received);
   }
   const bool fast_write = hints && hints->fast_write();
@@ -206,6 +225,9 @@ asio::awaitable<std::error_code> Session::receive_data(WriteHandle& file, DataCo
       }
       return {};
     };
+    // Digested as written: the digest is of the file's bytes (TYPE A: after the conversion).
+    if (received.digest) received.digest->update(chunk);
+    received.written += chunk.size();
     // A local file takes the bytes at page-cache speed: no pool round trip per chunk.
     Result<void> written;
     if (fast_write) {

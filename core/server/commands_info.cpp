@@ -40,6 +40,7 @@ asio::awaitable<void> Session::cmd_opts(std::string_view arg) {
       co_await reply(200, std::string(digest::algorithm_name(hash_algorithm_)));
     } else if (auto algorithm = digest::algorithm_from_name(value)) {
       hash_algorithm_ = *algorithm;
+      digest_uploads_ = true;
       co_await reply(200, std::string(digest::algorithm_name(*algorithm)));
     } else {
       co_await reply(501, "Unknown algorithm; choose SHA-256, SHA-512, SHA-1 or MD5.");

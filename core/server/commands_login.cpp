@@ -93,6 +93,7 @@ asio::awaitable<void> Session::cmd_pass(std::string_view arg) {
 
 asio::awaitable<void> Session::begin_logged_in(const Identity& identity, std::uint64_t judged_in_ms) {
   fs_.emplace(state_->mounts, identity.name, identity.home, identity.read_only);
+  upload_digest_.reset();  // another user's tree
   if (tls_token_) state_->runtime->tls_owners.set_user(*tls_token_, identity.name);
   if (control_.is_tls()) send_session_ticket(control_.tls_handle());  // owned now: see defer_session_tickets
   cwd_ = identity.home;
@@ -140,6 +141,8 @@ asio::awaitable<void> Session::cmd_rein(std::string_view) {
   epsv_all_ = false;
   restart_offset_ = 0;
   hash_algorithm_ = digest::Algorithm::sha256;
+  digest_uploads_ = false;
+  upload_digest_.reset();
   mlst_facts_ = ftp::all_mlst_facts;
   data_plan_.forget();  // TLS stays: REIN does not undo AUTH
   set_deadline(std::chrono::steady_clock::now() + std::chrono::seconds(state_->config.login_timeout));

@@ -286,7 +286,15 @@ asio::awaitable<void> Session::send_digest(std::string_view arg, digest::Algorit
   // Reading the whole file is slow work: it runs on the digest pool, buffer and all, and
   // stops early if the session is closed meanwhile (shutdown, or the client gone).
   digest_stop_ = std::make_shared<std::atomic<bool>>(false);
-  auto digest_job = [fs = *fs_, p = *path, algorithm, stop = digest_stop_]() -> Result<Digest> {
+  // This session's last upload, digested as it arrived: its digest stands while the
+  // provider's stamp of the file is the one it had at the upload's commit.
+  std::shared_ptr<const UploadDigest> uploaded;
+  if (upload_digest_ && upload_digest_->path == *path && upload_digest_->algorithm == algorithm) uploaded = upload_digest_;
+  auto digest_job = [fs = *fs_, p = *path, algorithm, stop = digest_stop_, uploaded]() -> Result<Digest> {
+    if (uploaded) {
+      auto stamp = fs.content_stamp(p);
+      if (stamp && stamp.value() == uploaded->stamp) return Digest{uploaded->hex, uploaded->size};
+    }
     auto file = fs.open_read(p);
     if (!file) return file.error();
     digest::Hasher hasher(algorithm);

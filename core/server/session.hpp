@@ -203,7 +203,21 @@ class Session {
   struct Received {
     ByteCounter bytes{0};
     Error failure{Status::ok, {}};  // set when the provider refused a write
+    std::unique_ptr<digest::Hasher> digest;  // set: digest the bytes written as they go
+    digest::Algorithm algorithm = digest::Algorithm::sha256;  // the digest's
+    std::uint64_t written = 0;               // bytes handed to the file (TYPE A: after conversion)
   };
+  // The digest of this session's last upload, computed while its bytes arrived, and the
+  // provider's stamp of the file it made: HASH answers from it while the stamp is the same.
+  struct UploadDigest {
+    std::string path;
+    digest::Algorithm algorithm;
+    std::string hex;
+    std::uint64_t size = 0;
+    ContentStamp stamp;
+  };
+  // The upload's digest, once committed, when the provider vouches for the file's stamp.
+  void remember_upload_digest(const std::string& path, Received& received, const std::optional<ContentStamp>& stamp);
   asio::awaitable<std::error_code> receive_data(WriteHandle& file, DataConnection& data, Received& received);
   asio::awaitable<std::error_code> splice_data(WriteIoHints& file, DataConnection& data, SplicePipe& pipe,
                                                Received& received);
@@ -238,6 +252,8 @@ class Session {
   unsigned failed_logins_ = 0;
   std::uint64_t restart_offset_ = 0;
   digest::Algorithm hash_algorithm_ = digest::Algorithm::sha256;
+  bool digest_uploads_ = false;  // OPTS HASH seen: the client will ask, so uploads are digested as they arrive
+  std::shared_ptr<const UploadDigest> upload_digest_;  // the last upload's (remember_upload_digest)
   unsigned mlst_facts_ = ftp::all_mlst_facts;  // what MLST and MLSD show; OPTS MLST selects
   DataPlan data_plan_;  // PASV/EPSV or PORT/EPRT, for the next transfer command
 

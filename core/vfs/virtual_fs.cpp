@@ -82,6 +82,13 @@ bool VirtualFs::fast_open(std::string_view path) const {
   return r.mount != nullptr && r.mount->io_hints != nullptr && r.mount->io_hints->fast_open();
 }
 
+Result<ContentStamp> VirtualFs::content_stamp(std::string_view path) const {
+  Resolved r = mounts_->resolve(path);
+  auto* stamps = r.mount ? dynamic_cast<ProviderStamps*>(r.mount->provider.get()) : nullptr;
+  if (!stamps || mounts_->is_mount_ancestor(path)) return Error{Status::not_supported, "no content stamps here"};
+  return stamps->content_stamp(context(), r.relative);
+}
+
 Result<Resolved> VirtualFs::resolve_for_change(std::string_view path) const {
   if (read_only_) return Error{Status::permission_denied, "read-only account"};
   Resolved r = mounts_->resolve(path);

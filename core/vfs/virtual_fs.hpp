@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "ferry/io_hints.hpp"
 #include "ferry/plugin.hpp"
 #include "vfs/mount_table.hpp"
 
@@ -26,6 +27,9 @@ class VirtualFs {
   Result<std::unique_ptr<ReadHandle>> open_read(std::string_view path) const;
   // Whether open_read(path) may run on an I/O thread (the provider's ProviderIoHints).
   bool fast_open(std::string_view path) const;
+  // The provider's stamp of the file at `path` now (ferry/io_hints.hpp's ProviderStamps);
+  // Status::not_supported when its provider has none.
+  Result<ContentStamp> content_stamp(std::string_view path) const;
 
   // Changes: refused on a mount point itself (or a directory above one), and a rename
   // across two mounts is refused with Status::bad_name (553).

@@ -6,11 +6,13 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <optional>
 #include <span>
 #include <string_view>
 
 #include "errors.hpp"
 #include "ferry/io_hints.hpp"
+#include "stamps.hpp"
 
 namespace fs_local {
 
@@ -40,9 +42,9 @@ class LocalReadHandle final : public ferry::ReadHandle {
   std::uint64_t size_;
 };
 
-class LocalWriteHandle final : public ferry::WriteHandle, public ferry::WriteIoHints {
+class LocalWriteHandle final : public ferry::WriteHandle, public ferry::WriteIoHints, public ferry::WriteStamps {
  public:
-  explicit LocalWriteHandle(WriteTarget t) : t_(std::move(t)) {}
+  explicit LocalWriteHandle(WriteTarget t) : t_(std::move(t)), writer_(t_.dev, t_.ino) {}
 
   ~LocalWriteHandle() override {
     if (!committed_ && t_.temp_name.empty() && storage_errno_ != 0) undo_after_storage_failure();
@@ -88,6 +90,7 @@ class LocalWriteHandle final : public ferry::WriteHandle, public ferry::WriteIoH
         return fail(errno, "replace");  // the destructor removes the temporary file
       }
       committed_ = true;
+      stamp_ = stamp_if_ours();  // after the rename, which changes the inode's change time too
       if (::close(t_.file.release()) != 0 && errno != EINTR) return fail(errno, "close");
       return {};
     } catch (...) {
@@ -96,6 +99,7 @@ class LocalWriteHandle final : public ferry::WriteHandle, public ferry::WriteIoH
   }
 
   std::string final_name() const noexcept override { return t_.name; }
+  std::optional<ferry::ContentStamp> committed_stamp() noexcept override { return stamp_; }
   bool fast_write() const noexcept override { return t_.local; }  // pwrite into the page cache
   // splice(2) refuses a file opened O_APPEND (APPE); everything else takes it.
   bool accepts_splice() const noexcept override { return t_.local && !t_.append; }
@@ -118,6 +122,17 @@ class LocalWriteHandle final : public ferry::WriteHandle, public ferry::WriteIoH
   Error fail(int e, std::string_view what) {
     if (is_storage_errno(e)) storage_errno_ = e;
     return errno_error(e, what, t_.display);
+  }
+
+  // The committed file's stamp when it holds this upload's bytes and nothing else: an inode
+  // this upload made (a new file or the temporary one), written by no other upload
+  // meanwhile, as large as what was written, and whose later changes will show.
+  std::optional<ferry::ContentStamp> stamp_if_ours() const noexcept {
+    if (!t_.created && t_.temp_name.empty()) return std::nullopt;
+    struct stat st {};
+    if (::fstat(t_.file.get(), &st) != 0 || static_cast<std::uint64_t>(st.st_size) != t_.position) return std::nullopt;
+    if (!writer_.alone() || !later_changes_show(st, t_.dir.get())) return std::nullopt;
+    return stamp_of(st);
   }
 
   // REST n + STOR replaces what follows n, but only once data arrives: a transfer that never
@@ -160,6 +175,8 @@ class LocalWriteHandle final : public ferry::WriteHandle, public ferry::WriteIoH
   }
 
   WriteTarget t_;
+  WriterTicket writer_;
+  std::optional<ferry::ContentStamp> stamp_;  // set by commit(): see stamp_if_ours()
   bool committed_ = false;
   int storage_errno_ = 0;  // ENOSPC, EDQUOT or EFBIG seen by write() or commit()
 };

@@ -24,6 +24,7 @@
 #include "handles.hpp"
 #include "jail.hpp"
 #include "names.hpp"
+#include "stamps.hpp"
 
 namespace fs_local {
 
@@ -63,7 +64,7 @@ void clear_nonblock(int fd) {
   if (flags >= 0 && (flags & O_NONBLOCK)) (void)::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
 }
 
-class LocalProvider final : public ferry::FileProvider, public ferry::ProviderIoHints {
+class LocalProvider final : public ferry::FileProvider, public ferry::ProviderIoHints, public ferry::ProviderStamps {
  public:
   explicit LocalProvider(Settings s) : s_(std::move(s)), jail_(s_.force_walk) {}
 
@@ -82,6 +83,20 @@ class LocalProvider final : public ferry::FileProvider, public ferry::ProviderIo
       if (::fstat(file.get(), &st) != 0) return errno_error(errno, "stat", path);
       const auto slash = rel.rfind('/');
       return info_of(std::string(slash == std::string_view::npos ? rel : rel.substr(slash + 1)), st, Credentials());
+    } catch (...) {
+      return out_of_memory();
+    }
+  }
+
+  Result<ferry::ContentStamp> content_stamp(const UserContext& user, std::string_view path) noexcept override {
+    try {
+      if (auto bad = check_path(path)) return *bad;
+      auto target = open_target(user, path);
+      if (!target) return target.error();
+      struct stat st {};
+      if (::fstat(target->get(), &st) != 0) return errno_error(errno, "stat", path);
+      if (!S_ISREG(st.st_mode)) return Error{Status::not_supported, std::string(path) + ": not a regular file"};
+      return stamp_of(st);
     } catch (...) {
       return out_of_memory();
     }

@@ -23,7 +23,7 @@ struct Settings {
 };
 
 // The provider for `settings` (also a ferry::ProviderIoHints: fast opens on a local file
-// system).
+// system; and a ferry::ProviderStamps: content stamps, see stamps.hpp).
 ferry::PluginObject* make_provider(Settings settings);
 
 // mkdir -p; 0 or an errno.

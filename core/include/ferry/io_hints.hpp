@@ -4,7 +4,11 @@
 // A new hint is a new interface here, never a virtual added to the core interfaces.
 #pragma once
 
+#include <array>
 #include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string_view>
 
 #include "ferry/plugin.hpp"
 
@@ -35,6 +39,38 @@ class FERRY_INTERFACE WriteIoHints {
   // Moves up to `count` bytes from the pipe `pipe_fd` to where write() would put them
   // (splice(2)); returns how many moved. Called on the I/O thread, like a fast write().
   virtual Result<std::size_t> splice_from(int pipe_fd, std::size_t count) noexcept = 0;
+};
+
+// What tells a file's content apart from any later content without reading it: for a local
+// file its device, inode, size, and modification and change times to the nanosecond. Two
+// equal stamps of one path: the same bytes. (The core compares stamps only for equality.)
+struct ContentStamp {
+  std::array<std::uint64_t, 7> words{};
+  friend bool operator==(const ContentStamp&, const ContentStamp&) = default;
+};
+
+// A FileProvider that can stamp its files (API 7). With a WriteHandle's WriteStamps, it lets
+// the core answer HASH right after an upload from the digest it computed while the bytes
+// arrived, instead of reading the file again, for as long as the stamp has not changed.
+class FERRY_INTERFACE ProviderStamps {
+ public:
+  virtual ~ProviderStamps() = default;
+  // The stamp of the regular file at `path` as it is now; an error when it has none (the
+  // core then reads the file). Blocking, like stat.
+  virtual Result<ContentStamp> content_stamp(const UserContext& user, std::string_view path) noexcept = 0;
+};
+
+// A WriteHandle that can stamp the file it wrote (API 7).
+class FERRY_INTERFACE WriteStamps {
+ public:
+  virtual ~WriteStamps() = default;
+  // After a successful commit(): the committed file's stamp, but only when the provider can
+  // vouch that (1) the file holds exactly the bytes write()/splice_from() received, from its
+  // first byte to its last (no append, no resume, no other writer meanwhile), and (2) any
+  // later change will change the stamp (on a file system whose times are coarser than the
+  // changes, a change in the same tick would not). nullopt otherwise: the core reads the file.
+  // Blocking, like commit().
+  virtual std::optional<ContentStamp> committed_stamp() noexcept = 0;
 };
 
 }  // namespace ferry

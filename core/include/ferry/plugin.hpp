@@ -31,7 +31,8 @@ namespace ferry {
 
 // 6: plugin kinds by table, Identity's home and read-only flag, optional I/O hints,
 // PluginDescriptor::confinement_paths (one bump for all of them).
-inline constexpr std::uint32_t plugin_api_version = 6;
+// 7: content stamps (ferry/io_hints.hpp: ContentStamp, ProviderStamps, WriteStamps).
+inline constexpr std::uint32_t plugin_api_version = 7;
 
 // What a plugin makes. The server knows each kind by a row of its kind table
 // (core/server/plugin_kinds.cpp): its name, its config table, what it does with the object.
