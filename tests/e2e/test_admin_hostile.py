@@ -50,10 +50,14 @@ class HostileRequestsTest(ConsoleTestCase):
     def test_malformed_requests_get_400(self):
         for junk in [b"HELLO\r\n\r\n", b"GET / HTTP/9.9\r\n\r\n", b"GET / HTTP/1.1\r\nBad Header\r\n\r\n",
                      b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + b"\x00" * 40,  # a TLS hello on plain HTTP
-                     b"POST /api/v1/login HTTP/1.1\r\nContent-Length: -5\r\n\r\n",
-                     b"POST /api/v1/login HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"]:
+                     b"POST /api/v1/login HTTP/1.1\r\nContent-Length: -5\r\n\r\n"]:
             with self.subTest(junk=junk[:30]):
                 self.assertEqual(status_of(self.raw(junk)), 400)
+        # Chunked bodies are refused whole, before any chunk is parsed.
+        for chunked in [b"POST /api/v1/login HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+                        b"POST /api/v1/login HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n"]:
+            with self.subTest(chunked=chunked[-20:]):
+                self.assertEqual(status_of(self.raw(chunked)), 411)
 
     def test_slowloris_is_cut_off(self):
         started = time.monotonic()

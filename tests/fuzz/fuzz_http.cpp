@@ -31,7 +31,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   FUZZ_CHECK(reader.state() != State::need_more);
   if (reader.state() == State::bad) {
     const int status = reader.error_status();
-    FUZZ_CHECK(status == 400 || status == 413 || status == 431);
+    FUZZ_CHECK(status == 400 || status == 411 || status == 413 || status == 431);
     return 0;
   }
   const ferry::admin::HttpRequest request = reader.take();

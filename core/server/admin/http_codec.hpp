@@ -51,6 +51,7 @@ class HttpRequestReader {
   struct Impl;
   std::unique_ptr<Impl> impl_;
   State state_ = State::need_more;
+  bool header_checked_ = false;  // the header's own checks (chunked) are done
   int error_status_ = 0;
   std::string error_text_;
 };

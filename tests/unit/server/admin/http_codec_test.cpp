@@ -78,3 +78,18 @@ TEST_CASE("the terminal commands' requests and responses", "[admin][http]") {
   CHECK(r->body == "{}");
   CHECK_FALSE(ferry::admin::parse_response("HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n{}", error));
 }
+
+TEST_CASE("a chunked body is refused before any chunk is parsed", "[admin][http]") {
+  // fuzz_http's find: a malformed final chunk made Beast 1.74's chunk parser assert.
+  const std::string wire = std::string("POST /. HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nh/ HTTP0\r\r\xee", 62);
+  for (std::size_t piece : {std::size_t{1}, std::size_t{5}, wire.size()}) {
+    HttpRequestReader reader(8192, 1024);
+    std::string pending;
+    for (std::size_t at = 0; at < wire.size() && reader.state() == State::need_more; at += piece) {
+      pending += wire.substr(at, piece);
+      pending.erase(0, reader.feed(pending));
+    }
+    CHECK(reader.state() == State::bad);
+    CHECK(reader.error_status() == 411);
+  }
+}
