@@ -193,130 +193,69 @@ std::string Api::event_json(std::uint64_t seq, const Event& e) {
   return dump(out);
 }
 
+namespace {
+
+bool is_console_asset(std::string_view path) {
+  return path == "/" || path == "/index.html" || path == "/console.js" || path == "/console.css" ||
+         path == "/favicon.svg";
+}
+
+// The page and its files: no login needed (the page asks for one).
+HttpResponse asset_response(std::string_view path, const std::string& method) {
+  if (method != "GET") return method_not_allowed("GET");
+  const ConsoleAsset* asset = find_console_asset(path == "/" ? "/index.html" : path);
+  if (!asset) return error_response(404, "not found");
+  HttpResponse r;
+  r.content_type = std::string(asset->type);
+  r.body = std::string(asset->body);
+  return r;
+}
+
+HttpResponse body_response(std::string body, std::string content_type = {}) {
+  HttpResponse r;
+  if (!content_type.empty()) r.content_type = std::move(content_type);
+  r.body = std::move(body);
+  return r;
+}
+
+}  // namespace
+
+Api::Caller Api::caller(const HttpRequest& request) {
+  // A bearer token, or the cookie (which needs the CSRF token to change anything).
+  Caller who;
+  if (std::string_view auth = request.header("Authorization"); auth.substr(0, 7) == "Bearer ") {
+    who.token = std::string(auth.substr(7));
+  } else if (std::string_view cookie = cookie_value(request.header("Cookie"), cookie_name); !cookie.empty()) {
+    who.token = std::string(cookie);
+    who.by_cookie = true;
+  }
+  if (!who.token.empty()) who.login = logins_.find(who.token, Clock::now());
+  return who;
+}
+
 asio::awaitable<Api::Result> Api::handle(const HttpRequest& request, const asio::ip::address& peer,
                                          Clock::time_point arrived) {
   const std::string_view path = request.path();
   const std::string& method = request.method;
-
-  // The page and its files: no login needed (the page asks for one).
-  if (path == "/" || path == "/index.html" || path == "/console.js" || path == "/console.css" || path == "/favicon.svg") {
-    if (method != "GET") co_return Result{method_not_allowed("GET")};
-    const ConsoleAsset* asset = find_console_asset(path == "/" ? "/index.html" : path);
-    if (!asset) co_return Result{error_response(404, "not found")};
-    HttpResponse r;
-    r.content_type = std::string(asset->type);
-    r.body = std::string(asset->body);
-    co_return Result{std::move(r)};
-  }
+  if (is_console_asset(path)) co_return Result{asset_response(path, method)};
   if (path == "/api/v1/login") {
     if (method != "POST") co_return Result{method_not_allowed("POST")};
     // Awaited into a named value, not inside a temporary's initialiser (g++ 12 mis-moves those).
     HttpResponse response = co_await login(request, peer, arrived);
     co_return Result{std::move(response)};
   }
-
-  // Everything else needs an operator: a bearer token, or the cookie (+ CSRF token to change anything).
-  const bool is_metrics = path == "/metrics";
-  const OperatorSessions::Login* login = nullptr;
-  std::string token;
-  bool by_cookie = false;
-  if (std::string_view auth = request.header("Authorization"); auth.substr(0, 7) == "Bearer ") {
-    token = std::string(auth.substr(7));
-  } else if (std::string_view cookie = cookie_value(request.header("Cookie"), cookie_name); !cookie.empty()) {
-    token = std::string(cookie);
-    by_cookie = true;
-  }
-  if (!token.empty()) login = logins_.find(token, Clock::now());
-  if (is_metrics) {
-    if (method != "GET") co_return Result{method_not_allowed("GET")};
-    auto state = server_.current();  // metrics_public as the configuration in force says
-    if (!state->config.admin.metrics_public && !login) {
-      co_return Result{error_response(401, "log in first (or set [admin] metrics_public)")};
-    }
-    MetricsGauges g;
-    g.sessions_active = runtime_->sessions.size();
-    g.sessions_limit = state->config.max_sessions;
-    g.bans_active = bans_.bans().size();
-    g.generation = state->number;
-    g.start_time = epoch_seconds(runtime_->started);
-    g.last_reload_time = epoch_seconds(state->loaded_at);
-    HttpResponse r;
-    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-    r.body = metrics_.render(g);
-    co_return Result{std::move(r)};
-  }
+  const Caller who = caller(request);
+  if (path == "/metrics") co_return Result{metrics_response(method, who.login != nullptr)};
   if (!path.starts_with("/api/v1/")) co_return Result{error_response(404, "not found")};
-  if (!login) {
-    HttpResponse r = error_response(401, token.empty() ? "log in first" : "the login has expired: log in again");
+  if (!who.login) {
+    HttpResponse r = error_response(401, who.token.empty() ? "log in first" : "the login has expired: log in again");
     r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"ferryd\"");
     co_return Result{std::move(r)};
   }
-  const std::string operator_name = login->user;
+  const std::string operator_name = who.login->user;
   const bool changes = method != "GET" && method != "HEAD";
-  if (changes && by_cookie && !same_secret(request.header("X-CSRF-Token"), login->csrf)) {
+  if (changes && who.by_cookie && !same_secret(request.header("X-CSRF-Token"), who.login->csrf)) {
     co_return Result{error_response(403, "missing or wrong X-CSRF-Token")};
-  }
-
-  if (path == "/api/v1/me") {
-    if (method != "GET") co_return Result{method_not_allowed("GET")};
-    co_return Result{json_response(200, json{{"user", login->user}, {"csrf", login->csrf}})};
-  }
-  if (path == "/api/v1/logout") {
-    if (method != "POST") co_return Result{method_not_allowed("POST")};
-    logins_.remove(token);
-    HttpResponse r = json_response(200, json{{"ok", true}});
-    r.headers.emplace_back("Set-Cookie", std::string(cookie_name) + "=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict" +
-                                             (tls_ ? "; Secure" : ""));
-    co_return Result{std::move(r)};
-  }
-  if (path == "/api/v1/status") {
-    if (method != "GET") co_return Result{method_not_allowed("GET")};
-    HttpResponse r;
-    r.body = status_json() + "\n";
-    co_return Result{std::move(r)};
-  }
-  if (path == "/api/v1/sessions") {
-    if (method != "GET") co_return Result{method_not_allowed("GET")};
-    HttpResponse r;
-    r.body = sessions_json() + "\n";
-    co_return Result{std::move(r)};
-  }
-  if (path.starts_with("/api/v1/sessions/")) {
-    std::string_view rest = path.substr(17);
-    const bool transfer = rest.ends_with("/transfer");
-    if (transfer) rest.remove_suffix(9);
-    auto id = parse_id(rest);
-    if (!id) co_return Result{error_response(404, "no such session")};
-    if (method != "DELETE") co_return Result{method_not_allowed("DELETE")};
-    if (transfer) {
-      auto views = runtime_->sessions.snapshot();
-      auto it = std::find_if(views.begin(), views.end(), [&](const SessionView& v) { return v.id == *id; });
-      if (it == views.end()) co_return Result{error_response(404, "no such session")};
-      if (!it->transfer) co_return Result{error_response(409, "that session has no transfer in progress")};
-      if (!runtime_->sessions.abort_transfer(*id)) co_return Result{error_response(404, "no such session")};
-      log_info("admin: operator ", operator_name, " aborted the transfer of session ", *id);
-    } else {
-      if (!runtime_->sessions.close(*id)) co_return Result{error_response(404, "no such session")};
-      log_info("admin: operator ", operator_name, " disconnected session ", *id);
-    }
-    co_return Result{json_response(200, json{{"ok", true}, {"session", *id}})};
-  }
-  if (path == "/api/v1/bans") {
-    if (method == "GET") {
-      HttpResponse r;
-      r.body = bans_json() + "\n";
-      co_return Result{std::move(r)};
-    }
-    if (method == "POST") co_return Result{bans_post(request, operator_name)};
-    co_return Result{method_not_allowed("GET, POST")};
-  }
-  if (path.starts_with("/api/v1/bans/")) {
-    if (method != "DELETE") co_return Result{method_not_allowed("DELETE")};
-    const std::string address = percent_decode(path.substr(13));
-    if (!ban_key(address)) co_return Result{error_response(400, "not an IP address")};
-    if (!bans_.unban(address)) co_return Result{error_response(404, "that address is not banned")};
-    log_info("admin: operator ", operator_name, " lifted the ban of ", address);
-    co_return Result{json_response(200, json{{"ok", true}, {"address", *ban_key(address)}})};
   }
   if (path == "/api/v1/reload") {
     if (method != "POST") co_return Result{method_not_allowed("POST")};
@@ -325,11 +264,83 @@ asio::awaitable<Api::Result> Api::handle(const HttpRequest& request, const asio:
   }
   if (path == "/api/v1/events") {
     if (method != "GET") co_return Result{method_not_allowed("GET")};
-    HttpResponse r;
-    r.content_type = "text/event-stream";
-    co_return Result{std::move(r), true};
+    co_return Result{body_response({}, "text/event-stream"), true};
   }
-  co_return Result{error_response(404, "not found")};
+  co_return Result{operator_request(request, who)};
+}
+
+HttpResponse Api::metrics_response(const std::string& method, bool logged_in) {
+  if (method != "GET") return method_not_allowed("GET");
+  auto state = server_.current();  // metrics_public as the configuration in force says
+  if (!state->config.admin.metrics_public && !logged_in) {
+    return error_response(401, "log in first (or set [admin] metrics_public)");
+  }
+  MetricsGauges g;
+  g.sessions_active = runtime_->sessions.size();
+  g.sessions_limit = state->config.max_sessions;
+  g.bans_active = bans_.bans().size();
+  g.generation = state->number;
+  g.start_time = epoch_seconds(runtime_->started);
+  g.last_reload_time = epoch_seconds(state->loaded_at);
+  return body_response(metrics_.render(g), "text/plain; version=0.0.4; charset=utf-8");
+}
+
+// The API's requests that answer at once, by a logged-in operator (CSRF checked).
+HttpResponse Api::operator_request(const HttpRequest& request, const Caller& who) {
+  const std::string_view path = request.path();
+  const std::string& method = request.method;
+  if (path == "/api/v1/me") {
+    if (method != "GET") return method_not_allowed("GET");
+    return json_response(200, json{{"user", who.login->user}, {"csrf", who.login->csrf}});
+  }
+  if (path == "/api/v1/logout") {
+    if (method != "POST") return method_not_allowed("POST");
+    logins_.remove(who.token);
+    HttpResponse r = json_response(200, json{{"ok", true}});
+    r.headers.emplace_back("Set-Cookie", std::string(cookie_name) + "=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict" +
+                                             (tls_ ? "; Secure" : ""));
+    return r;
+  }
+  if (path == "/api/v1/status") return method != "GET" ? method_not_allowed("GET") : body_response(status_json() + "\n");
+  if (path == "/api/v1/sessions") {
+    return method != "GET" ? method_not_allowed("GET") : body_response(sessions_json() + "\n");
+  }
+  if (path.starts_with("/api/v1/sessions/")) return session_action(path.substr(17), method, who.login->user);
+  if (path == "/api/v1/bans") {
+    if (method == "GET") return body_response(bans_json() + "\n");
+    if (method == "POST") return bans_post(request, who.login->user);
+    return method_not_allowed("GET, POST");
+  }
+  if (path.starts_with("/api/v1/bans/")) {
+    if (method != "DELETE") return method_not_allowed("DELETE");
+    const std::string address = percent_decode(path.substr(13));
+    if (!ban_key(address)) return error_response(400, "not an IP address");
+    if (!bans_.unban(address)) return error_response(404, "that address is not banned");
+    log_info("admin: operator ", who.login->user, " lifted the ban of ", address);
+    return json_response(200, json{{"ok", true}, {"address", *ban_key(address)}});
+  }
+  return error_response(404, "not found");
+}
+
+// DELETE /api/v1/sessions/ID (disconnect) and /api/v1/sessions/ID/transfer (abort).
+HttpResponse Api::session_action(std::string_view rest, const std::string& method, const std::string& operator_name) {
+  const bool transfer = rest.ends_with("/transfer");
+  if (transfer) rest.remove_suffix(9);
+  auto id = parse_id(rest);
+  if (!id) return error_response(404, "no such session");
+  if (method != "DELETE") return method_not_allowed("DELETE");
+  if (transfer) {
+    auto views = runtime_->sessions.snapshot();
+    auto it = std::find_if(views.begin(), views.end(), [&](const SessionView& v) { return v.id == *id; });
+    if (it == views.end()) return error_response(404, "no such session");
+    if (!it->transfer) return error_response(409, "that session has no transfer in progress");
+    if (!runtime_->sessions.abort_transfer(*id)) return error_response(404, "no such session");
+    log_info("admin: operator ", operator_name, " aborted the transfer of session ", *id);
+  } else {
+    if (!runtime_->sessions.close(*id)) return error_response(404, "no such session");
+    log_info("admin: operator ", operator_name, " disconnected session ", *id);
+  }
+  return json_response(200, json{{"ok", true}, {"session", *id}});
 }
 
 HttpResponse Api::bans_post(const HttpRequest& request, const std::string& operator_name) {

@@ -54,6 +54,17 @@ class Api {
   asio::awaitable<HttpResponse> reload(const std::string& operator_name);
   HttpResponse bans_post(const HttpRequest& request, const std::string& operator_name);
 
+  // Who asks: their token (bearer or cookie) and its login, if any is in force.
+  struct Caller {
+    std::string token;
+    bool by_cookie = false;
+    const OperatorSessions::Login* login = nullptr;
+  };
+  Caller caller(const HttpRequest& request);
+  HttpResponse metrics_response(const std::string& method, bool logged_in);
+  HttpResponse operator_request(const HttpRequest& request, const Caller& who);
+  HttpResponse session_action(std::string_view rest, const std::string& method, const std::string& operator_name);
+
   Server& server_;
   std::shared_ptr<ServerRuntime> runtime_;
   Metrics& metrics_;
