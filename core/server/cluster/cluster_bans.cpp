@@ -160,26 +160,48 @@ void ClusterBans::run() {
   }
 }
 
-bool ClusterBans::sync(std::string& error) {
+namespace {
+
+bool failed(PGconn* c, const char* what, std::string& error) {
+  error = std::string(what) + ": " + trimmed(PQerrorMessage(c));
+  return false;
+}
+
+}  // namespace
+
+bool ClusterBans::connect(std::string& error) {
   if (connection_ && PQstatus(pg(connection_)) != CONNECTION_OK) {
     PQfinish(pg(connection_));
     connection_ = nullptr;
   }
-  if (!connection_) {
-    PGconn* made = PQconnectdb(("connect_timeout=2 application_name=ferryd-cluster " + database_).c_str());
-    if (!made || PQstatus(made) != CONNECTION_OK) {
-      error = made ? trimmed(PQerrorMessage(made)) : "out of memory";
-      PQfinish(made);
-      return false;
-    }
-    connection_ = made;
-  }
-  PGconn* c = pg(connection_);
-  auto failed = [&](const char* what) {
-    error = std::string(what) + ": " + trimmed(PQerrorMessage(c));
+  if (connection_) return true;
+  PGconn* made = PQconnectdb(("connect_timeout=2 application_name=ferryd-cluster " + database_).c_str());
+  if (!made || PQstatus(made) != CONNECTION_OK) {
+    error = made ? trimmed(PQerrorMessage(made)) : "out of memory";
+    PQfinish(made);
     return false;
-  };
-  // 1. This node's new bans and lifts.
+  }
+  connection_ = made;
+  return true;
+}
+
+bool ClusterBans::sync(std::string& error) {
+  if (!connect(error) || !write_changes(error)) return false;
+  std::unordered_map<std::string, BanEntry> shared;
+  std::unordered_set<std::string> lifted;
+  if (!read_bans(shared, lifted, error) || !share_session_counts(error)) return false;
+  std::lock_guard lock(mutex_);
+  // Bans this node made since its writes above stay until the next read shows them.
+  for (auto& [key, entry] : shared_) {
+    if (entry.node == node_ && !shared.contains(key) && !lifted.contains(key)) shared.emplace(key, entry);
+  }
+  shared_.swap(shared);
+  return true;
+}
+
+// 1. This node's new bans and lifts; what fails is tried again next round.
+bool ClusterBans::write_changes(std::string& error) {
+  PGconn* c = pg(connection_);
   std::deque<Change> changes;
   {
     std::lock_guard lock(mutex_);
@@ -187,8 +209,9 @@ bool ClusterBans::sync(std::string& error) {
   }
   while (!changes.empty()) {
     const BanEntry& change = changes.front().ban;
+    const bool lift = change.until == std::chrono::system_clock::time_point{};
     QueryResult r;
-    if (change.until == std::chrono::system_clock::time_point{}) {
+    if (lift) {
       const char* values[1] = {change.address.c_str()};
       r.reset(PQexecParams(c, "DELETE FROM ferry_bans WHERE address = $1", 1, nullptr, values, nullptr, nullptr, 0));
     } else {
@@ -203,28 +226,32 @@ bool ClusterBans::sync(std::string& error) {
     }
     if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) {
       std::lock_guard lock(mutex_);
-      outbox_.insert(outbox_.begin(), changes.begin(), changes.end());  // again next round
-      return failed("writing a ban");
+      outbox_.insert(outbox_.begin(), changes.begin(), changes.end());
+      return failed(c, "writing a ban", error);
     }
-    if (change.until == std::chrono::system_clock::time_point{}) {
+    if (lift) {
       written_.erase(change.address);
     } else {
       written_.insert(change.address);
     }
     changes.pop_front();
   }
-  // 2. Every node's bans in force.
+  return true;
+}
+
+// 2. Every node's bans in force; this node's own that were lifted elsewhere (or are over)
+// go here too, and are named in `lifted`.
+bool ClusterBans::read_bans(std::unordered_map<std::string, BanEntry>& shared, std::unordered_set<std::string>& lifted,
+                            std::string& error) {
+  PGconn* c = pg(connection_);
   QueryResult bans(
       PQexec(c, "SELECT address, extract(epoch FROM until)::float8, node, reason FROM ferry_bans WHERE until > now()"));
-  if (PQresultStatus(bans.get()) != PGRES_TUPLES_OK) return failed("reading bans");
-  std::unordered_map<std::string, BanEntry> shared;
+  if (PQresultStatus(bans.get()) != PGRES_TUPLES_OK) return failed(c, "reading bans", error);
   for (int i = 0; i < PQntuples(bans.get()); ++i) {
     std::string address = PQgetvalue(bans.get(), i, 0);
     shared[address] = BanEntry{address, from_epoch(std::strtod(PQgetvalue(bans.get(), i, 1), nullptr)),
                                PQgetvalue(bans.get(), i, 3), PQgetvalue(bans.get(), i, 2)};
   }
-  // Lifted elsewhere (or over): this node's own copy goes too.
-  std::unordered_set<std::string> lifted;
   for (auto it = written_.begin(); it != written_.end();) {
     if (shared.contains(*it)) {
       ++it;
@@ -234,49 +261,44 @@ bool ClusterBans::sync(std::string& error) {
     lifted.insert(*it);
     it = written_.erase(it);
   }
-  // 3. This node's sessions per address, replaced whole; 4. the other live nodes' sums.
+  return true;
+}
+
+// 3. This node's sessions per address, replaced whole; 4. the other live nodes' sums.
+bool ClusterBans::share_session_counts(std::string& error) {
+  PGconn* c = pg(connection_);
   std::vector<std::string> addresses;
-  std::vector<std::string> counts;
-  for (const auto& [address, count] : limits_.per_address()) {
-    addresses.push_back(address);
-    counts.push_back(std::to_string(count));
-  }
-  const std::string address_array = text_array(addresses);
   std::string count_array = "{";
-  for (std::size_t i = 0; i < counts.size(); ++i) count_array += (i ? "," : "") + counts[i];
+  for (const auto& [address, count] : limits_.per_address()) {
+    count_array += (addresses.empty() ? "" : ",") + std::to_string(count);
+    addresses.push_back(address);
+  }
   count_array += "}";
+  const std::string address_array = text_array(addresses);
   const char* session_values[3] = {node_.c_str(), address_array.c_str(), count_array.c_str()};
   // (Two statements: a DELETE and an INSERT in one would see the same snapshot.)
   QueryResult gone(PQexecParams(c, "DELETE FROM ferry_sessions WHERE node = $1 AND NOT (address = ANY($2::text[]))", 2,
                                 nullptr, session_values, nullptr, nullptr, 0));
-  if (PQresultStatus(gone.get()) != PGRES_COMMAND_OK) return failed("writing session counts");
+  if (PQresultStatus(gone.get()) != PGRES_COMMAND_OK) return failed(c, "writing session counts", error);
   QueryResult replaced(PQexecParams(c,
                                     "INSERT INTO ferry_sessions (node, address, sessions, updated_at) "
                                     "SELECT $1, a, s, now() FROM unnest($2::text[], $3::int[]) AS t(a, s) "
                                     "ON CONFLICT (node, address) DO UPDATE SET sessions = EXCLUDED.sessions, "
                                     "updated_at = EXCLUDED.updated_at",
                                     3, nullptr, session_values, nullptr, nullptr, 0));
-  if (PQresultStatus(replaced.get()) != PGRES_COMMAND_OK) return failed("writing session counts");
+  if (PQresultStatus(replaced.get()) != PGRES_COMMAND_OK) return failed(c, "writing session counts", error);
   const std::string stale = std::to_string(cluster_node_stale_after.count());
   const char* other_values[2] = {node_.c_str(), stale.c_str()};
   QueryResult others(PQexecParams(c,
                                   "SELECT address, sum(sessions)::int FROM ferry_sessions WHERE node <> $1 AND "
                                   "updated_at > now() - make_interval(secs => $2::int) GROUP BY address",
                                   2, nullptr, other_values, nullptr, nullptr, 0));
-  if (PQresultStatus(others.get()) != PGRES_TUPLES_OK) return failed("reading session counts");
+  if (PQresultStatus(others.get()) != PGRES_TUPLES_OK) return failed(c, "reading session counts", error);
   std::unordered_map<std::string, unsigned> elsewhere;
   for (int i = 0; i < PQntuples(others.get()); ++i) {
     elsewhere[PQgetvalue(others.get(), i, 0)] = static_cast<unsigned>(std::strtoul(PQgetvalue(others.get(), i, 1), nullptr, 10));
   }
   limits_.set_elsewhere(std::move(elsewhere));
-  {
-    std::lock_guard lock(mutex_);
-    // Bans this node made since its writes above stay until the next read shows them.
-    for (auto& [key, entry] : shared_) {
-      if (entry.node == node_ && !shared.contains(key) && !lifted.contains(key)) shared.emplace(key, entry);
-    }
-    shared_.swap(shared);
-  }
   return true;
 }
 

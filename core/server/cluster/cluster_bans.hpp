@@ -51,6 +51,12 @@ class ClusterBans final : public BanList {
   void run();
   // One round with the database: false (with `error`) when it failed.
   bool sync(std::string& error);
+  // sync()'s steps, on the sync thread; each false with `error` set when the database fails.
+  bool connect(std::string& error);
+  bool write_changes(std::string& error);
+  bool read_bans(std::unordered_map<std::string, BanEntry>& shared, std::unordered_set<std::string>& lifted,
+                 std::string& error);
+  bool share_session_counts(std::string& error);
 
   std::string node_;
   std::string database_;
