@@ -233,6 +233,52 @@ bool is_admin_command(const std::string& word) {
   return word == "who" || word == "kick" || word == "ban" || word == "unban" || word == "reload";
 }
 
+namespace {
+
+// Sends `command` (its `words` checked already) and prints what it did; the response.
+// Throws when an answer is not the JSON it should be; a usage error has status 0.
+admin::ParsedResponse send_command(Client& client, const std::string& command, const std::vector<std::string>& words) {
+  admin::ParsedResponse r;
+  if (command == "who") {
+    r = client.call("GET", "/api/v1/sessions");
+    if (r.status == 200) print_sessions(json::parse(r.body));
+  } else if (command == "kick") {
+    r = client.call("DELETE", "/api/v1/sessions/" + words[0]);
+    if (r.status == 200) std::printf("session %s disconnected\n", words[0].c_str());
+  } else if (command == "ban") {
+    json body{{"address", words[0]}};
+    if (words.size() == 2) {
+      try {
+        body["seconds"] = std::stoll(words[1]);
+      } catch (const std::exception&) {
+        std::cerr << "ferryd ban: SECONDS must be a number\n";
+        return r;  // status 0: a usage error
+      }
+    }
+    r = client.call("POST", "/api/v1/bans", body.dump());
+    if (r.status == 201) {
+      auto answer = json::parse(r.body);
+      std::printf("banned %s for %lld s\n", answer["address"].get<std::string>().c_str(),
+                  static_cast<long long>(answer["seconds"].get<std::int64_t>()));
+    }
+  } else if (command == "unban") {
+    std::string target;
+    for (char c : words[0]) target += c == '/' ? std::string("%2F") : std::string(1, c);
+    r = client.call("DELETE", "/api/v1/bans/" + target);
+    if (r.status == 200) std::printf("ban of %s lifted\n", words[0].c_str());
+  } else {
+    r = client.call("POST", "/api/v1/reload");
+    if (r.status == 200) {
+      auto answer = json::parse(r.body);
+      std::printf("reloaded: configuration generation %llu\n",
+                  static_cast<unsigned long long>(answer["generation"].get<std::uint64_t>()));
+    }
+  }
+  return r;
+}
+
+}  // namespace
+
 int run_admin_command(const std::string& command, const std::vector<std::string>& args) {
   std::string config_file = FERRY_DEFAULT_CONFIG;
   std::vector<std::string> words;
@@ -269,42 +315,8 @@ int run_admin_command(const std::string& command, const std::vector<std::string>
       std::cerr << "ferryd " << command << ": " << error << "\n";
       return exit_failure;
     }
-    admin::ParsedResponse r;
-    if (command == "who") {
-      r = client.call("GET", "/api/v1/sessions");
-      if (r.status == 200) print_sessions(json::parse(r.body));
-    } else if (command == "kick") {
-      r = client.call("DELETE", "/api/v1/sessions/" + words[0]);
-      if (r.status == 200) std::printf("session %s disconnected\n", words[0].c_str());
-    } else if (command == "ban") {
-      json body{{"address", words[0]}};
-      if (words.size() == 2) {
-        try {
-          body["seconds"] = std::stoll(words[1]);
-        } catch (const std::exception&) {
-          std::cerr << "ferryd ban: SECONDS must be a number\n";
-          return exit_usage;
-        }
-      }
-      r = client.call("POST", "/api/v1/bans", body.dump());
-      if (r.status == 201) {
-        auto answer = json::parse(r.body);
-        std::printf("banned %s for %lld s\n", answer["address"].get<std::string>().c_str(),
-                    static_cast<long long>(answer["seconds"].get<std::int64_t>()));
-      }
-    } else if (command == "unban") {
-      std::string target;
-      for (char c : words[0]) target += c == '/' ? std::string("%2F") : std::string(1, c);
-      r = client.call("DELETE", "/api/v1/bans/" + target);
-      if (r.status == 200) std::printf("ban of %s lifted\n", words[0].c_str());
-    } else {
-      r = client.call("POST", "/api/v1/reload");
-      if (r.status == 200) {
-        auto answer = json::parse(r.body);
-        std::printf("reloaded: configuration generation %llu\n",
-                    static_cast<unsigned long long>(answer["generation"].get<std::uint64_t>()));
-      }
-    }
+    const admin::ParsedResponse r = send_command(client, command, words);
+    if (r.status == 0) return exit_usage;
     if (r.status >= 300) {
       auto body = json::parse(r.body, nullptr, false);
       std::string why = body.is_object() && body.contains("error") ? body["error"].get<std::string>() : r.body;
