@@ -80,14 +80,14 @@ asio::awaitable<void> Session::cmd_stor(std::string_view arg) { co_await receive
 asio::awaitable<void> Session::cmd_appe(std::string_view arg) { co_await receive_file(arg, WriteMode::append); }
 asio::awaitable<void> Session::cmd_stou(std::string_view arg) { co_await receive_file(arg, WriteMode::unique); }
 
-namespace {
-
 // What an upload is called: in the log, and in STOU's replies.
 struct UploadNames {
   const char* verb;         // STOR, APPE or STOU
   std::string written;      // the file's path as written (STOU may have picked another name)
   std::string unique_path;  // STOU's reply: the bare name in the current directory, else the path
 };
+
+namespace {
 
 UploadNames upload_names(WriteMode mode, const std::string& path, const std::string& final_name,
                          const std::string& cwd) {
@@ -138,23 +138,7 @@ asio::awaitable<void> Session::receive_file(std::string_view arg, WriteMode mode
   co_await data->close();
   touch();
   if (end != TransferEnd::done || ec || received.failure.status != Status::ok) {
-    // Dropping the handle without commit(): the provider keeps an old file intact.
-    auto discard_job = [file = std::move(file)]() mutable {
-      file.reset();
-      return 0;
-    };
-    co_await run_blocking(state_->blocking, std::move(discard_job));
-    std::string why = end != TransferEnd::done ? transfer_end_reason(end)
-                      : ec                     ? "data connection: " + ec.message()
-                                               : received.failure.message;
-    log_transfer(names.verb, names.written, received.bytes, started, why);
-    if (end != TransferEnd::done) {
-      co_await reply_transfer_failed(end);
-    } else if (ec) {
-      co_await reply(426, "Connection closed; transfer aborted.");
-    } else {
-      co_await reply_error(received.failure, arg);
-    }
+    co_await abandon_upload(std::move(file), names, received, end, ec, started, arg);
     co_return;
   }
   // The stamp is asked for only when there is a digest to go with it.
@@ -178,6 +162,30 @@ asio::awaitable<void> Session::receive_file(std::string_view arg, WriteMode mode
   std::string done = mode == WriteMode::unique && !final_name.empty() ? "Transfer complete: " + names.unique_path
                                                                      : std::string("Transfer complete.");
   co_await reply(226, done);
+}
+
+// A failed upload: the handle dropped without commit() (the provider keeps an old file
+// intact), the transfer logged, the failure answered.
+asio::awaitable<void> Session::abandon_upload(std::shared_ptr<WriteHandle> file, const UploadNames& names,
+                                              const Received& received, TransferEnd end, std::error_code ec,
+                                              std::chrono::steady_clock::time_point started, std::string_view arg) {
+  // Dropping the handle without commit(): the provider keeps an old file intact.
+  auto discard_job = [file = std::move(file)]() mutable {
+    file.reset();
+    return 0;
+  };
+  co_await run_blocking(state_->blocking, std::move(discard_job));
+  std::string why = end != TransferEnd::done ? transfer_end_reason(end)
+                    : ec                     ? "data connection: " + ec.message()
+                                             : received.failure.message;
+  log_transfer(names.verb, names.written, received.bytes, started, why);
+  if (end != TransferEnd::done) {
+    co_await reply_transfer_failed(end);
+  } else if (ec) {
+    co_await reply(426, "Connection closed; transfer aborted.");
+  } else {
+    co_await reply_error(received.failure, arg);
+  }
 }
 
 void Session::remember_upload_digest(const std::string& path, Received& received,

@@ -30,7 +30,8 @@ namespace ferry {
 
 enum class CommandId : std::uint8_t;
 
-class SplicePipe;  // commands_files.cpp
+class SplicePipe;   // commands_files.cpp
+struct UploadNames;  // commands_files.cpp
 
 class Session {
  public:
@@ -207,6 +208,10 @@ class Session {
     digest::Algorithm algorithm = digest::Algorithm::sha256;  // the digest's
     std::uint64_t written = 0;               // bytes handed to the file (TYPE A: after conversion)
   };
+  // A failed upload: dropped without commit (an old file stays), logged, answered.
+  asio::awaitable<void> abandon_upload(std::shared_ptr<WriteHandle> file, const UploadNames& names,
+                                       const Received& received, TransferEnd end, std::error_code ec,
+                                       std::chrono::steady_clock::time_point started, std::string_view arg);
   // The digest of this session's last upload, computed while its bytes arrived, and the
   // provider's stamp of the file it made: HASH answers from it while the stamp is the same.
   struct UploadDigest {
