@@ -6,6 +6,8 @@
 // and no ban, and the next login reconnects.
 #include <libpq-fe.h>
 
+#include "pq/socket_directories.hpp"
+
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -134,27 +136,6 @@ struct OptionsParsed {
   unsigned connect_timeout = 3;
 };
 
-// "host" of a libpq connection string: a Unix socket directory when it starts with '/'.
-std::vector<std::string> socket_directories(const std::string& conninfo) {
-  std::vector<std::string> out;
-  char* error = nullptr;
-  PQconninfoOption* options = PQconninfoParse(conninfo.c_str(), &error);
-  if (error) PQfreemem(error);
-  if (!options) return out;
-  for (PQconninfoOption* o = options; o->keyword; ++o) {
-    if (std::string_view(o->keyword) != "host" || !o->val) continue;
-    std::string_view hosts = o->val;
-    while (!hosts.empty()) {
-      const std::size_t comma = hosts.find(',');
-      std::string_view host = hosts.substr(0, comma);
-      if (!host.empty() && host.front() == '/') out.emplace_back(host);
-      hosts = comma == std::string_view::npos ? std::string_view{} : hosts.substr(comma + 1);
-    }
-  }
-  PQconninfoFree(options);
-  return out;
-}
-
 bool parse_options(const ferry::PluginOptions& options, OptionsParsed& out, std::string& error) {
   ferry::OptionReader reader(options);
   out.conninfo = reader.required_string("database");
@@ -244,7 +225,7 @@ std::vector<ferry::PathNeed> confinement_paths(const ferry::PluginOptions& optio
     ferry::OptionReader reader(options);
     const std::string conninfo = reader.optional_string("database", "");
     std::vector<ferry::PathNeed> out;
-    for (std::string& dir : socket_directories(conninfo)) {
+    for (std::string& dir : ferry::pq::socket_directories(conninfo)) {
       out.push_back(ferry::PathNeed{std::move(dir), ferry::path_read, "database"});
     }
     return out;

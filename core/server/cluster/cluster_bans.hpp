@@ -75,7 +75,4 @@ class ClusterBans final : public BanList {
   void* connection_ = nullptr;  // PGconn, the sync thread's only
 };
 
-// The Unix socket directories a libpq connection string names (host=/path), for confinement.
-std::vector<std::string> libpq_socket_directories(const std::string& conninfo);
-
 }  // namespace ferry

@@ -1,7 +1,7 @@
 // Confining ferryd after start-up (see confinement.hpp).
 #include "server/confinement/confinement.hpp"
 
-#include "server/cluster/cluster_bans.hpp"
+#include "pq/socket_directories.hpp"
 
 #include <dirent.h>
 #include <openssl/ssl.h>
@@ -128,7 +128,7 @@ std::vector<ConfinementNeed> core_confinement_needs(const Config& config, const 
     needs.push_back({PathNeed{config.log.xferlog, path_write | path_create, ""}, config.log.xferlog_at, "log.xferlog"});
   }
   if (config.cluster) {  // a local database's Unix socket directory (TCP needs no path)
-    for (std::string& dir : libpq_socket_directories(config.cluster->database)) {
+    for (std::string& dir : pq::socket_directories(config.cluster->database)) {
       needs.push_back({PathNeed{std::move(dir), path_read, ""}, config.cluster->database_at, "cluster.database"});
     }
   }
