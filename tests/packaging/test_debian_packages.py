@@ -9,8 +9,8 @@ installed ferry, logrotate rotates the transfer log, `man ferryd` renders, and a
 leaves what Debian policy says (the ferry user, nothing under /etc/ferry, /var/lib/ferry,
 /var/log/ferry).
 
-The root comes from a tarball cached under the build directory for a week, and apt's
-downloaded packages are kept beside it, so a second run downloads nothing.
+The root comes from a tarball cached per machine (~/.cache/ferry/packaging) for a week, and
+apt's downloaded packages are kept beside it, so a second run, from any clone, downloads nothing.
 Needs root (chroot, mounts) and, for the first run, Debian's mirror."""
 
 import hashlib
@@ -31,8 +31,12 @@ PACKAGES = os.path.join(WORK, "packages")
 # What the clean root holds besides apt: the clients the test drives inside it, and
 # systemd for systemd-analyze (the unit checked where its commands and targets exist).
 ROOT_INCLUDES = "curl,man-db,logrotate,systemd"
-ROOT_TARBALL = os.path.join(WORK, "bookworm-root-" + hashlib.sha256(ROOT_INCLUDES.encode()).hexdigest()[:8] + ".tar")
-APT_ARCHIVES = os.path.join(WORK, "apt-archives")
+# The root and apt's downloads are kept per machine, not per checkout: CI's clean clone,
+# a worktree and the checkout itself all reuse them (they hold only Debian's packages).
+CACHE = os.environ.get("FERRY_PACKAGING_CACHE") or os.path.join(
+    os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "ferry", "packaging")
+ROOT_TARBALL = os.path.join(CACHE, "bookworm-root-" + hashlib.sha256(ROOT_INCLUDES.encode()).hexdigest()[:8] + ".tar")
+APT_ARCHIVES = os.path.join(CACHE, "apt-archives")
 ROOT_MAX_AGE = 7 * 86400
 IMAGE = os.path.join(SOURCE_DIR, "plugins", "send_png", "ferry.png")
 # systemd-analyze security's exposure (0 = best, 10 = worst) must stay at or below this.
@@ -74,7 +78,7 @@ class DebianPackagesTest(unittest.TestCase):
                 raise AssertionError(f"{tool} is missing: scripts/deps --test installs tests/deps.d/packaging.list")
         fresh = os.path.exists(ROOT_TARBALL) and time.time() - os.path.getmtime(ROOT_TARBALL) < ROOT_MAX_AGE
         if not fresh and not mirror_reachable():
-            raise unittest.SkipTest("deb.debian.org cannot be reached and no Debian 12 root is cached in " + WORK)
+            raise unittest.SkipTest("deb.debian.org cannot be reached and no Debian 12 root is cached in " + CACHE)
         os.makedirs(APT_ARCHIVES, exist_ok=True)
         started = time.monotonic()
         run([os.path.join(SOURCE_DIR, "scripts", "package"), PACKAGES], timeout=1800)
