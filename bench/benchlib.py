@@ -10,6 +10,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIGS = os.path.join(ROOT, "bench", "configs")
 LOADGEN_BUILD = os.path.join(ROOT, "build", "bench")
 LOADGEN = os.path.join(LOADGEN_BUILD, "ferry-loadgen")
+FLOOR_BUILD = os.path.join(LOADGEN_BUILD, "floor")
+FLOOR = os.path.join(FLOOR_BUILD, "ferry-floor")
+PUMP = os.path.join(FLOOR_BUILD, "ferry-pump")
 
 
 def children_map():
@@ -125,6 +128,15 @@ def build_loadgen(run, log):
     run(["cmake", "-S", os.path.join(ROOT, "bench", "loadgen"), "-B", LOADGEN_BUILD, "-DCMAKE_BUILD_TYPE=Release"],
         stdout=subprocess.DEVNULL)
     run(["cmake", "--build", LOADGEN_BUILD, "-j2"], timeout=1800, stdout=subprocess.DEVNULL)
+
+
+def build_floor(run, log):
+    """Configures and builds bench/floor (the minimal responder and the loopback pump) into
+    build/bench/floor: plain POSIX, a few seconds, no release tree needed."""
+    log("building bench/floor -> build/bench/floor")
+    run(["cmake", "-S", os.path.join(ROOT, "bench", "floor"), "-B", FLOOR_BUILD, "-DCMAKE_BUILD_TYPE=Release"],
+        stdout=subprocess.DEVNULL)
+    run(["cmake", "--build", FLOOR_BUILD, "-j2"], timeout=600, stdout=subprocess.DEVNULL)
 
 
 def fill(template, values):
