@@ -61,6 +61,15 @@ asio::awaitable<void> Session::cmd_stru(std::string_view arg) {
   }
 }
 
+std::unique_ptr<PassiveListener> Session::passive_listener(const asio::ip::address& local) {
+  auto kept = data_plan_.take_kept();
+  if (kept && kept->protocol() == (local.is_v6() ? asio::ip::tcp::v6() : asio::ip::tcp::v4())) {
+    kept->reuse(peer_, id_, state_->runtime->events);
+    return kept;
+  }
+  return PassiveListener::open(control_.get_executor(), local, state_->passive_ports);
+}
+
 asio::awaitable<void> Session::cmd_pasv(std::string_view) {
   if (epsv_all_) {
     co_await reply(503, "PASV not allowed after EPSV ALL.");
@@ -72,7 +81,7 @@ asio::awaitable<void> Session::cmd_pasv(std::string_view) {
     co_return;
   }
   data_plan_.forget();  // a repeated PASV gives its port back before taking one
-  auto listener = PassiveListener::open(control_.get_executor(), local, state_->passive_ports);
+  auto listener = passive_listener(local);
   if (!listener) {
     co_await reply(425, "No passive port available, try again later.");
     co_return;
@@ -104,7 +113,7 @@ asio::awaitable<void> Session::cmd_epsv(std::string_view arg) {
     co_return;
   }
   data_plan_.forget();  // a repeated EPSV gives its port back before taking one
-  auto listener = PassiveListener::open(control_.get_executor(), local, state_->passive_ports);
+  auto listener = passive_listener(local);
   if (!listener) {
     co_await reply(425, "No passive port available, try again later.");
     co_return;

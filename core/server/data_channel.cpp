@@ -64,13 +64,47 @@ std::unique_ptr<PassiveListener> PassiveListener::open(const asio::any_io_execut
 PassiveListener::PassiveListener(asio::any_io_executor executor, UniqueFd fd, tcp protocol, std::uint16_t port)
     : executor_(std::move(executor)), fd_(std::move(fd)), protocol_(protocol), port_(port) {}
 
-PassiveListener::~PassiveListener() = default;
+PassiveListener::~PassiveListener() {
+  if (kept_in_) kept_in_->release_kept();
+}
+
+bool PassiveListener::keep(PassivePorts& ports) noexcept {
+  if (kept_in_ || !ports.reserve_kept()) return false;
+  kept_in_ = &ports;
+  return true;
+}
+
+void PassiveListener::reuse(const asio::ip::address& peer, std::uint64_t session_id, const EventBus& events) noexcept {
+  if (kept_in_) std::exchange(kept_in_, nullptr)->release_kept();
+  tcp::endpoint remote;
+  for (unsigned n = 0; n < 64; ++n) {  // bounded: the backlog holds one or two
+    socklen_t length = static_cast<socklen_t>(remote.capacity());
+    UniqueFd stale(::accept4(listening_fd(), remote.data(), &length, SOCK_NONBLOCK | SOCK_CLOEXEC));
+    if (!stale) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      return;  // EAGAIN: none waiting
+    }
+    remote.resize(length);
+    asio::ip::address from = remote.address();
+    if (from.is_v6() && from.to_v6().is_v4_mapped()) from = asio::ip::make_address_v4(asio::ip::v4_mapped, from.to_v6());
+    if (from == peer) continue;
+    try {
+      events.publish({.kind = EventKind::refused_intruder,
+                      .level = LogLevel::warning,
+                      .session = session_id,
+                      .peer = peer.to_string(),
+                      .target = from.to_string()});
+    } catch (...) {
+      // out of memory for the event: the connection is refused all the same
+    }
+  }
+}
 
 asio::awaitable<UniqueFd> PassiveListener::accept(asio::ip::address peer, std::chrono::seconds timeout,
                                                   std::uint64_t session_id, const EventBus& events,
                                                   const std::vector<AddressRange>& proxies, bool& proxied) {
   proxied = false;
-  const int listening = acceptor_ ? acceptor_->native_handle() : fd_.get();
+  const int listening = listening_fd();
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (true) {
     // Clients connect before they send RETR or STOR: the connection is usually waiting
@@ -138,29 +172,28 @@ asio::awaitable<UniqueFd> PassiveListener::accept(asio::ip::address peer, std::c
 
 namespace {
 
-// Queue little beyond what the network takes: sendfile() then sends the data from this
-// thread, instead of leaving megabytes queued for the kernel to transmit when the client's
-// ACKs arrive, in the client's context (on loopback, on the client's CPU, which it needs to
-// read). Measured: a 1 GiB download 2,800 -> 4,400 MiB/s, 200 concurrent ones 2,500 -> 3,400
-// MiB/s, with less server CPU. In-flight data is not limited.
-void limit_unsent(int fd) {
-  int lowat = static_cast<int>(notsent_lowat);
-  ::setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, sizeof lowat);
-}
-
 }  // namespace
 
 DataConnection::DataConnection(const asio::any_io_executor& executor, tcp protocol, UniqueFd fd,
                                std::chrono::seconds timeout)
-    : executor_(executor), protocol_(protocol), pending_(std::move(fd)), timeout_(timeout) {
-  limit_unsent(pending_.get());
-}
+    : executor_(executor), protocol_(protocol), pending_(std::move(fd)), timeout_(timeout) {}
 
 DataConnection::DataConnection(tcp::socket socket, std::chrono::seconds timeout)
     : executor_(socket.get_executor()), protocol_(tcp::v4()), socket_(std::move(socket)), timeout_(timeout) {
   std::error_code ignored;
   socket_->non_blocking(true, ignored);  // once: every transfer loop tries a direct call first
-  limit_unsent(socket_->native_handle());
+}
+
+// Queue little beyond what the network takes: sendfile() then sends the data from this
+// thread, instead of leaving megabytes queued for the kernel to transmit when the client's
+// ACKs arrive, in the client's context (on loopback, on the client's CPU, which it needs to
+// read). Measured: a 1 GiB download 2,800 -> 4,400 MiB/s, 200 concurrent ones 2,500 -> 3,400
+// MiB/s, with less server CPU. In-flight data is not limited.
+void DataConnection::limit_unsent_for(std::size_t bytes) noexcept {
+  if (unsent_limited_ || bytes <= notsent_lowat) return;
+  unsent_limited_ = true;
+  int lowat = static_cast<int>(notsent_lowat);
+  ::setsockopt(native_handle(), IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, sizeof lowat);
 }
 
 tcp::socket& DataConnection::socket() {
@@ -199,6 +232,7 @@ std::optional<TlsSessionToken> DataConnection::resumed_session_token() {
 }
 
 asio::awaitable<std::error_code> DataConnection::write_all(std::span<const char> data) {
+  limit_unsent_for(data.size());
   if (!tls_) {
     while (!data.empty()) {
       auto [ec, n] = co_await when_ready(tcp::socket::wait_write, [&] {
@@ -308,6 +342,7 @@ asio::awaitable<void> DataConnection::close() {
 
 std::error_code DataConnection::try_send_file(int file_fd, std::uint64_t offset, std::uint64_t count,
                                              ByteCounter& sent) {
+  limit_unsent_for(count);
   while (count > 0) {
     off_t position = static_cast<off_t>(offset);
     std::size_t chunk = count > (1u << 30) ? (1u << 30) : static_cast<std::size_t>(count);

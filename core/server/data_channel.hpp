@@ -53,8 +53,18 @@ class PassiveListener {
   asio::awaitable<UniqueFd> accept(asio::ip::address peer, std::chrono::seconds timeout, std::uint64_t session_id,
                                    const EventBus& events, const std::vector<AddressRange>& proxies, bool& proxied);
 
+  // Kept after a transfer, for the session's next PASV or EPSV, if the range allows
+  // (PassivePorts::reserve_kept); false: close it as usual.
+  bool keep(PassivePorts& ports) noexcept;
+  // Taken again for a PASV or EPSV: connections that wait from before are not the client's
+  // next one (it connects only after our reply) and are closed; those from another
+  // address are logged as intruders.
+  void reuse(const asio::ip::address& peer, std::uint64_t session_id, const EventBus& events) noexcept;
+
  private:
   PassiveListener(asio::any_io_executor executor, UniqueFd fd, asio::ip::tcp protocol, std::uint16_t port);
+  int listening_fd() noexcept { return acceptor_ ? acceptor_->native_handle() : fd_.get(); }
+  PassivePorts* kept_in_ = nullptr;  // while kept: the range's count to give back
   asio::any_io_executor executor_;
   UniqueFd fd_;                                       // the listening socket, until acceptor_ takes it
   std::optional<asio::ip::tcp::acceptor> acceptor_;  // made for the first wait
@@ -120,8 +130,13 @@ class DataConnection {
   // configured only the v2 signature counts: a text file may well start with "PROXY ".
   asio::awaitable<std::error_code> refuse_proxy_header();
 
+  // TCP_NOTSENT_LOWAT, set before the first send larger than the limit itself: a small
+  // file or reply cannot queue more, and an upload sends nothing (one call fewer a file).
+  void limit_unsent_for(std::size_t bytes) noexcept;
+
   bool check_first_bytes_ = true;
   bool screen_v1_ = false;
+  bool unsent_limited_ = false;
   asio::any_io_executor executor_;
   asio::ip::tcp protocol_;  // of pending_ (an active connection's socket is open already)
   UniqueFd pending_;         // the descriptor until socket() registers it

@@ -9,6 +9,7 @@
 #include <asio/any_io_executor.hpp>
 #include <asio/ip/address.hpp>
 #include <asio/thread_pool.hpp>
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <deque>
@@ -104,10 +105,22 @@ class PassivePorts {
   }
   unsigned count() const noexcept { return count_; }
 
+  // Listeners that sessions keep between transfers (PassiveListener::keep) hold at most a
+  // quarter of the range: idle sessions must not starve the transfers of ports.
+  bool reserve_kept() noexcept {
+    unsigned now = kept_.load(std::memory_order_relaxed);
+    while (now < std::max(1u, count_ / 4)) {
+      if (kept_.compare_exchange_weak(now, now + 1, std::memory_order_relaxed)) return true;
+    }
+    return false;
+  }
+  void release_kept() noexcept { kept_.fetch_sub(1, std::memory_order_relaxed); }
+
  private:
   std::uint16_t first_;
   unsigned count_;
   std::atomic<unsigned> next_{0};
+  std::atomic<unsigned> kept_{0};
 };
 
 // Without [cluster]: AddressBans. With it: ClusterBans, which also shares `limits`' counts

@@ -215,6 +215,8 @@ asio::awaitable<void> Session::dispatch(std::string_view line) {
     co_return;
   }
   const ftp::Command& command = parsed.command;
+  // The last transfer's listener serves only a PASV or EPSV that comes right after it.
+  if (command.verb != "EPSV" && command.verb != "PASV") data_plan_.drop_kept();
   status_.command(command.verb);
   const CommandSpec* spec = find_command(command.verb);
   if (log_enabled(LogLevel::debug)) {
@@ -254,6 +256,7 @@ void Session::close() {
   control_.close();
   watchdog_timer_.cancel();
   data_plan_.forget();
+  data_plan_.drop_kept();
   if (digest_stop_) digest_stop_->store(true, std::memory_order_relaxed);
 }
 

@@ -123,6 +123,8 @@ class Session {
   bool refuse_proxy_header(const std::string& first_line);
   // PORT/EPRT: checks the target (no FTP bounce) and remembers it.
   asio::awaitable<void> set_active_target(const asio::ip::address& address, std::uint16_t port);
+  // PASV and EPSV: the listener kept from the last transfer when it fits, else a new one.
+  std::unique_ptr<PassiveListener> passive_listener(const asio::ip::address& local);
   // Server-side TLS handshake on the control connection (AUTH TLS, implicit FTPS).
   asio::awaitable<bool> start_control_tls();
   bool tls_required_for_login() const noexcept;

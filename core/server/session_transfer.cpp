@@ -58,6 +58,7 @@ asio::awaitable<std::unique_ptr<DataConnection>> Session::open_data_connection()
   }
   auto data = std::make_unique<DataConnection>(control_.get_executor(), listener->protocol(), std::move(accepted),
                                                timeout);
+  if (listener->keep(state_->passive_ports)) data_plan_.keep_listener(std::move(listener));
   if (proxied) {
     data->proxy_header_taken();
   } else if (!state_->config.proxy_protocol_from.empty()) {
