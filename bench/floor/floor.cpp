@@ -14,12 +14,14 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cctype>
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -162,14 +164,24 @@ class Session {
     return send_all(control_, ok ? "226 stored\r\n" : "426 failed\r\n");
   }
 
-  // socket -> pipe -> file until the client's FIN.
+  // socket -> pipe -> file until the client's FIN. Non-blocking splice, poll() only when
+  // the socket is empty: a blocking splice would wait to fill the whole pipe first.
   static bool splice_to(int data, int file) {
     int pipe[2];
-    if (::pipe2(pipe, O_CLOEXEC) != 0) return false;
+    if (::pipe2(pipe, O_CLOEXEC | O_NONBLOCK) != 0) return false;
     ::fcntl(pipe[1], F_SETPIPE_SZ, splice_pipe_size);
+    if (const char* lowat = std::getenv("FLOOR_RCVLOWAT")) {
+      int v = std::atoi(lowat);
+      ::setsockopt(data, SOL_SOCKET, SO_RCVLOWAT, &v, sizeof v);
+    }
     bool ok = true;
     for (;;) {
-      ssize_t n = ::splice(data, nullptr, pipe[1], nullptr, splice_pipe_size, SPLICE_F_MOVE | SPLICE_F_MORE);
+      ssize_t n = ::splice(data, nullptr, pipe[1], nullptr, splice_pipe_size, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+      if (n < 0 && errno == EAGAIN) {
+        pollfd p{data, POLLIN, 0};
+        ::poll(&p, 1, -1);
+        continue;
+      }
       if (n <= 0) {
         ok = n == 0;
         break;
