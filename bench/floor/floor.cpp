@@ -170,10 +170,6 @@ class Session {
     int pipe[2];
     if (::pipe2(pipe, O_CLOEXEC | O_NONBLOCK) != 0) return false;
     ::fcntl(pipe[1], F_SETPIPE_SZ, splice_pipe_size);
-    if (const char* lowat = std::getenv("FLOOR_RCVLOWAT")) {
-      int v = std::atoi(lowat);
-      ::setsockopt(data, SOL_SOCKET, SO_RCVLOWAT, &v, sizeof v);
-    }
     bool ok = true;
     for (;;) {
       ssize_t n = ::splice(data, nullptr, pipe[1], nullptr, splice_pipe_size, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
