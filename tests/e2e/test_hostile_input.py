@@ -149,6 +149,54 @@ class HostileInputTest(ServerTestCase):
         line = self.server.wait_for_log(r"refused data connection from 127\.0\.0\.2", start=mark)
         self.assertIsNotNone(line, "no log line for the refused data connection:\n" + self.server.log_text())
 
+    def epsv_port(self, f):
+        return int(re.search(r"\|\|\|(\d+)\|", f.sendcmd("EPSV")).group(1))
+
+    def retrieve_through(self, f, port):
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as d:
+            r = f.sendcmd("RETR ferry.png")
+            self.assertTrue(r.startswith("150"), r)
+            data = b""
+            for _ in range(10000):
+                b = d.recv(65536)
+                if not b:
+                    break
+                data += b
+        self.assertEqual(f.voidresp()[:3], "226")
+        self.assertEqual(data, self.server.image_bytes)
+
+    @unittest.skipUnless(loopback_alias_available("127.0.0.2"), "cannot bind 127.0.0.2")
+    def test_kept_passive_listener_takes_only_the_next_connection(self):
+        # An EPSV right after a passive transfer reuses its listener (same port). What waits
+        # there from before, the client's own stale connection or an intruder's, must not
+        # become the next transfer's data connection; another command closes the port.
+        f = self.ftp()
+        f.voidcmd("TYPE I")
+        port = self.epsv_port(f)
+        self.retrieve_through(f, port)
+        mark = self.server.log_mark()
+        stale = socket.create_connection(("127.0.0.1", port), timeout=5)
+        self.addCleanup(stale.close)
+        intruder = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.addCleanup(intruder.close)
+        intruder.settimeout(5)
+        intruder.bind(("127.0.0.2", 0))
+        intruder.connect(("127.0.0.1", port))
+        time.sleep(0.2)  # both wait in the backlog
+        self.assertEqual(self.epsv_port(f), port)
+        self.retrieve_through(f, port)
+        for waiting in (stale, intruder):
+            try:
+                got = waiting.recv(65536)
+            except ConnectionResetError:
+                got = b""
+            self.assertEqual(got, b"")  # closed unserved (a timeout here: still waiting)
+        line = self.server.wait_for_log(r"refused data connection from 127\.0\.0\.2", start=mark)
+        self.assertIsNotNone(line, "no log line for the refused data connection:\n" + self.server.log_text())
+        f.voidcmd("NOOP")
+        with self.assertRaises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", port), timeout=5).close()
+
     @unittest.skipUnless(loopback_alias_available("127.0.0.2"), "cannot bind 127.0.0.2")
     def test_passive_connection_only_from_other_address_fails_transfer_cleanly(self):
         f = self.ftp()
