@@ -4,7 +4,10 @@
 // one control connection at a time. It answers what curl and bench/loadgen send (USER,
 // PASS, TYPE, EPSV/PASV, PWD, CWD, SIZE, RETR, STOR, QUIT...) with nothing else to do:
 // no authentication, no path checks, no logging, no limits. RETR is open + sendfile,
-// STOR is splice through a pipe into the file. What ferryd spends above this floor is
+// STOR is splice through a pipe into the file. One data listener serves every transfer
+// (no socket, bind, listen per EPSV). It sleeps in recv() while it waits: a floor for a
+// client that sleeps too; ferryd's busy polling (server.busy_poll_us) can beat it against
+// a client that polls. What ferryd spends above this floor is
 // what its features and its architecture cost; what a peer spends above it, likewise.
 //
 // NOT A SERVER: it serves any path under --root to anyone who connects. Loopback only.
@@ -32,6 +35,7 @@
 namespace {
 
 constexpr int splice_pipe_size = 1024 * 1024;  // the default pipe-max-size
+constexpr int notsent_lowat = 32 * 1024;
 
 int listen_on(std::uint16_t port) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -143,6 +147,11 @@ class Session {
       return send_all(control_, "550 no\r\n");
     }
     int data = accept_data();
+    if (data >= 0 && st.st_size > notsent_lowat) {
+      // As ferryd does (data_channel.cpp): sendfile sends from this thread instead of
+      // leaving megabytes for the kernel to push out in the client's context.
+      ::setsockopt(data, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &notsent_lowat, sizeof notsent_lowat);
+    }
     bool ok = data >= 0 && send_all(control_, "150 here\r\n");
     off_t offset = 0;
     while (ok && offset < st.st_size) {
