@@ -59,10 +59,9 @@ FileType type_of(mode_t mode) {
 }
 
 // Sets O_NONBLOCK off again (files are opened with it so that a FIFO never blocks the open).
-void clear_nonblock(int fd) {
-  const int flags = ::fcntl(fd, F_GETFL);
-  if (flags >= 0 && (flags & O_NONBLOCK)) (void)::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
-}
+// `opened_with` are the open(2) flags: F_SETFL takes the status flags among them (O_APPEND
+// stays) and ignores the rest, so no F_GETFL first (one call fewer a file).
+void clear_nonblock(int fd, int opened_with) { (void)::fcntl(fd, F_SETFL, opened_with & ~O_NONBLOCK); }
 
 class LocalProvider final : public ferry::FileProvider, public ferry::ProviderIoHints, public ferry::ProviderStamps {
  public:
@@ -159,14 +158,15 @@ class LocalProvider final : public ferry::FileProvider, public ferry::ProviderIo
       auto root = open_root(user);
       if (!root) return root.error();
       // O_NONBLOCK: opening a FIFO must not hang; it is refused below anyway.
-      const int fd = jail_.open_beneath(root->get(), rel, O_RDONLY | O_NOCTTY | O_NONBLOCK, 0);
+      constexpr int read_flags = O_RDONLY | O_NOCTTY | O_NONBLOCK;
+      const int fd = jail_.open_beneath(root->get(), rel, read_flags, 0);
       if (fd < 0) return errno_error(-fd, "open", path);
       Fd file(fd);
       struct stat st {};
       if (::fstat(file.get(), &st) != 0) return errno_error(errno, "open", path);
       if (S_ISDIR(st.st_mode)) return Error{Status::is_a_directory, std::string(path) + ": is a directory"};
       if (!S_ISREG(st.st_mode)) return Error{Status::not_supported, std::string(path) + ": not a regular file"};
-      clear_nonblock(file.get());
+      clear_nonblock(file.get(), read_flags);
       return make_read_handle(std::move(file), static_cast<std::uint64_t>(st.st_size));
     } catch (...) {
       return out_of_memory();
@@ -404,13 +404,14 @@ class LocalProvider final : public ferry::FileProvider, public ferry::ProviderIo
 
   // Opens `name` in `t.dir` without following a symlink, for writing; must be a regular file.
   static int open_existing_for_write(int dir, const std::string& name, int extra, Fd& out) {
-    Fd fd(::openat(dir, name.c_str(), O_WRONLY | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC | extra));
+    const int flags = O_WRONLY | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC | extra;
+    Fd fd(::openat(dir, name.c_str(), flags));
     if (!fd) return errno;
     struct stat st {};
     if (::fstat(fd.get(), &st) != 0) return errno;
     if (S_ISDIR(st.st_mode)) return EISDIR;
     if (!S_ISREG(st.st_mode)) return ENXIO;
-    clear_nonblock(fd.get());
+    clear_nonblock(fd.get(), flags);
     out = std::move(fd);
     return 0;
   }
