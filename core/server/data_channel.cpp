@@ -170,10 +170,6 @@ asio::awaitable<UniqueFd> PassiveListener::accept(asio::ip::address peer, std::c
   }
 }
 
-namespace {
-
-}  // namespace
-
 DataConnection::DataConnection(const asio::any_io_executor& executor, tcp protocol, UniqueFd fd,
                                std::chrono::seconds timeout)
     : executor_(executor), protocol_(protocol), pending_(std::move(fd)), timeout_(timeout) {}
