@@ -129,17 +129,7 @@ class HostileInputTest(ServerTestCase):
         intruder.bind(("127.0.0.2", 0))
         intruder.connect(("127.0.0.1", port))  # may complete at TCP level (backlog)
         time.sleep(0.2)  # let the intruder reach the server first
-        with socket.create_connection(("127.0.0.1", port), timeout=10) as d:
-            r = f.sendcmd("RETR ferry.png")
-            self.assertTrue(r.startswith("150"), r)
-            data = b""
-            for _ in range(10000):
-                b = d.recv(65536)
-                if not b:
-                    break
-                data += b
-        self.assertEqual(f.voidresp()[:3], "226")
-        self.assertEqual(data, self.server.image_bytes)
+        self.retrieve_through(f, port)
         # the intruder got nothing (closed, or reset)
         try:
             got = intruder.recv(65536)
