@@ -27,6 +27,11 @@
 //               right SIZE and SHA-256, and the seed files are checked again; --manifest FILE
 //               lists "path size sha256" of every file that must exist, for a check on disk.
 //
+// --tls yes: explicit FTPS (AUTH TLS, PBSZ 0, PROT P; every data connection resumes the
+// control connection's TLS session), the server's certificate verified against --ca-file
+// (the bench's self-signed test certificate, whose subjectAltName is 127.0.0.1). Every
+// session has its own TLS context, so each login is a full handshake.
+//
 // Bounded: every operation has the client's watchdog (--timeout, default 60 s), and the
 // whole run a deadline (--deadline, default 600 s) after which it exits with status 3.
 #include <asio/co_spawn.hpp>
@@ -94,6 +99,8 @@ struct Options {
   double timeout = 60;
   double deadline = 600;
   bool poll = false;
+  bool tls = false;
+  std::string ca_file;
 };
 
 [[noreturn]] void usage(const std::string& why) {
@@ -101,6 +108,7 @@ struct Options {
             << "usage: ferry-loadgen small|logins|concurrent|hold|stress --port P [--host H] [--user U] [--password W]\n"
             << "       [--threads 1|2] [--files N] [--pattern /small/f%05d] [--clients C] [--count N]\n"
             << "       [--sessions S] [--repeat R] [--path P] [--hold-seconds T] [--sources N] [--timeout T] [--deadline T]\n"
+            << "       [--tls yes|no] [--ca-file PEM]\n"
             << "       small: [--poll yes|no]\n"
             << "       concurrent: [--trace FILE]\n"
             << "       stress: [--seconds T] [--seed N] [--dir /stress] [--manifest FILE]\n";
@@ -137,6 +145,11 @@ Options parse(int argc, char** argv) {
     else if (k == "--trace") o.trace = v;
     else if (k == "--timeout") o.timeout = std::stod(v);
     else if (k == "--deadline") o.deadline = std::stod(v);
+    else if (k == "--ca-file") o.ca_file = v;
+    else if (k == "--tls") {
+      if (v != "yes" && v != "no") usage("--tls takes yes or no");
+      o.tls = v == "yes";
+    }
     else if (k == "--poll") {
       if (v != "yes" && v != "no") usage("--poll takes yes or no");
       o.poll = v == "yes";
@@ -237,6 +250,7 @@ struct Latch {
 std::unique_ptr<FtpClient> make_client(asio::io_context& io, const Options& o, unsigned index = 0) {
   auto c = std::make_unique<FtpClient>(io.get_executor());
   c->set_timeout(std::chrono::milliseconds(static_cast<long>(o.timeout * 1000)));
+  if (o.tls) c->set_tls({ferry::client::TlsMode::explicit_tls, true, o.ca_file});
   // --sources N: session i comes from 127.0.0.(2 + i % N), each address with its own
   // ephemeral port range (about 28,000 ports toward one server port).
   if (o.sources > 0) {
@@ -261,8 +275,8 @@ std::string name_of(const std::string& pattern, unsigned i) {
 void print_summary(const char* mode, const Options& o, Stats& s, double elapsed, const std::string& extra) {
   std::printf(
       "{\"mode\":\"%s\",\"client\":\"ferry-loadgen (FtpClient, %u %s io thread%s)\",\"ok\":%u,\"errors\":%u,"
-      "\"elapsed\":%.6f,\"bytes\":%llu,\"rate\":%.3f,\"p50\":%.6f,\"p99\":%.6f,\"mean\":%.6f%s}\n",
-      mode, o.threads, o.poll ? "polling" : "sleeping", o.threads == 1 ? "" : "s", s.ok, s.errors, elapsed,
+      "\"tls\":%s,\"elapsed\":%.6f,\"bytes\":%llu,\"rate\":%.3f,\"p50\":%.6f,\"p99\":%.6f,\"mean\":%.6f%s}\n",
+      mode, o.threads, o.poll ? "polling" : "sleeping", o.threads == 1 ? "" : "s", s.ok, s.errors, o.tls ? "true" : "false", elapsed,
       static_cast<unsigned long long>(s.bytes),
       elapsed > 0 ? s.ok / elapsed : 0.0, percentile(s.latencies, 0.50), percentile(s.latencies, 0.99),
       s.latencies.empty() ? 0.0
