@@ -216,6 +216,11 @@ asio::awaitable<DataConnection::TlsResult> DataConnection::start_tls(asio::ssl::
   // once; the ticket, arriving after that, makes its kernel answer with a reset, which
   // throws away the upload still queued at our end (426 after ~112 KiB, 1 upload in 4).
   SSL_set_num_tickets(tls_->native_handle(), 0);
+  // TLS sends small records that the client waits for: the handshake's, and close_notify
+  // right behind a file's last bytes. With Nagle on, that close_notify waited for the
+  // client's delayed ACK of the data: 40 ms per file (bench/results/notes.md, 2026-12-07).
+  const int on = 1;
+  ::setsockopt(native_handle(), IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
   auto [ec] = co_await with_timeout(tls_->async_handshake(asio::ssl::stream_base::server, as_tuple_awaitable), timeout_);
   if (ec) co_return TlsResult::handshake_failed;
   if (require_reuse && !SSL_session_reused(tls_->native_handle())) co_return TlsResult::not_resumed;
