@@ -1,8 +1,7 @@
 // The control connection's lines and replies (see control_channel.hpp).
 #include "server/control_channel.hpp"
 
-#include <asio/ssl/stream.hpp>
-#include <asio/write.hpp>
+#include <asio/ssl/context.hpp>
 
 #include "server/with_timeout.hpp"
 
@@ -47,18 +46,17 @@ asio::awaitable<ControlChannel::LineStatus> ControlChannel::read_line(std::strin
 
 asio::awaitable<std::error_code> ControlChannel::read_more() {
   while (true) {
-    if (tls_) {
-      // Not a readiness wait first: the TLS layer may already hold bytes it read from the
-      // socket (e.g. the first command, sent right behind the handshake). TLS reads are
-      // cancellable in Asio 1.22, so the transfer's ABOR watch can still stop this one.
-      if (!tls_buffer_) tls_buffer_ = std::make_unique<std::array<char, 4096>>();
-      auto [ec, n] = co_await tls_->async_read_some(asio::buffer(*tls_buffer_), as_tuple_awaitable);
-      if (ec) co_return ec;
-      input_.append(tls_buffer_->data(), n);
-      co_return std::error_code{};
-    }
     // One read buffer per I/O thread, not per session: idle sessions hold no buffer.
     thread_local std::array<char, 4096> buffer;
+    if (tls_) {
+      // Not a readiness wait first: the TLS layer may already hold bytes it read from the
+      // socket (e.g. the first command, sent right behind the handshake). The wait inside
+      // is cancellable, so the transfer's ABOR watch can still stop this read.
+      auto [ec, n] = co_await tls_->read_some(buffer, std::nullopt);
+      if (ec) co_return ec;
+      input_.append(buffer.data(), n);
+      co_return std::error_code{};
+    }
     std::error_code ec;
     std::size_t n = socket_.read_some(asio::buffer(buffer), ec);
     if (ec == asio::error::would_block || ec == asio::error::try_again) {
@@ -73,10 +71,7 @@ asio::awaitable<std::error_code> ControlChannel::read_more() {
 }
 
 asio::awaitable<std::error_code> ControlChannel::write(std::string_view bytes, std::chrono::seconds timeout) {
-  if (tls_) {
-    auto [ec, n] = co_await with_timeout(asio::async_write(*tls_, asio::buffer(bytes), as_tuple_awaitable), timeout);
-    co_return ec;
-  }
+  if (tls_) co_return co_await tls_->write_all(bytes, timeout);
   // The socket is non-blocking: a reply usually fits at once; wait only on EAGAIN.
   while (!bytes.empty()) {
     std::error_code ec;
@@ -100,13 +95,12 @@ void ControlChannel::write_now(std::string_view bytes) {
 }
 
 SSL* ControlChannel::begin_tls(asio::ssl::context& context) {
-  tls_ = std::make_unique<asio::ssl::stream<asio::ip::tcp::socket&>>(socket_, context);
+  tls_ = std::make_unique<TlsSocket>(socket_, context.native_handle(), TlsSocket::Use::control);
   return tls_->native_handle();
 }
 
 asio::awaitable<std::error_code> ControlChannel::handshake(std::chrono::seconds timeout) {
-  auto [ec] = co_await with_timeout(tls_->async_handshake(asio::ssl::stream_base::server, as_tuple_awaitable), timeout);
-  co_return ec;
+  co_return co_await tls_->handshake(timeout);
 }
 
 void ControlChannel::drop_tls() { tls_.reset(); }

@@ -13,12 +13,10 @@
 #include <string_view>
 #include <system_error>
 
-typedef struct ssl_st SSL;
+#include "server/tls_socket.hpp"
 
 namespace asio::ssl {
 class context;
-template <typename Stream>
-class stream;
 }  // namespace asio::ssl
 
 namespace ferry {
@@ -59,8 +57,7 @@ class ControlChannel {
 
  private:
   asio::ip::tcp::socket socket_;
-  std::unique_ptr<asio::ssl::stream<asio::ip::tcp::socket&>> tls_;
-  std::unique_ptr<std::array<char, 4096>> tls_buffer_;  // TLS reads only: idle plain sessions hold none
+  std::unique_ptr<TlsSocket> tls_;
   std::string input_;
   bool discarding_ = false;  // skipping the rest of an over-long line
 };

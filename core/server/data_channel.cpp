@@ -12,8 +12,9 @@
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/read.hpp>
+#include <asio/ssl/context.hpp>
 #include <asio/ssl/error.hpp>
-#include <asio/ssl/stream.hpp>
+#include <openssl/ssl.h>
 #include <asio/write.hpp>
 #include <algorithm>
 #include <cerrno>
@@ -210,7 +211,7 @@ tcp::socket& DataConnection::socket() {
 DataConnection::~DataConnection() = default;
 
 asio::awaitable<DataConnection::TlsResult> DataConnection::start_tls(asio::ssl::context& context, bool require_reuse) {
-  tls_ = std::make_unique<asio::ssl::stream<tcp::socket&>>(socket(), context);
+  tls_ = std::make_unique<TlsSocket>(socket(), context.native_handle(), TlsSocket::Use::data);
   // No TLS 1.3 session tickets here: a data connection is never resumed from, and a ticket
   // is a write the client does not read. An uploading client sends its data and closes at
   // once; the ticket, arriving after that, makes its kernel answer with a reset, which
@@ -221,8 +222,7 @@ asio::awaitable<DataConnection::TlsResult> DataConnection::start_tls(asio::ssl::
   // client's delayed ACK of the data: 40 ms per file (bench/results/notes.md, 2026-12-07).
   const int on = 1;
   ::setsockopt(native_handle(), IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
-  auto [ec] = co_await with_timeout(tls_->async_handshake(asio::ssl::stream_base::server, as_tuple_awaitable), timeout_);
-  if (ec) co_return TlsResult::handshake_failed;
+  if (co_await tls_->handshake(timeout_)) co_return TlsResult::handshake_failed;
   if (require_reuse && !SSL_session_reused(tls_->native_handle())) co_return TlsResult::not_resumed;
   co_return TlsResult::ok;
 }
@@ -244,9 +244,7 @@ asio::awaitable<std::error_code> DataConnection::write_all(std::span<const char>
     }
     co_return std::error_code{};
   }
-  auto [ec, n] = co_await with_timeout(asio::async_write(*tls_, asio::buffer(data.data(), data.size()), as_tuple_awaitable),
-                                       timeout_);
-  co_return ec;
+  co_return co_await tls_->write_all(data, timeout_);
 }
 
 // The bytes (or the room) are usually there already: take them at once, and arm the
@@ -313,8 +311,7 @@ asio::awaitable<std::pair<std::error_code, std::size_t>> DataConnection::read_so
     co_return co_await when_ready(tcp::socket::wait_read,
                                   [&] { return ::recv(native_handle(), buffer.data(), buffer.size(), 0); });
   }
-  auto [ec, n] =
-      co_await with_timeout(tls_->async_read_some(asio::buffer(buffer.data(), buffer.size()), as_tuple_awaitable), timeout_);
+  auto [ec, n] = co_await tls_->read_some(buffer, timeout_);
   // A TLS peer that closes without close_notify still ends the upload.
   if (ec == asio::ssl::error::stream_truncated) ec = asio::error::eof;
   co_return std::pair{ec, n};
@@ -333,7 +330,7 @@ asio::awaitable<std::pair<std::error_code, std::size_t>> DataConnection::splice_
 asio::awaitable<void> DataConnection::close() {
   std::error_code ignored;
   if (tls_) {
-    co_await with_timeout(tls_->async_shutdown(as_tuple_awaitable), std::chrono::seconds(2));
+    co_await tls_->shutdown(std::chrono::seconds(2));
   }
   // close() alone sends the FIN (our receive side is drained: uploads read to EOF, and a
   // download's client sends nothing); a separate shutdown() would only cost a call.

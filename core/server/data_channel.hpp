@@ -16,12 +16,11 @@
 #include "server/byte_counter.hpp"
 #include "server/server_state.hpp"
 #include "server/tls_session_owners.hpp"
+#include "server/tls_socket.hpp"
 #include "server/unique_fd.hpp"
 
 namespace asio::ssl {
 class context;
-template <typename Stream>
-class stream;
 }  // namespace asio::ssl
 
 namespace ferry {
@@ -142,7 +141,7 @@ class DataConnection {
   UniqueFd pending_;         // the descriptor until socket() registers it
   std::optional<asio::ip::tcp::socket> socket_;
   std::chrono::seconds timeout_;
-  std::unique_ptr<asio::ssl::stream<asio::ip::tcp::socket&>> tls_;
+  std::unique_ptr<TlsSocket> tls_;
 };
 
 }  // namespace ferry
