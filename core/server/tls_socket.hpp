@@ -16,6 +16,7 @@
 #include <span>
 #include <system_error>
 #include <utility>
+#include <vector>
 
 typedef struct ssl_st SSL;
 typedef struct ssl_ctx_st SSL_CTX;
@@ -25,7 +26,9 @@ namespace ferry {
 class TlsSocket {
  public:
   // What the connection is for: a control connection is idle most of its life, so OpenSSL
-  // frees its record buffers between records; a data connection keeps them and reads ahead.
+  // frees its record buffers between records. A data connection keeps them, reads ahead,
+  // and sends the records of one write together (up to 64 KiB a send(), instead of one
+  // send() and one wake-up of the client per 16 KiB record).
   enum class Use { control, data };
 
   // A server-side SSL of `context` on `socket`, which must stay open, non-blocking and
@@ -49,15 +52,21 @@ class TlsSocket {
 
  private:
   // Runs `call` (one SSL_* call returning 1 on success) until it succeeds or fails, waiting
-  // for the socket in between as OpenSSL asks.
+  // for the socket in between as OpenSSL asks, and sending what it gathered.
   template <typename Call>
   asio::awaitable<std::error_code> drive(Call call, std::optional<std::chrono::seconds> timeout);
   // The error of a failed SSL_* call (`result`), or nullopt when it only wants the socket
   // ready for `wait` first.
   std::optional<std::error_code> failure(int result, asio::ip::tcp::socket::wait_type& wait);
+  asio::awaitable<std::error_code> wait(asio::ip::tcp::socket::wait_type what,
+                                        std::optional<std::chrono::seconds> timeout);
+  // Sends the gathered records (data connections).
+  asio::awaitable<std::error_code> flush(std::optional<std::chrono::seconds> timeout);
 
   asio::ip::tcp::socket& socket_;
   SSL* ssl_;
+  std::vector<char> gathered_;  // records written by OpenSSL, not sent yet (data connections)
+  std::size_t gathered_sent_ = 0;
 };
 
 }  // namespace ferry
