@@ -75,6 +75,7 @@ TlsSocket::TlsSocket(tcp::socket& socket, SSL_CTX* context, Use use) : socket_(s
   if (gather == nullptr) return;  // then records go out one send() each, through the socket BIO
   BIO_set_data(gather, &gathered_);
   SSL_set0_wbio(ssl_, gather);
+  gathered_.reserve(gather_limit + 1024);  // four records and their headers and tags, grown once
 }
 
 TlsSocket::~TlsSocket() { SSL_free(ssl_); }
