@@ -47,7 +47,7 @@ class TlsSocket {
   asio::awaitable<std::pair<std::error_code, std::size_t>> read_some(std::span<char> buffer,
                                                                      std::optional<std::chrono::seconds> timeout);
   asio::awaitable<std::error_code> write_all(std::span<const char> data, std::chrono::seconds timeout);
-  // Sends close_notify (not waiting for the peer's).
+  // Sends close_notify, then waits (within `timeout`) for the peer's, as asio::ssl::stream did.
   asio::awaitable<std::error_code> shutdown(std::chrono::seconds timeout);
 
  private:
