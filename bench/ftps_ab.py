@@ -29,7 +29,7 @@ try:
             try:
                 res = {}
                 b.s1_download(srv, sizes, res)
-                up, ucpu = b.s2_upload_once(srv, sizes, f"ab-{label}-{r}")
+                up, ucpu, _ = b.s2_upload_once(srv, sizes, f"ab-{label}-{r}")
                 out[label]["down"].append(res["s1_mibs"]); out[label]["dcpu"].append(res["s7_down_cpu"])
                 out[label]["up"].append(up); out[label]["ucpu"].append(ucpu)
             finally:

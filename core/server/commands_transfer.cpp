@@ -4,7 +4,10 @@
 
 #include <cctype>
 #include <charconv>
+#include <algorithm>
 #include <chrono>
+#include <memory>
+#include <span>
 #include <vector>
 
 #include "ftp/address.hpp"
@@ -257,7 +260,11 @@ asio::awaitable<std::error_code> Session::send_data(ReadHandle& file, DataConnec
   if (binary_ && file.native_fd() >= 0 && !data.is_tls()) {  // zero-copy; TLS needs the bytes in user space
     co_return co_await data.send_file(file.native_fd(), offset, size - offset, sent);
   }
-  std::vector<std::byte> buffer(transfer_buffer_size);
+  // Sized to the file when it is smaller, and not zeroed: a 4 KiB file over TLS used to
+  // clear 256 KiB per RETR (memset was 2% of ferryd's time with 4 KiB files over FTPS).
+  const std::size_t buffer_size = static_cast<std::size_t>(std::min<std::uint64_t>(transfer_buffer_size, size - offset));
+  const auto storage = std::make_unique_for_overwrite<std::byte[]>(std::max<std::size_t>(buffer_size, 1));
+  const std::span<std::byte> buffer(storage.get(), std::max<std::size_t>(buffer_size, 1));
   std::string wire;
   std::uint64_t position = offset;
   while (position < size) {
