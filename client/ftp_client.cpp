@@ -18,6 +18,7 @@
 
 #include "ftp/address.hpp"
 #include "ftp/listing.hpp"
+#include "tls_context.hpp"
 
 namespace ferry::client {
 
@@ -368,25 +369,7 @@ ClientError FtpClient::tls_error(std::error_code ec, SSL* ssl, ErrorKind kind, c
 }
 
 asio::awaitable<void> FtpClient::start_control_tls() {
-  auto context = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
-  SSL_CTX* ctx = context->native_handle();
-  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-  SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
-  if (tls_options_.verify) {
-    std::error_code ec;
-    context->set_default_verify_paths(ec);  // no system store is fine when --ca-file names one
-    if (!tls_options_.ca_file.empty()) {
-      context->load_verify_file(tls_options_.ca_file, ec);
-      if (ec) {
-        throw ClientError(ErrorKind::local,
-                          "TLS: cannot load the CA file " + tls_options_.ca_file + ": " + ec.message());
-      }
-    }
-    context->set_verify_mode(asio::ssl::verify_peer);
-  } else {
-    context->set_verify_mode(asio::ssl::verify_none);
-  }
-  tls_context_ = std::move(context);
+  tls_context_ = client_tls_context(tls_options_);
   control_tls_ = std::make_unique<TlsStream>(control_, *tls_context_);
   SSL* ssl = control_tls_->native_handle();
   set_expected_peer(ssl, host_);

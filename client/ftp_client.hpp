@@ -217,7 +217,7 @@ class FtpClient {
 
   using TlsStream = asio::ssl::stream<asio::ip::tcp::socket&>;
   TlsOptions tls_options_;
-  std::unique_ptr<asio::ssl::context> tls_context_;
+  std::shared_ptr<asio::ssl::context> tls_context_;  // shared by the process's clients (tls_context.hpp)
   std::unique_ptr<TlsStream> control_tls_;
   std::unique_ptr<TlsStream> data_tls_;
   bool protected_data_ = false;  // PROT P accepted: data connections need TLS
