@@ -107,7 +107,7 @@ asio::awaitable<std::error_code> ControlChannel::handshake(std::chrono::seconds 
   if (!ec) {
     // The client's Finished is in, and its ACK waits for data to ride on; none comes, since
     // ferryd sends its session ticket only with the 230. A client with Nagle on (Python's
-    // ftplib, lftp) holds its next command (USER) until that ACK: 40 ms per login on
+    // ftplib, for one) holds its next command (USER) until that ACK: 40 ms per login on
     // loopback. TCP_QUICKACK sends the pending ACK now.
     const int on = 1;
     ::setsockopt(socket_.native_handle(), IPPROTO_TCP, TCP_QUICKACK, &on, sizeof on);
