@@ -6,7 +6,7 @@
 
 #include <map>
 #include <mutex>
-#include <tuple>
+#include <utility>
 
 #include "client_error.hpp"
 
@@ -53,21 +53,21 @@ std::shared_ptr<asio::ssl::context> build(const TlsOptions& options) {
 }  // namespace
 
 std::shared_ptr<asio::ssl::context> client_tls_context(const TlsOptions& options) {
-  using Key = std::tuple<bool, std::string, FileIdentity>;
+  // One entry per (verify, CA file): a changed file replaces its entry, so a long-running
+  // GUI does not keep a context per version of the file it ever read.
+  struct Entry {
+    FileIdentity file;
+    std::shared_ptr<asio::ssl::context> context;
+  };
   static std::mutex mutex;
-  static std::map<Key, std::shared_ptr<asio::ssl::context>> contexts;
-  Key key{options.verify, options.verify ? options.ca_file : std::string{}, identify(options.ca_file)};
+  static std::map<std::pair<bool, std::string>, Entry> contexts;
+  const std::string ca_file = options.verify ? options.ca_file : std::string{};
+  const FileIdentity file = identify(ca_file);
   std::lock_guard lock(mutex);
-  auto& slot = contexts[key];
-  if (!slot) {
-    try {
-      slot = build(options);
-    } catch (...) {
-      contexts.erase(key);  // a file that failed to load is tried again next time
-      throw;
-    }
-  }
-  return slot;
+  Entry& entry = contexts[{options.verify, ca_file}];
+  // A file that will not load throws here and leaves the entry as it was: tried again next time.
+  if (!entry.context || entry.file != file) entry = Entry{file, build(options)};
+  return entry.context;
 }
 
 }  // namespace ferry::client

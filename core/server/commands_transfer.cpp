@@ -2,9 +2,9 @@
 // the digests (HASH and the XSHA256 family).
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
-#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <span>
@@ -262,9 +262,9 @@ asio::awaitable<std::error_code> Session::send_data(ReadHandle& file, DataConnec
   }
   // Sized to the file when it is smaller, and not zeroed: a 4 KiB file over TLS used to
   // clear 256 KiB per RETR (memset was 2% of ferryd's time with 4 KiB files over FTPS).
-  const std::size_t buffer_size = static_cast<std::size_t>(std::min<std::uint64_t>(transfer_buffer_size, size - offset));
-  const auto storage = std::make_unique_for_overwrite<std::byte[]>(std::max<std::size_t>(buffer_size, 1));
-  const std::span<std::byte> buffer(storage.get(), std::max<std::size_t>(buffer_size, 1));
+  const std::size_t buffer_size = std::max<std::size_t>(1, std::min<std::uint64_t>(transfer_buffer_size, size - offset));
+  const auto storage = std::make_unique_for_overwrite<std::byte[]>(buffer_size);
+  const std::span<std::byte> buffer(storage.get(), buffer_size);
   std::string wire;
   std::uint64_t position = offset;
   while (position < size) {

@@ -11,11 +11,9 @@
 #include <asio/experimental/awaitable_operators.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
-#include <asio/read.hpp>
 #include <asio/ssl/context.hpp>
 #include <asio/ssl/error.hpp>
 #include <openssl/ssl.h>
-#include <asio/write.hpp>
 #include <algorithm>
 #include <cerrno>
 
